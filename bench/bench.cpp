@@ -1,0 +1,170 @@
+// xnusim-bench: runs the benchmark cases and prints, per case, events, wall seconds, events per
+// second, simulated seconds per wall second and peak RSS. Each case runs in its own process so
+// that its peak RSS is its own. Not a test: nothing here is asserted.
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "sim/cli/run_support.hpp"
+#include "sim/policies/registry.hpp"
+#include "sim/scenario/loader.hpp"
+
+using namespace sim;
+using core::Duration;
+
+namespace {
+
+struct Case {
+  std::string name;
+  std::string what;
+  scenario::Scenario (*make)();
+};
+
+model::Op run_uniform(Duration lo, Duration hi) {
+  model::Op op;
+  op.kind = model::OpKind::run;
+  op.duration.kind = model::DurationSpec::Kind::uniform;
+  op.duration.a = lo;
+  op.duration.b = hi;
+  return op;
+}
+
+model::Op sleep_uniform(Duration lo, Duration hi) {
+  model::Op op = run_uniform(lo, hi);
+  op.kind = model::OpKind::sleep;
+  return op;
+}
+
+// N threads looping {run uniform 0.1-2 ms; sleep uniform 0.1-5 ms} at 16 + 8*(i % 8).
+scenario::Scenario mixed(int cpus, int threads, Duration duration) {
+  scenario::Scenario s;
+  s.file = "bench";
+  s.name = fmt::format("mixed-{}cpu-{}threads", cpus, threads);
+  s.duration = duration;
+  s.machine.cpus = cpus;
+  for (int i = 0; i < threads; ++i) {
+    scenario::ThreadSpec t;
+    t.id = fmt::format("t{}", i);
+    t.priority = 16 + 8 * (i % 8);
+    model::Op loop;
+    loop.kind = model::OpKind::loop;
+    loop.forever = true;
+    loop.body = {run_uniform(Duration::microseconds(100), Duration::milliseconds(2)),
+                 sleep_uniform(Duration::microseconds(100), Duration::milliseconds(5))};
+    t.program = {loop};
+    s.threads.push_back(t);
+  }
+  return s;
+}
+
+scenario::Scenario bench10() {
+  scenario::LoadResult r = scenario::load_scenario_file(XNUSIM_SOURCE_DIR "/scenarios/basics/bench-10.json");
+  if (!r.scenario) {
+    fmt::print(stderr, "{}", r.diagnostics.format());
+    std::exit(2);
+  }
+  r.scenario->duration = Duration::seconds(100);
+  r.scenario->expects.clear();
+  return *r.scenario;
+}
+
+const std::vector<Case>& cases() {
+  static const std::vector<Case> list = {
+      {"bench-10", "Bench-10 task set, 1 CPU, 100 s", &bench10},
+      {"mixed-50", "2 CPUs, 50 looping threads, 100 s", [] { return mixed(2, 50, Duration::seconds(100)); }},
+      {"mixed-1000", "16 CPUs, 1000 looping threads, 10 s", [] { return mixed(16, 1000, Duration::seconds(10)); }},
+  };
+  return list;
+}
+
+struct Figures {
+  uint64_t events = 0;
+  double wall_s = 0;
+  double sim_s = 0;
+  long peak_rss_kb = 0;
+};
+
+Figures run_case(const Case& c, const std::string& policy) {
+  scenario::Scenario s = c.make();
+  cli::RunOptions o;
+  o.policy = policy;
+  auto t0 = std::chrono::steady_clock::now();
+  cli::RunOutput out = cli::run_scenario(s, o);
+  auto t1 = std::chrono::steady_clock::now();
+  Figures f;
+  f.events = static_cast<uint64_t>(out.results.system.events);
+  f.wall_s = std::chrono::duration<double>(t1 - t0).count();
+  f.sim_s = static_cast<double>(s.duration.ns) / 1e9;
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  f.peak_rss_kb = ru.ru_maxrss;
+  return f;
+}
+
+// Runs the case in a child process and reads its figures back through a pipe.
+bool run_isolated(const Case& c, const std::string& policy, Figures& f) {
+  int fds[2];
+  if (pipe(fds) != 0) return false;
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    Figures r = run_case(c, policy);
+    ssize_t n = write(fds[1], &r, sizeof r);
+    _exit(n == static_cast<ssize_t>(sizeof r) ? 0 : 1);
+  }
+  close(fds[1]);
+  ssize_t n = read(fds[0], &f, sizeof f);
+  close(fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return n == static_cast<ssize_t>(sizeof f) && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"xnusim-bench: simulator throughput on fixed benchmark cases (see bench/README.md)."};
+  std::vector<std::string> policies;
+  std::vector<std::string> only;
+  int repeat = 1;
+  app.add_option("--policy", policies, "Policies to measure (default: every registered policy)");
+  app.add_option("--case", only, "Cases to run (default: all)");
+  app.add_option("--repeat", repeat, "Runs per case; the fastest is reported")->check(CLI::PositiveNumber);
+  CLI11_PARSE(app, argc, argv);
+  if (policies.empty())
+    for (const policies::PolicyInfo& p : policies::registry()) policies.emplace_back(p.name);
+
+  fmt::print("{:<11} {:<7} {:>11} {:>9} {:>12} {:>12} {:>10}  {}\n", "case", "policy", "events", "wall s",
+             "events/s", "sim s/wall s", "peak RSS", "what");
+  for (const std::string& policy : policies) {
+    if (!policies::find_policy(policy)) {
+      fmt::print(stderr, "xnusim-bench: unknown policy \"{}\"; valid: {}\n", policy, policies::policy_names_joined());
+      return 2;
+    }
+    for (const Case& c : cases()) {
+      if (!only.empty() && std::find(only.begin(), only.end(), c.name) == only.end()) continue;
+      Figures best;
+      for (int i = 0; i < repeat; ++i) {
+        Figures f;
+        if (!run_isolated(c, policy, f)) {
+          fmt::print(stderr, "xnusim-bench: case {} failed\n", c.name);
+          return 3;
+        }
+        if (i == 0 || f.wall_s < best.wall_s) best = f;
+      }
+      fmt::print("{:<11} {:<7} {:>11} {:>9.3f} {:>12.0f} {:>12.1f} {:>7} MB  {}\n", c.name, policy, best.events,
+                 best.wall_s, static_cast<double>(best.events) / best.wall_s, best.sim_s / best.wall_s,
+                 best.peak_rss_kb / 1024, c.what);
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}

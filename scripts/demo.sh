@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# Installs, builds and runs a bundled scenario (the BW-C reference task set), printing its summary.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+bash scripts/setup.sh
+exec build/sim/cli/xnusim run scenarios/basics/bw-c.json --check "$@"

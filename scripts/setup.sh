@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs what xnusim needs (Debian packages, only those missing) and builds it in ./build.
+# Sourced or run by scripts/demo.sh and scripts/test.sh; safe to run again (incremental).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+PACKAGES=(meson ninja-build g++ pkg-config libsimgrid-dev nlohmann-json3-dev libcli11-dev catch2 libfmt-dev)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -q >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}" >&2
+fi
+
+BUILD_DIR=${BUILD_DIR:-build}
+if [ ! -f "$BUILD_DIR/build.ninja" ]; then
+  meson setup "$BUILD_DIR" --buildtype=release >&2
+fi
+ninja -C "$BUILD_DIR" >&2

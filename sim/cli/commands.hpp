@@ -1,0 +1,26 @@
+// The xnusim subcommands; each registers its options on the CLI11 app and runs when chosen.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace sim::cli {
+
+// Exit codes (ARCHITECTURE.md): 0 ok, 1 an expect failed, 2 bad input or usage,
+// 3 internal invariant broken, 4 the simulated system panicked.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitExpectFailed = 1;
+inline constexpr int kExitBadInput = 2;
+inline constexpr int kExitInternal = 3;
+inline constexpr int kExitPanic = 4;
+
+// Each returns a callable that runs the command and returns its exit code.
+struct Command {
+  CLI::App* app = nullptr;
+  std::function<int()> run;
+};
+
+Command add_run_command(CLI::App& parent);
+Command add_validate_command(CLI::App& parent);
+Command add_policies_command(CLI::App& parent);
+
+}  // namespace sim::cli

@@ -1,0 +1,81 @@
+// End-to-end run of a scenario: build, attach sinks, run, collect results and expects.
+#include "sim/cli/run_support.hpp"
+
+#include <fmt/format.h>
+
+#include "reports/json_report.hpp"
+#include "sim/core/diag.hpp"
+#include "reports/trace_text.hpp"
+#include "sim/cli/expect_check.hpp"
+#include "sim/metrics/metrics_sink.hpp"
+#include "sim/policies/registry.hpp"
+#include "sim/scenario/builder.hpp"
+
+namespace sim::cli {
+
+std::string resolve_policy_name(const scenario::Scenario& s, const std::string& override_name) {
+  if (!override_name.empty()) return override_name;
+  if (s.policy) return *s.policy;
+  return std::string(policies::default_policy_name());
+}
+
+std::string check_policy_name(const scenario::Scenario& s, const std::string& override_name) {
+  std::string name = resolve_policy_name(s, override_name);
+  if (policies::find_policy(name)) return "";
+  std::vector<std::string> names;
+  for (const policies::PolicyInfo& p : policies::registry()) names.emplace_back(p.name);
+  std::string hint = core::closest_match(name, names);
+  std::string note = hint.empty() ? "" : fmt::format("\n  note: did you mean \"{}\"?", hint);
+  if (!override_name.empty())
+    return fmt::format("xnusim: error: --policy: unknown policy \"{}\"; valid: {}{}", name,
+                       policies::policy_names_joined(), note);
+  return fmt::format("{}: error: /policy: unknown policy \"{}\"; valid: {}{}", s.file, name,
+                     policies::policy_names_joined(), note);
+}
+
+std::string check_supported(const scenario::Scenario& s) {
+  std::string out;
+  for (const std::string& f : scenario::unsupported_features(s))
+    out += fmt::format("{}: error: not supported yet: {}\n", s.file, f);
+  return out;
+}
+
+RunOutput run_scenario(const scenario::Scenario& s, const RunOptions& options) {
+  std::string policy_name = resolve_policy_name(s, options.policy);
+  const policies::PolicyInfo* policy = policies::find_policy(policy_name);
+  if (!policy) throw dispatcher::InternalError("run_scenario called with an unchecked policy name");
+  uint64_t seed = options.seed.value_or(s.seed);
+  core::Duration duration = options.duration.value_or(s.duration);
+
+  core::TraceBus bus;
+  scenario::World world = scenario::build_world(s, *policy, &bus, seed);
+  metrics::MetricsSink metrics(world.dispatcher->threads(), s.machine.cpus);
+  bus.add(&metrics);
+  std::optional<reports::TextTraceWriter> trace;
+  if (options.trace) {
+    trace.emplace(options.trace, world.names);
+    bus.add(&*trace);
+  }
+  if (options.extra_sink) bus.add(options.extra_sink);
+  if (options.step_hook) {
+    const dispatcher::Dispatcher* d = world.dispatcher.get();
+    world.dispatcher->set_step_hook([d, hook = options.step_hook] { hook(*d); });
+  }
+
+  world.dispatcher->run(core::SimTime{duration.ns});
+
+  RunOutput out;
+  out.results = metrics.results();
+  out.results.scenario = s.name;
+  out.results.policy = policy_name;
+  out.results.seed = seed;
+  out.results.xnu = s.machine.xnu == scenario::XnuRelease::r792 ? "792" : "517";
+  out.results.system.events = static_cast<int64_t>(world.dispatcher->events_handled());
+  out.json = reports::results_to_json(out.results);
+  out.results.expect = evaluate_expects(out.json, s.expects);
+  for (const metrics::ExpectResult& e : out.results.expect) out.expects_ok &= e.ok;
+  out.json = reports::results_to_json(out.results);
+  return out;
+}
+
+}  // namespace sim::cli

@@ -1,0 +1,85 @@
+// Names of trace event kinds and reasons, as printed in text traces and reports.
+#include "sim/core/trace.hpp"
+
+namespace sim::core {
+
+std::string_view to_string(TraceKind k) {
+  switch (k) {
+    case TraceKind::created: return "created";
+    case TraceKind::released: return "released";
+    case TraceKind::woke: return "woke";
+    case TraceKind::switched: return "switched";
+    case TraceKind::blocked: return "blocked";
+    case TraceKind::completed: return "completed";
+    case TraceKind::deadline_missed: return "deadline_missed";
+    case TraceKind::exited: return "exited";
+    case TraceKind::priority_changed: return "priority_changed";
+    case TraceKind::quantum_expired: return "quantum_expired";
+    case TraceKind::preempt_deferred: return "preempt_deferred";
+    case TraceKind::demoted: return "demoted";
+    case TraceKind::undemoted: return "undemoted";
+    case TraceKind::mode_changed: return "mode_changed";
+    case TraceKind::set_mode_failed: return "set_mode_failed";
+    case TraceKind::sched_tick: return "sched_tick";
+    case TraceKind::depressed: return "depressed";
+    case TraceKind::undepressed: return "undepressed";
+  }
+  return "?";
+}
+
+std::string_view to_string(SwitchReason r) {
+  switch (r) {
+    case SwitchReason::none: return "none";
+    case SwitchReason::block: return "block";
+    case SwitchReason::preempt: return "preempt";
+    case SwitchReason::quantum: return "quantum";
+    case SwitchReason::yield: return "yield";
+    case SwitchReason::exit: return "exit";
+    case SwitchReason::idle_wake: return "wake";
+  }
+  return "?";
+}
+
+std::string_view to_string(BlockReason r) {
+  switch (r) {
+    case BlockReason::sleep: return "sleep";
+    case BlockReason::period: return "period";
+    case BlockReason::event: return "event";
+    case BlockReason::lock: return "lock";
+    case BlockReason::funnel: return "funnel";
+    case BlockReason::gate: return "gate";
+    case BlockReason::io: return "io";
+    case BlockReason::exit: return "exit";
+  }
+  return "?";
+}
+
+std::string_view to_string(WakeReason r) {
+  switch (r) {
+    case WakeReason::timer: return "timer";
+    case WakeReason::release: return "release";
+    case WakeReason::event: return "event";
+    case WakeReason::lock: return "lock";
+    case WakeReason::io: return "io";
+    case WakeReason::start: return "start";
+  }
+  return "?";
+}
+
+std::string_view to_string(PriorityReason r) {
+  switch (r) {
+    case PriorityReason::set_priority: return "set_priority";
+    case PriorityReason::decay: return "decay";
+    case PriorityReason::quantum: return "quantum";
+    case PriorityReason::tick: return "tick";
+    case PriorityReason::wake: return "wake";
+    case PriorityReason::failsafe: return "failsafe";
+    case PriorityReason::promote: return "promote";
+    case PriorityReason::unpromote: return "unpromote";
+    case PriorityReason::depress: return "depress";
+    case PriorityReason::mode: return "mode";
+  }
+  return "?";
+}
+
+}  // namespace sim::core

@@ -1,0 +1,711 @@
+// The dispatcher's mechanism: event loop, thread_setrun, thread_select, quanta, ASTs, block and
+// wake, and the program interpreter. Rules are those of xnu-facts.md section 5; each function
+// that models an xnu routine names it.
+#include "sim/dispatcher/dispatcher.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+namespace sim::dispatcher {
+
+using core::BlockReason;
+using core::PriorityReason;
+using core::SwitchReason;
+using core::TraceEvent;
+using core::TraceKind;
+using core::WakeReason;
+using model::ThreadState;
+using model::OpKind;
+
+Dispatcher::Dispatcher(const model::MachineConfig& machine, std::vector<Thread> threads,
+                       PolicyFactory make_policy, core::TraceBus* bus)
+    : machine_(machine), threads_(std::move(threads)), bus_(bus) {
+  cpus_.resize(static_cast<size_t>(machine_.cpus));
+  for (size_t i = 0; i < cpus_.size(); ++i) cpus_[i].index = static_cast<int>(i);
+  policies::PolicyContext ctx;
+  ctx.machine = machine_;
+  ctx.threads = &threads_;
+  ctx.host = this;
+  policy_ = make_policy(ctx);
+  for (Thread& t : threads_) {
+    t.sched_pri = policy_->compute_sched_pri(t);
+    refresh_urgency(t);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Event loop
+
+void Dispatcher::run(SimTime end) {
+  end_ = end;
+  for (Thread& t : threads_)
+    if (t.start < end) queue_.push(t.start, kRankStart, kEvStart, t.index);
+  if (Duration tick = policy_->tick_period(); tick.ns > 0 && SimTime{tick.ns} < end)
+    queue_.push(SimTime{tick.ns}, kRankTick, kEvTick, -1);
+
+  while (!queue_.empty() && queue_.top().time < end) {
+    now_ = queue_.top().time;
+    do {
+      handle(queue_.pop());
+    } while (!queue_.empty() && queue_.top().time == now_);
+    dispatch_pass();
+    if (step_hook_) step_hook_();
+  }
+
+  now_ = end;
+  for (Processor& p : cpus_)
+    if (p.active && p.active->state == ThreadState::running) account(p);
+  // Released jobs still unfinished at the end whose deadline has passed are misses too.
+  for (Thread& t : threads_) {
+    if (t.deadline.ns <= 0) continue;
+    for (int64_t j = t.jobs_completed; j < t.jobs_released; ++j) {
+      SimTime due = t.release_time(j) + t.deadline;
+      if (due >= end) break;
+      emit(TraceEvent{end, TraceKind::deadline_missed, 0, -1, t.index, -1, j, (end - due).ns});
+    }
+  }
+  bus_->finish(end);
+}
+
+void Dispatcher::handle(const core::Event& e) {
+  switch (e.kind) {
+    case kEvStart:
+      ++events_handled_;
+      on_start(threads_[static_cast<size_t>(e.target)]);
+      break;
+    case kEvRelease:
+      ++events_handled_;
+      on_release(threads_[static_cast<size_t>(e.target)]);
+      break;
+    case kEvTimer: {
+      Thread& t = threads_[static_cast<size_t>(e.target)];
+      if (e.generation != t.timer_generation) return;
+      ++events_handled_;
+      wake(t, WakeReason::timer);
+      break;
+    }
+    case kEvCpu: {
+      Processor& p = cpus_[static_cast<size_t>(e.target)];
+      if (e.generation != p.generation) return;
+      ++events_handled_;
+      on_cpu_event(p);
+      break;
+    }
+    case kEvDepressEnd: {
+      Thread& t = threads_[static_cast<size_t>(e.target)];
+      if (e.generation != t.depress_generation || !t.depressed) return;
+      ++events_handled_;
+      undepress(t);
+      break;
+    }
+    case kEvTick: {
+      ++events_handled_;
+      policy_->tick();
+      SimTime next = now_ + policy_->tick_period();
+      if (next < end_) queue_.push(next, kRankTick, kEvTick, -1);
+      break;
+    }
+    default:
+      throw InternalError(fmt::format("unknown event kind {} at {}", e.kind, core::format_time(now_)));
+  }
+}
+
+void Dispatcher::on_start(Thread& t) {
+  emit(TraceEvent{now_, TraceKind::created, 0, -1, t.index, -1, t.kernel ? 1 : 0, t.sched_pri});
+  t.state = ThreadState::blocked;
+  t.block_reason = BlockReason::period;
+  on_release(t);
+}
+
+void Dispatcher::on_release(Thread& t) {
+  int64_t job = t.jobs_released++;
+  int64_t due = t.deadline.ns > 0 ? (t.release_time(job) + t.deadline).ns : -1;
+  emit(TraceEvent{now_, TraceKind::released, 0, -1, t.index, -1, job, due});
+  if (t.period.ns > 0) {
+    SimTime next = t.release_time(job + 1);
+    if (next < end_) queue_.push(next, kRankRelease, kEvRelease, t.index);
+  }
+  if (!t.job_active && t.state == ThreadState::blocked && t.block_reason == BlockReason::period) {
+    start_job(t);
+    wake(t, job == 0 ? WakeReason::start : WakeReason::release);
+  }
+}
+
+void Dispatcher::on_cpu_event(Processor& p) {
+  Thread* t = p.active;
+  if (!t || t->state != ThreadState::running) return;
+  account(p);
+  if (t->in_run && t->run_remaining.ns == 0) {
+    t->in_run = false;
+    p.advance = true;
+  } else if (!t->in_run && now_ >= p.progress_from) {
+    p.advance = true;  // the switch cost is paid: start interpreting
+  }
+  if (now_ >= p.quantum_end) thread_quantum_expire(p);
+  if (!p.advance) schedule_cpu_event(p);
+}
+
+// Apply-then-dispatch: after every event of an instant has been applied, threads whose work
+// ended at this instant first interpret their zero-time ops (a job that ends exactly when a
+// higher thread is released has ended), then CPUs with a pending AST run thread_select (by
+// index); repeat until nothing is pending, so that wakeups caused by ops are dispatched in the
+// same instant.
+void Dispatcher::dispatch_pass() {
+  for (int rounds = 0;; ++rounds) {
+    bool pending = false;
+    for (Processor& p : cpus_) {
+      if (p.advance) {
+        p.advance = false;
+        if (p.active && p.active->state == ThreadState::running) advance(p);
+      }
+    }
+    for (Processor& p : cpus_) {
+      if (p.ast_pending) {
+        p.ast_pending = false;
+        thread_select(p);
+      }
+    }
+    for (const Processor& p : cpus_) pending |= p.ast_pending || p.advance;
+    if (!pending) return;
+    if (rounds > 1'000'000)
+      throw InternalError(fmt::format("dispatch did not settle at {}", core::format_time(now_)));
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CPUs, quanta and context switches
+
+void Dispatcher::account(Processor& p) {
+  Thread& t = *p.active;
+  if (now_ <= p.progress_from) return;
+  Duration ran = now_ - p.progress_from;
+  SimTime from = p.progress_from;
+  p.progress_from = now_;
+  if (t.in_run) t.run_remaining -= std::min(ran, t.run_remaining);
+  t.cpu_delta_ns += ran.ns;
+  t.computation_metered_ns += ran.ns;
+  policy_->charge(t, from, now_);
+}
+
+void Dispatcher::schedule_cpu_event(Processor& p) {
+  const Thread& t = *p.active;
+  SimTime at = p.quantum_end;
+  if (t.in_run) at = std::min(at, std::max(p.progress_from, now_) + t.run_remaining);
+  else at = std::min(at, p.progress_from);
+  ++p.generation;
+  p.event_at = at;
+  queue_.push(at, kRankCpu, kEvCpu, p.index, p.generation);
+}
+
+int Dispatcher::timeshare_quanta() const {
+  // sim: xnu recomputes this from the processor set's counts as they change; we evaluate the
+  // same formula (xnu-facts.md 5.3) at each dispatch from the shared queue's count.
+  int cpus = machine_.cpus;
+  int queued = policy_->shared_count();
+  if (queued >= cpus) return 1;
+  if (queued <= 1) return cpus;
+  return (cpus + queued / 2) / queued;
+}
+
+// models xnu-792 osfmk/kern/priority.c thread_quantum_expire (the dispatcher's part: the new
+// quantum and timeslice; usage and priority belong to the policy)
+void Dispatcher::thread_quantum_expire(Processor& p) {
+  Thread& t = *p.active;
+  emit(TraceEvent{now_, TraceKind::quantum_expired, 0, static_cast<int16_t>(p.index), t.index, -1, 0, 0});
+  policy_->quantum_expire(t);
+  t.current_quantum = policy_->quantum_for(t);
+  p.quantum_end = now_ + t.current_quantum;
+  if (p.timeslice > 0) --p.timeslice;
+  p.ast_reason = SwitchReason::quantum;
+  post_ast(p);
+}
+
+// models xnu-792 osfmk/kern/sched_prim.c csw_check
+CswResult Dispatcher::csw_check(const Processor& p, const Thread& cur) const {
+  policies::QueueView v = policy_->view(p.index);
+  int pri = cur.sched_pri;
+  if (p.first_timeslice()) {
+    if (cur.is_realtime()) {
+      // A running RT thread in its first timeslice keeps the CPU unless something higher or an
+      // earlier-deadline RT thread is queued (xnu-facts.md 4.2).
+      if (v.highq() > pri) return {true, true};
+      if (v.highq() == pri && v.rt_head_deadline < cur.rt_deadline) return {true, true};
+      return {};
+    }
+    if (v.shared_highq >= model::BASEPRI_RTQUEUES) return {true, true};
+    if (v.shared_highq > pri) return {true, v.shared_urgency > 0};
+    if (v.bound_highq > pri) return {true, v.bound_urgency > 0};
+    return {};
+  }
+  if (v.shared_highq >= pri) return {true, v.shared_urgency > 0};
+  if (v.bound_highq >= pri) return {true, v.bound_urgency > 0};
+  return {};
+}
+
+// A still-runnable thread leaves its CPU: work out its remaining quantum and put it back.
+// models xnu-792 osfmk/kern/sched_prim.c thread_dispatch (remainder and re-queue)
+void Dispatcher::requeue_preempted(Processor& p, Thread& t, SwitchReason why) {
+  t.quantum_expired_flag = false;
+  if (p.first_timeslice() && p.quantum_end > now_) t.current_quantum = p.quantum_end - now_;
+  else t.current_quantum = Duration{};
+  if (t.is_realtime()) {
+    if (t.current_quantum.ns == 0) {
+      t.quantum_expired_flag = true;
+      t.rt_deadline = SimTime::never();
+    }
+  } else if (t.current_quantum < machine_.min_quantum) {
+    t.quantum_expired_flag = true;
+    t.current_quantum += machine_.quantum;
+  }
+  t.cpu = -1;
+  t.last_cpu = p.index;
+  // PREEMPT alone goes back to the head with its remainder, QUANTUM to the tail, both without a
+  // preemption check (an idle CPU still takes it); a yield goes to the tail with one.
+  bool head = why == SwitchReason::preempt && !t.quantum_expired_flag;
+  bool check = why == SwitchReason::yield;
+  t.waiting_for_reschedule = !check;
+  thread_setrun(t, head, check, p.index);
+}
+
+// models xnu-792 osfmk/kern/sched_prim.c thread_select (with the AST check of ast_taken)
+void Dispatcher::thread_select(Processor& p) {
+  // The thread whose wakeup sent this AST may not be the one chosen (a higher one re-queued
+  // without a preemption check can take the CPU); then it waits for another reschedule.
+  if (p.claimed_by >= 0) {
+    Thread& c = threads_[static_cast<size_t>(p.claimed_by)];
+    p.claimed_by = -1;
+    if (c.queued != model::QueueKind::none) c.waiting_for_reschedule = true;
+  }
+  Thread* cur = p.active;
+  SwitchReason why = SwitchReason::none;
+  if (cur && cur->state == ThreadState::running) {
+    account(p);
+    policy_->update_priority(*cur);  // the running thread catches up if its stamp is stale
+    if (p.yield_pending) {
+      p.yield_pending = false;
+      p.timeslice = 0;  // a yield first ends the timeslice (xnu-facts.md 5.3)
+      why = SwitchReason::yield;
+    } else {
+      CswResult c = csw_check(p, *cur);
+      bool keep = !c.preempt;
+      // Kernel-mode code is preempted only by urgent ASTs (xnu-facts.md 5.6).
+      if (c.preempt && cur->kernel_mode() && !c.urgent) {
+        keep = true;
+        if (!p.deferred_traced) {
+          p.deferred_traced = true;
+          emit(TraceEvent{now_, TraceKind::preempt_deferred, 0, static_cast<int16_t>(p.index), cur->index, -1, 0, 0});
+        }
+      }
+      if (keep) {
+        p.current_pri = cur->sched_pri;
+        p.rt_deadline = cur->is_realtime() ? cur->rt_deadline : SimTime::never();
+        if (!cur->in_run && now_ >= p.progress_from) p.advance = true;  // it stopped interpreting to let us decide
+        return;
+      }
+      why = p.first_timeslice() ? SwitchReason::preempt : SwitchReason::quantum;
+    }
+    requeue_preempted(p, *cur, why);
+  } else if (cur) {
+    why = cur->state == ThreadState::done ? SwitchReason::exit : SwitchReason::block;
+    if (cur->state == ThreadState::blocked) {
+      emit(TraceEvent{now_, TraceKind::blocked, static_cast<uint8_t>(cur->block_reason),
+                      static_cast<int16_t>(p.index), cur->index, -1, 0, 0});
+    }
+    cur->cpu = -1;
+    cur->last_cpu = p.index;
+  }
+
+  Thread* next = nullptr;
+  if (p.handed) {
+    Thread* h = p.handed;
+    p.handed = nullptr;
+    policies::QueueView v = policy_->view(p.index);
+    bool beaten = v.highq() > h->sched_pri ||
+                  (h->is_realtime() && v.highq() == h->sched_pri && v.rt_head_deadline < h->rt_deadline);
+    if (beaten) {
+      h->cpu = -1;
+      policy_->enqueue(*h, true);
+    } else {
+      next = h;
+    }
+  }
+  if (!next) next = policy_->choose(p.index);
+  if (next == cur && cur) resume_same(p, *cur);
+  else switch_to(p, cur, next, why);
+}
+
+// The thread chosen again is the one that was running: no context switch, no cost.
+// sim: xnu's thread_block returns without thread_invoke's switch; we restart its quantum from
+// the remainder computed as it was re-queued, like a dispatch without the switch.
+void Dispatcher::resume_same(Processor& p, Thread& t) {
+  t.state = ThreadState::running;
+  t.waiting_for_reschedule = false;
+  t.cpu = p.index;
+  p.current_pri = t.sched_pri;
+  p.rt_deadline = t.is_realtime() ? t.rt_deadline : SimTime::never();
+  p.quantum_end = now_ + t.current_quantum;
+  p.timeslice = t.is_timeshare() ? timeshare_quanta() : 1;
+  p.deferred_traced = false;
+  if (t.in_run) schedule_cpu_event(p);
+  else p.advance = true;
+}
+
+// models xnu-792 osfmk/kern/sched_prim.c thread_invoke (the switch) + the dispatch quantum setup
+void Dispatcher::switch_to(Processor& p, Thread* prev, Thread* next, SwitchReason why) {
+  ++p.generation;  // cancels the CPU event of the previous thread
+  p.active = next;
+  p.handed = nullptr;
+  p.deferred_traced = false;
+  p.yield_pending = false;
+  p.advance = false;
+  if (!next) {
+    emit(TraceEvent{now_, TraceKind::switched, static_cast<uint8_t>(why), static_cast<int16_t>(p.index),
+                    prev ? prev->index : -1, -1, 0, -1});
+    p.current_pri = -1;
+    p.rt_deadline = SimTime::never();
+    p.quantum_end = SimTime::never();
+    p.timeslice = 0;
+    return;
+  }
+  Duration cost = machine_.context_switch;
+  if (next->wakeup_cost_pending) cost += machine_.thread_wakeup;
+  next->wakeup_cost_pending = false;
+  emit(TraceEvent{now_, TraceKind::switched, static_cast<uint8_t>(why), static_cast<int16_t>(p.index),
+                  prev ? prev->index : -1, next->index, cost.ns, next->sched_pri});
+  next->state = ThreadState::running;
+  next->cpu = p.index;
+  next->waiting_for_reschedule = false;
+  p.current_pri = next->sched_pri;
+  p.rt_deadline = next->is_realtime() ? next->rt_deadline : SimTime::never();
+  p.last_dispatch = now_;
+  p.progress_from = now_ + cost;
+  if (next->current_quantum.ns == 0) next->current_quantum = policy_->quantum_for(*next);
+  p.quantum_end = now_ + next->current_quantum;
+  p.timeslice = next->is_timeshare() ? timeshare_quanta() : 1;
+  if (!next->in_run && cost.ns == 0) p.advance = true;
+  else schedule_cpu_event(p);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Making threads runnable
+
+void Dispatcher::hand_to(Processor& p, Thread& t) {
+  p.handed = &t;
+  t.cpu = p.index;
+  p.current_pri = t.sched_pri;
+  p.rt_deadline = t.is_realtime() ? t.rt_deadline : SimTime::never();
+  post_ast(p);
+}
+
+// An idle CPU (or one whose thread has just blocked) that may be handed a thread directly.
+static bool available(const Processor& p, int exclude) {
+  return p.index != exclude && p.handed == nullptr &&
+         (p.active == nullptr || p.active->state != ThreadState::running);
+}
+
+// models xnu-792 osfmk/kern/sched_prim.c thread_setrun: `head` = SCHED_HEADQ, `preempt` =
+// SCHED_PREEMPT; `exclude` is a CPU that is choosing right now (the one `t` just left).
+void Dispatcher::thread_setrun(Thread& t, bool head, bool preempt, int exclude) {
+  t.state = ThreadState::runnable;
+  if (t.bound_cpu >= 0) {
+    Processor& p = cpus_[static_cast<size_t>(t.bound_cpu)];
+    if (available(p, exclude)) return hand_to(p, t);
+    policy_->enqueue(t, head);
+    if (preempt) preempt_check(t);
+    return;
+  }
+  // 1. the last CPU if it is idle; 2. any idle CPU (lowest index first).
+  if (t.last_cpu >= 0 && available(cpus_[static_cast<size_t>(t.last_cpu)], exclude))
+    return hand_to(cpus_[static_cast<size_t>(t.last_cpu)], t);
+  for (Processor& p : cpus_)
+    if (available(p, exclude)) return hand_to(p, t);
+  policy_->enqueue(t, head);
+  if (preempt) preempt_check(t);
+}
+
+// Picks the CPU a newly queued thread should preempt, if any: its last CPU when that one runs
+// something lower (or, for RT, a later deadline at equal priority), else the CPU running the
+// lowest priority (lowest index on ties).
+// sim: xnu first tries the CPU doing the wakeup; a simulated wakeup has no such CPU.
+void Dispatcher::preempt_check(Thread& t) {
+  auto beats = [&](const Processor& p) {
+    if (t.sched_pri > p.current_pri) return true;
+    return t.is_realtime() && t.sched_pri == p.current_pri && t.rt_deadline < p.rt_deadline;
+  };
+  Processor* target = nullptr;
+  if (t.bound_cpu >= 0) {
+    Processor& p = cpus_[static_cast<size_t>(t.bound_cpu)];
+    if (beats(p)) target = &p;
+  } else if (t.last_cpu >= 0 && beats(cpus_[static_cast<size_t>(t.last_cpu)])) {
+    target = &cpus_[static_cast<size_t>(t.last_cpu)];
+  } else {
+    for (Processor& p : cpus_) {
+      if (!beats(p)) continue;
+      if (!target || p.current_pri < target->current_pri) target = &p;
+    }
+  }
+  if (!target) return;
+  // The target is now claimed by `t`: a second wakeup in the same instant looks elsewhere
+  // rather than at a CPU that is already about to switch (thread_select restores the value
+  // if the CPU keeps its thread).
+  if (target->claimed_by >= 0 && target->claimed_by != t.index)
+    threads_[static_cast<size_t>(target->claimed_by)].waiting_for_reschedule = true;  // displaced
+  target->claimed_by = t.index;
+  target->current_pri = t.sched_pri;
+  if (t.is_realtime()) target->rt_deadline = t.rt_deadline;
+  if (!t.urgent && target->active && target->active->state == ThreadState::running &&
+      target->active->kernel_mode())
+    t.waiting_for_reschedule = true;  // a non-urgent AST to kernel-mode code waits
+  post_ast(*target);
+}
+
+void Dispatcher::wake(Thread& t, WakeReason why) {
+  if (t.state != ThreadState::blocked) return;
+  if (t.cpu >= 0 && cpus_[static_cast<size_t>(t.cpu)].active == &t) {
+    // Woken before it left the CPU (between assert_wait and thread_block): it simply goes on.
+    Processor& p = cpus_[static_cast<size_t>(t.cpu)];
+    t.state = ThreadState::running;
+    p.current_pri = t.sched_pri;
+    if (p.handed) {
+      Thread* h = p.handed;
+      p.handed = nullptr;
+      h->cpu = -1;
+      policy_->enqueue(*h, true);
+    }
+    post_ast(p);
+    return;
+  }
+  // models xnu-792 osfmk/kern/sched_prim.c thread_unblock: fresh quantum, RT deadline, metering
+  t.current_quantum = Duration{};
+  t.computation_metered_ns = 0;
+  t.computation_epoch = now_;
+  if (t.is_realtime()) t.rt_deadline = now_ + t.realtime.constraint;
+  t.wakeup_cost_pending = true;
+  t.waiting_for_reschedule = false;
+  emit(TraceEvent{now_, TraceKind::woke, static_cast<uint8_t>(why), -1, t.index, -1, 0, t.sched_pri});
+  policy_->update_priority(t);
+  thread_setrun(t, false, true, -1);
+}
+
+void Dispatcher::block(Thread& t, BlockReason why, int32_t /*object*/) {
+  Processor& p = cpus_[static_cast<size_t>(t.cpu)];
+  t.state = ThreadState::blocked;
+  t.block_reason = why;
+  p.current_pri = -1;  // the CPU is about to choose again
+  post_ast(p);
+}
+
+void Dispatcher::exit_thread(Thread& t) {
+  Processor& p = cpus_[static_cast<size_t>(t.cpu)];
+  t.state = ThreadState::done;
+  emit(TraceEvent{now_, TraceKind::exited, 0, static_cast<int16_t>(p.index), t.index, -1, 0, 0});
+  p.current_pri = -1;
+  post_ast(p);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Priorities
+
+void Dispatcher::refresh_urgency(Thread& t) {
+  // models xnu-792 osfmk/kern/sched_prim.c set_sched_pri's TH_MODE_PREEMPT rule (xnu-facts 5.5)
+  // sim: the task-priority clause (task priority in [46, 80)) is not modelled: tasks have none.
+  t.urgent = !t.is_timeshare() && t.sched_pri >= model::BASEPRI_PREEMPT;
+}
+
+void Dispatcher::set_sched_pri(Thread& t, int pri, PriorityReason why) {
+  if (pri == t.sched_pri) {
+    if (t.queued == model::QueueKind::none) refresh_urgency(t);  // the mode may have changed
+    return;
+  }
+  int old = t.sched_pri;
+  bool queued = t.queued != model::QueueKind::none;
+  if (queued) policy_->remove(t);
+  t.sched_pri = pri;
+  refresh_urgency(t);
+  emit(TraceEvent{now_, TraceKind::priority_changed, static_cast<uint8_t>(why), -1, t.index, -1, old, pri});
+  if (queued) {
+    policy_->enqueue(t, false);
+    if (pri > old) preempt_check(t);
+    return;
+  }
+  if (t.cpu >= 0) {
+    Processor& p = cpus_[static_cast<size_t>(t.cpu)];
+    if (p.active == &t && t.state == ThreadState::running) {
+      p.current_pri = pri;
+      if (pri < old) post_ast(p);
+    } else if (p.handed == &t) {
+      p.current_pri = pri;
+      post_ast(p);
+    }
+  }
+}
+
+void Dispatcher::set_base_pri(Thread& t, int pri) {
+  t.base_pri = pri;
+  set_sched_pri(t, policy_->compute_sched_pri(t), PriorityReason::set_priority);
+}
+
+void Dispatcher::depress(Thread& t, Duration how_long) {
+  t.depressed = true;
+  ++t.depress_generation;
+  emit(TraceEvent{now_, TraceKind::depressed, 0, static_cast<int16_t>(t.cpu), t.index, -1, (now_ + how_long).ns, 0});
+  set_sched_pri(t, policy_->compute_sched_pri(t), PriorityReason::depress);
+  queue_.push(now_ + how_long, kRankTimer, kEvDepressEnd, t.index, t.depress_generation);
+}
+
+void Dispatcher::undepress(Thread& t) {
+  if (!t.depressed) return;
+  t.depressed = false;
+  ++t.depress_generation;
+  emit(TraceEvent{now_, TraceKind::undepressed, 0, static_cast<int16_t>(t.cpu), t.index, -1, 0, 0});
+  set_sched_pri(t, policy_->compute_sched_pri(t), PriorityReason::depress);
+}
+
+bool rt_params_admissible(const model::RealtimeParams& rt) {
+  // models xnu-792 osfmk/kern/thread_policy.c thread_policy_set, THREAD_TIME_CONSTRAINT_POLICY
+  return rt.constraint >= rt.computation && rt.computation <= kMaxRtQuantum && rt.computation >= kMinRtQuantum;
+}
+
+// models xnu-792 osfmk/kern/thread_policy.c thread_policy_set (the `set_mode` op)
+void Dispatcher::thread_policy_set(Thread& t, const model::Op& op) {
+  if (op.mode == model::ThreadMode::realtime && !rt_params_admissible(op.realtime)) {
+    emit(TraceEvent{now_, TraceKind::set_mode_failed, 0, static_cast<int16_t>(t.cpu), t.index, -1,
+                    kKernInvalidArgument, 0});
+    return;  // KERN_INVALID_ARGUMENT: the thread is unchanged
+  }
+  int base = op.mode == model::ThreadMode::realtime ? model::BASEPRI_RTQUEUES
+             : op.has_priority                      ? op.priority
+             : t.mode == model::ThreadMode::realtime ? t.declared_base_pri
+                                                     : t.base_pri;
+  if (op.mode == model::ThreadMode::realtime) t.realtime = op.realtime;
+  if (t.failsafe) {
+    // A demoted thread records the new policy; it takes effect at the fail-safe release.
+    t.saved_mode = op.mode;
+    t.saved_base_pri = base;
+    if (op.mode != model::ThreadMode::realtime) t.base_pri = base;
+  } else {
+    t.mode = op.mode;
+    t.base_pri = base;
+  }
+  emit(TraceEvent{now_, TraceKind::mode_changed, static_cast<uint8_t>(op.mode), static_cast<int16_t>(t.cpu), t.index,
+                  -1, static_cast<int64_t>(op.mode), base});
+  set_sched_pri(t, policy_->compute_sched_pri(t), PriorityReason::mode);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs and the program interpreter
+
+void Dispatcher::start_job(Thread& t) {
+  t.frames.clear();
+  t.frames.push_back(model::Frame{t.program, 0, 0, false});
+  t.job_active = true;
+}
+
+bool Dispatcher::job_done(Thread& t) {
+  t.job_active = false;
+  int64_t job = t.jobs_completed++;
+  SimTime release = t.release_time(job);
+  emit(TraceEvent{now_, TraceKind::completed, 0, static_cast<int16_t>(t.cpu), t.index, -1, job, (now_ - release).ns});
+  if (t.deadline.ns > 0 && now_ > release + t.deadline)
+    emit(TraceEvent{now_, TraceKind::deadline_missed, 0, static_cast<int16_t>(t.cpu), t.index, -1, job,
+                    (now_ - (release + t.deadline)).ns});
+  if (t.period.ns == 0) {
+    exit_thread(t);
+    return false;
+  }
+  if (t.jobs_released > t.jobs_completed) {
+    start_job(t);  // the next release already came: it starts at once
+    return true;
+  }
+  block(t, BlockReason::period, -1);
+  return false;
+}
+
+Duration Dispatcher::draw(Thread& t, const model::DurationSpec& d) {
+  using Kind = model::DurationSpec::Kind;
+  switch (d.kind) {
+    case Kind::fixed: return d.a;
+    case Kind::uniform: return Duration{t.rng.uniform_int(d.a.ns, d.b.ns)};
+    case Kind::exponential: return t.rng.exponential(d.a);
+    case Kind::normal: return t.rng.normal(d.a, d.b);
+  }
+  return d.a;
+}
+
+void Dispatcher::advance(Processor& p) {
+  Thread& t = *p.active;
+  if (t.undepress_on_resume) {
+    // swtch_pri returns: its depression is aborted (thread_depress_abort_internal).
+    t.undepress_on_resume = false;
+    undepress(t);
+    if (p.ast_pending) return;
+  }
+  for (;;) {
+    if (t.frames.empty()) {
+      if (!job_done(t)) return;
+      continue;
+    }
+    model::Frame& f = t.frames.back();
+    if (f.pc >= f.ops->size()) {
+      if (f.forever || f.repeats_left > 0) {
+        if (!f.forever) --f.repeats_left;
+        f.pc = 0;
+      } else {
+        t.frames.pop_back();
+      }
+      continue;
+    }
+    const model::Op& op = (*f.ops)[f.pc++];
+    switch (op.kind) {
+      case OpKind::run: {
+        Duration d = draw(t, op.duration);
+        if (d.ns <= 0) continue;
+        t.in_run = true;
+        t.run_remaining = d;
+        schedule_cpu_event(p);
+        return;
+      }
+      case OpKind::sleep: {
+        Duration d = draw(t, op.duration);
+        if (d.ns <= 0) continue;
+        block(t, BlockReason::sleep, -1);
+        queue_.push(now_ + d, kRankTimer, kEvTimer, t.index, ++t.timer_generation);
+        return;
+      }
+      case OpKind::sleep_until_next_period:
+        t.frames.clear();
+        continue;
+      case OpKind::loop:
+        t.frames.push_back(model::Frame{&op.body, 0, op.forever ? 0 : op.times - 1, op.forever});
+        continue;
+      case OpKind::yield:
+        p.yield_pending = true;
+        post_ast(p);
+        return;
+      case OpKind::set_priority:
+        set_base_pri(t, op.priority);
+        if (p.ast_pending) return;  // lowered below a queued thread: let thread_select decide
+        continue;
+      case OpKind::set_mode:
+        thread_policy_set(t, op);
+        if (p.ast_pending) return;
+        continue;
+      case OpKind::swtch_pri: {
+        // models xnu-792 osfmk/kern/syscall_subr.c swtch_pri: with nothing else runnable it
+        // returns at once; otherwise depress to DEPRESSPRI for one quantum and yield.
+        if (policy_->view(p.index).highq() < 0) continue;
+        depress(t, machine_.quantum);
+        t.undepress_on_resume = true;
+        p.yield_pending = true;
+        post_ast(p);
+        return;
+      }
+      default:
+        throw InternalError(fmt::format("op \"{}\" reached the interpreter but is not supported (at {})",
+                                        model::to_string(op.kind), op.pointer));
+    }
+  }
+}
+
+}  // namespace sim::dispatcher

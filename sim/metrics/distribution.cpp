@@ -1,0 +1,105 @@
+// Distribution: exact nearest-rank percentiles over kept samples, log-linear histogram beyond.
+#include "sim/metrics/distribution.hpp"
+
+#include <algorithm>
+#include <array>
+#include <bit>
+
+namespace sim::metrics {
+
+namespace {
+
+// Values 0..2^63-1: buckets 0..127 hold one value each; then each power of two 2^e (e >= 7) is
+// split into kSubBuckets buckets of width 2^(e-7).
+constexpr int kBucketCount = (64 - Distribution::kSubBucketBits) * Distribution::kSubBuckets;
+
+// Nearest rank (1-based) of the p-th percentile of n samples: ceil(n * (k-1) / k) for p =
+// 100 * (k-1) / k, written as n - floor(n / k) so it cannot overflow.
+struct Rank {
+  int64_t divisor;  // k: 2 -> p50, 10 -> p90, 100 -> p99, 1000 -> p99.9
+};
+constexpr std::array<Rank, 4> kRanks{{{2}, {10}, {100}, {1000}}};
+
+constexpr int64_t rank_of(Rank r, int64_t n) { return n - n / r.divisor; }
+
+static_assert(rank_of({2}, 100) == 50 && rank_of({10}, 100) == 90);
+static_assert(rank_of({100}, 100) == 99 && rank_of({1000}, 100) == 100);
+static_assert(rank_of({2}, 1) == 1 && rank_of({1000}, 1) == 1 && rank_of({2}, 3) == 2);
+
+}  // namespace
+
+int Distribution::bucket_of(uint64_t v) {
+  if (v < static_cast<uint64_t>(kSubBuckets)) return static_cast<int>(v);
+  const int e = static_cast<int>(std::bit_width(v)) - 1;  // >= kSubBucketBits
+  const int shift = e - kSubBucketBits;
+  return (e - kSubBucketBits + 1) * kSubBuckets + static_cast<int>(v >> shift) - kSubBuckets;
+}
+
+int64_t Distribution::bucket_upper(int bucket) {
+  if (bucket < kSubBuckets) return bucket;
+  const int e = bucket / kSubBuckets + kSubBucketBits - 1;
+  const int shift = e - kSubBucketBits;
+  const uint64_t lower = static_cast<uint64_t>(kSubBuckets + bucket % kSubBuckets) << shift;
+  return static_cast<int64_t>(lower + ((uint64_t{1} << shift) - 1));
+}
+
+void Distribution::add(int64_t v) {
+  if (v < 0) v = 0;
+  ++count_;
+  min_ = std::min(min_, v);
+  max_ = std::max(max_, v);
+  sum_ += static_cast<uint64_t>(v);
+  if (histogram_.empty()) {
+    if (static_cast<int64_t>(samples_.size()) < kExactLimit) {
+      samples_.push_back(v);
+      return;
+    }
+    fold_into_histogram();
+  }
+  ++histogram_[static_cast<size_t>(bucket_of(static_cast<uint64_t>(v)))];
+}
+
+void Distribution::fold_into_histogram() {
+  histogram_.assign(kBucketCount, 0);
+  for (int64_t s : samples_) ++histogram_[static_cast<size_t>(bucket_of(static_cast<uint64_t>(s)))];
+  std::vector<int64_t>().swap(samples_);  // release the memory, not just the size
+}
+
+Summary Distribution::summary() const {
+  Summary s;
+  if (count_ == 0) return s;
+  s.count = count_;
+  s.min = min_;
+  s.max = max_;
+  const Sum n = static_cast<Sum>(count_);
+  s.mean = static_cast<int64_t>((sum_ + n / 2) / n);  // round half up; values are >= 0
+
+  std::array<int64_t, kRanks.size()> value{};
+  if (histogram_.empty()) {
+    // Partial selection in rank order: each nth_element works on what is right of the last.
+    std::vector<int64_t> v = samples_;
+    auto from = v.begin();
+    for (size_t i = 0; i < kRanks.size(); ++i) {
+      auto nth = v.begin() + (rank_of(kRanks[i], count_) - 1);  // ranks never decrease
+      std::nth_element(from, nth, v.end());
+      from = nth;
+      value[i] = *nth;
+    }
+  } else {
+    int64_t seen = 0;
+    size_t next = 0;
+    for (int b = 0; b < kBucketCount && next < kRanks.size(); ++b) {
+      seen += histogram_[static_cast<size_t>(b)];
+      while (next < kRanks.size() && seen >= rank_of(kRanks[next], count_)) {
+        value[next++] = std::min(bucket_upper(b), max_);
+      }
+    }
+  }
+  s.p50 = value[0];
+  s.p90 = value[1];
+  s.p99 = value[2];
+  s.p999 = value[3];
+  return s;
+}
+
+}  // namespace sim::metrics

@@ -1,0 +1,125 @@
+// Per-thread, per-CPU and system metrics computed from trace events.
+#include "sim/metrics/metrics_sink.hpp"
+
+#include <algorithm>
+
+namespace sim::metrics {
+
+using core::TraceKind;
+
+MetricsSink::MetricsSink(const std::vector<model::Thread>& threads, int cpus) {
+  threads_.resize(threads.size());
+  for (size_t i = 0; i < threads.size(); ++i) {
+    const model::Thread& t = threads[i];
+    PerThread& p = threads_[i];
+    p.r.id = t.name;
+    p.r.task = t.task;
+    p.r.mode = std::string(model::to_string(t.declared_mode));
+    p.r.base_priority = t.base_pri;
+    p.r.kernel = t.kernel;
+    p.r.min_sched_pri = p.r.max_sched_pri = p.sched_pri = t.sched_pri;
+  }
+  cpus_.resize(static_cast<size_t>(cpus));
+}
+
+// Adds the running thread's own time up to `at` (after any switch cost) to it and its band.
+void MetricsSink::charge_thread(PerCpu& c, int64_t at) {
+  if (c.thread < 0 || at <= c.run_from) return;
+  PerThread& t = threads_[static_cast<size_t>(c.thread)];
+  int64_t d = at - c.run_from;
+  t.r.cpu_time_ns += d;
+  c.r.busy_ns += d;
+  c.r.by_band_ns[static_cast<size_t>(model::band_of(t.sched_pri))] += d;
+  c.run_from = at;
+}
+
+void MetricsSink::close_segment(PerCpu& c, int64_t at) {
+  if (c.thread < 0) return;
+  int64_t cost = std::max<int64_t>(0, std::min(at, c.run_from) - c.cost_from);
+  c.r.overhead_ns += cost;
+  c.r.busy_ns += cost;
+  charge_thread(c, at);
+  threads_[static_cast<size_t>(c.thread)].running_on = -1;
+  c.thread = -1;
+}
+
+void MetricsSink::on_event(const core::TraceEvent& e) {
+  int64_t now = e.time.ns;
+  switch (e.kind) {
+    case TraceKind::switched: {
+      ++context_switches_;
+      PerCpu& c = cpus_[static_cast<size_t>(e.cpu)];
+      close_segment(c, now);
+      if (e.thread >= 0) {
+        PerThread& prev = threads_[static_cast<size_t>(e.thread)];
+        auto why = static_cast<core::SwitchReason>(e.reason);
+        if (why == core::SwitchReason::preempt || why == core::SwitchReason::quantum) ++prev.r.preemptions;
+      }
+      if (e.other >= 0) {
+        PerThread& next = threads_[static_cast<size_t>(e.other)];
+        c.thread = e.other;
+        c.cost_from = now;
+        c.run_from = now + e.a;
+        next.running_on = e.cpu;
+        ++next.r.context_switches;
+        if (next.last_cpu >= 0 && next.last_cpu != e.cpu) ++next.r.migrations;
+        next.last_cpu = e.cpu;
+        if (next.latency_from >= 0) {
+          next.latency.add(now + e.a - next.latency_from);
+          next.latency_from = -1;
+        }
+      }
+      break;
+    }
+    case TraceKind::woke:
+      threads_[static_cast<size_t>(e.thread)].latency_from = now;
+      break;
+    case TraceKind::priority_changed: {
+      PerThread& t = threads_[static_cast<size_t>(e.thread)];
+      if (t.running_on >= 0) charge_thread(cpus_[static_cast<size_t>(t.running_on)], now);
+      t.sched_pri = static_cast<int>(e.b);
+      t.r.min_sched_pri = std::min(t.r.min_sched_pri, t.sched_pri);
+      t.r.max_sched_pri = std::max(t.r.max_sched_pri, t.sched_pri);
+      break;
+    }
+    case TraceKind::completed: {
+      PerThread& t = threads_[static_cast<size_t>(e.thread)];
+      ++t.r.jobs;
+      t.response.add(e.b);
+      break;
+    }
+    case TraceKind::deadline_missed:
+      ++threads_[static_cast<size_t>(e.thread)].r.deadline_misses;
+      break;
+    case TraceKind::demoted:
+      ++threads_[static_cast<size_t>(e.thread)].r.demotions;
+      break;
+    default:
+      break;
+  }
+}
+
+void MetricsSink::finish(core::SimTime end) {
+  end_ = end.ns;
+  for (PerCpu& c : cpus_) {
+    close_segment(c, end_);
+    c.r.idle_ns = end_ - c.r.busy_ns - c.r.interrupt_ns;
+  }
+}
+
+Results MetricsSink::results() const {
+  Results r;
+  r.duration_ns = end_;
+  for (const PerThread& t : threads_) {
+    ThreadResult tr = t.r;
+    tr.response_ns = t.response.summary();
+    tr.latency_ns = t.latency.summary();
+    tr.jitter_ns = tr.latency_ns.count > 0 ? tr.latency_ns.max - tr.latency_ns.min : 0;
+    r.threads.push_back(std::move(tr));
+  }
+  for (const PerCpu& c : cpus_) r.cpus.push_back(c.r);
+  r.system.context_switches = context_switches_;
+  return r;
+}
+
+}  // namespace sim::metrics

@@ -1,0 +1,49 @@
+// MetricsSink: turns the trace event stream into Results (per thread, per CPU, system).
+// Streams: memory does not grow with simulated time beyond the distributions' bounded samples.
+#pragma once
+
+#include <vector>
+
+#include "sim/core/trace.hpp"
+#include "sim/metrics/distribution.hpp"
+#include "sim/metrics/results.hpp"
+#include "sim/model/thread.hpp"
+
+namespace sim::metrics {
+
+class MetricsSink final : public core::TraceSink {
+ public:
+  MetricsSink(const std::vector<model::Thread>& threads, int cpus);
+
+  void on_event(const core::TraceEvent& e) override;
+  void finish(core::SimTime end) override;
+
+  // Threads, CPUs and system counters; the caller fills scenario/policy/seed/events.
+  Results results() const;
+
+ private:
+  struct PerThread {
+    ThreadResult r;
+    Distribution response;
+    Distribution latency;
+    int64_t latency_from = -1;  // runnable since (ns), -1 when not waiting for a CPU
+    int last_cpu = -1;
+    int running_on = -1;
+    int sched_pri = 0;
+  };
+  struct PerCpu {
+    CpuResult r;
+    int32_t thread = -1;      // running thread, -1 idle
+    int64_t cost_from = 0;    // switch instant
+    int64_t run_from = 0;     // end of the switch cost: the thread's own time starts here
+  };
+  void close_segment(PerCpu& c, int64_t at);
+  void charge_thread(PerCpu& c, int64_t at);
+
+  std::vector<PerThread> threads_;
+  std::vector<PerCpu> cpus_;
+  int64_t context_switches_ = 0;
+  int64_t end_ = 0;
+};
+
+}  // namespace sim::metrics

@@ -1,0 +1,114 @@
+// Results of one run: plain data filled by the metrics sinks, rendered by reports/.
+// Field names follow the results format (docs/results-format.md); all times are integer ns.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sim/model/priorities.hpp"
+
+namespace sim::metrics {
+
+// Distribution summary; percentiles are nearest-rank (the smallest sample with at least p% of
+// samples at or below it). All zero when count is 0.
+struct Summary {
+  int64_t count = 0;
+  int64_t min = 0;
+  int64_t p50 = 0;
+  int64_t p90 = 0;
+  int64_t p99 = 0;
+  int64_t p999 = 0;
+  int64_t max = 0;
+  int64_t mean = 0;  // rounded to the nearest ns
+};
+
+struct ThreadResult {
+  std::string id;
+  std::string task;
+  std::string mode;   // timeshare, fixed, realtime (as declared)
+  int base_priority = 0;
+  bool kernel = false;
+  int64_t cpu_time_ns = 0;
+  int64_t jobs = 0;
+  int64_t deadline_misses = 0;
+  Summary response_ns;
+  Summary latency_ns;
+  int64_t jitter_ns = 0;
+  int64_t blocked_ns = 0;
+  int64_t inversion_ns = 0;
+  int64_t preemptions = 0;
+  int64_t context_switches = 0;
+  int64_t migrations = 0;
+  int64_t demotions = 0;
+  int min_sched_pri = 0;
+  int max_sched_pri = 0;
+};
+
+struct CpuResult {
+  int64_t busy_ns = 0;       // threads' CPU time plus switch and wakeup costs
+  int64_t interrupt_ns = 0;  // primary interrupt context
+  int64_t idle_ns = 0;
+  int64_t overhead_ns = 0;   // the part of busy_ns spent on machine costs
+  std::array<int64_t, model::kBandCount> by_band_ns{};  // threads' time by band of sched_pri
+};
+
+struct LockResult {
+  std::string id;
+  int64_t acquisitions = 0;
+  int64_t contended = 0;
+  Summary wait_ns;
+  Summary hold_ns;
+};
+
+struct InterruptResult {
+  std::string id;
+  int64_t count = 0;
+  Summary latency_ns;
+};
+
+struct WorkloopResult {
+  std::string id;
+  int64_t actions = 0;
+  int64_t interrupts_delivered = 0;
+  Summary action_latency_ns;
+  Summary gate_wait_ns;
+};
+
+struct DeviceResult {
+  std::string id;
+  int64_t ios = 0;
+  int64_t completed = 0;
+  int64_t offline = 0;
+  Summary io_ns;
+};
+
+struct SystemResult {
+  int64_t context_switches = 0;
+  int64_t events = 0;
+  std::vector<std::string> panics;
+};
+
+struct ExpectResult {
+  std::string text;  // e.g. "thread high response_ns.max <= 3ms (got 3000000)"
+  bool ok = false;
+};
+
+struct Results {
+  std::string scenario;
+  std::string policy;
+  uint64_t seed = 1;
+  std::string xnu = "517";
+  int64_t duration_ns = 0;
+  std::vector<ThreadResult> threads;  // scenario order
+  std::vector<CpuResult> cpus;
+  std::vector<LockResult> locks;
+  std::vector<InterruptResult> interrupts;
+  std::vector<WorkloopResult> workloops;
+  std::vector<DeviceResult> devices;
+  SystemResult system;
+  std::vector<ExpectResult> expect;
+};
+
+}  // namespace sim::metrics

@@ -1,0 +1,46 @@
+// A simulated CPU: what runs there, its quantum, pending AST, and its pending CPU event.
+#pragma once
+
+#include <cstdint>
+
+#include "sim/core/time.hpp"
+#include "sim/core/trace.hpp"
+
+namespace sim::model {
+
+using core::SimTime;
+
+struct Thread;
+
+struct Processor {
+  int index = 0;
+  Thread* active = nullptr;    // running thread, nullptr = idle thread
+  Thread* handed = nullptr;    // thread handed to this idle CPU, not yet switched to
+  int current_pri = -1;        // sched_pri of active (or handed) thread; -1 when idle
+  SimTime rt_deadline = SimTime::never();
+
+  // Quantum (xnu processor->quantum_end, timeslice).
+  SimTime quantum_end = SimTime::never();
+  int timeslice = 0;
+  SimTime last_dispatch;
+
+  // Execution of the active thread resumes at `progress_from` (after a switch cost).
+  SimTime progress_from;
+  SimTime cost_until;          // end of the switch cost being paid
+
+  // Pending AST: look again at what should run here.
+  bool ast_pending = false;
+  int32_t claimed_by = -1;       // thread whose preemption check sent the pending AST
+  core::SwitchReason ast_reason = core::SwitchReason::preempt;
+  bool deferred_traced = false;  // a preempt_deferred event was emitted for this thread
+  bool advance = false;          // the active thread must interpret its next ops
+  bool yield_pending = false;    // the active thread asked to yield
+
+  uint32_t generation = 0;       // bumps cancel the pending CPU event
+  SimTime event_at = SimTime::never();
+
+  bool idle() const { return active == nullptr && handed == nullptr; }
+  bool first_timeslice() const { return timeslice > 0; }
+};
+
+}  // namespace sim::model

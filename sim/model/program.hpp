@@ -1,0 +1,65 @@
+// Program ops: what a simulated thread does, as plain data parsed from the scenario.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/core/time.hpp"
+
+namespace sim::model {
+
+using core::Duration;
+
+// A duration that may be drawn at random each time it is used.
+struct DurationSpec {
+  enum class Kind : uint8_t { fixed, uniform, exponential, normal };
+  Kind kind = Kind::fixed;
+  Duration a;  // fixed value, uniform low, exponential mean, normal mean
+  Duration b;  // uniform high, normal stddev
+};
+
+enum class ThreadMode : uint8_t { timeshare, fixed, realtime };
+
+// THREAD_TIME_CONSTRAINT_POLICY parameters.
+struct RealtimeParams {
+  Duration period;
+  Duration computation;
+  Duration constraint;
+  bool preemptible = true;
+};
+
+enum class OpKind : uint8_t {
+  run, sleep, sleep_until_next_period, loop, lock, unlock, wait, signal, funnel, yield, swtch_pri,
+  set_priority, set_mode, run_action, command_sleep, command_wakeup, io, timer_arm, timer_cancel,
+  terminate
+};
+
+enum class LockMode : uint8_t { exclusive, read, write };
+enum class FunnelName : uint8_t { none, kernel, network };
+
+struct Op {
+  OpKind kind = OpKind::run;
+  DurationSpec duration;    // run/sleep/run_action/io `for`, timer_arm `after`
+  int32_t ref = -1;         // lock, event, workloop, device or timer index
+  int32_t event = -1;       // command_sleep/command_wakeup event index
+  int64_t times = 1;        // loop
+  bool forever = false;     // loop
+  bool all = false;         // signal, command_wakeup
+  int priority = 0;         // set_priority, set_mode
+  LockMode lock_mode = LockMode::exclusive;
+  FunnelName funnel = FunnelName::none;
+  // set_mode
+  ThreadMode mode = ThreadMode::timeshare;
+  bool has_priority = false;
+  RealtimeParams realtime;
+  std::vector<Op> body;     // loop
+  std::string note;
+  std::string pointer;      // JSON Pointer of this op in the scenario, for messages
+};
+
+std::string_view to_string(OpKind k);
+std::string_view to_string(ThreadMode m);
+
+}  // namespace sim::model

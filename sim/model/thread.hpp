@@ -1,0 +1,120 @@
+// A simulated thread: identity, scheduling state (xnu's thread fields we model) and the
+// position of its program interpreter. Plain data; the dispatcher and policies change it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sim/core/rng.hpp"
+#include "sim/core/time.hpp"
+#include "sim/core/trace.hpp"
+#include "sim/model/priorities.hpp"
+#include "sim/model/program.hpp"
+
+namespace sim::model {
+
+using core::SimTime;
+
+enum class ThreadState : uint8_t {
+  unstarted,  // before its start time
+  runnable,   // queued, or handed to an idle CPU
+  running,    // current thread of a CPU
+  blocked,    // waiting (timer, release, event, lock, ...)
+  done,       // exited
+};
+
+// Where a runnable thread sits.
+enum class QueueKind : uint8_t { none, shared, bound };
+
+// One level of the program interpreter: a list of ops and the position in it.
+struct Frame {
+  const std::vector<Op>* ops = nullptr;
+  uint32_t pc = 0;
+  int64_t repeats_left = 0;  // further iterations after this one (loops)
+  bool forever = false;
+};
+
+struct Thread {
+  // Identity (from the scenario).
+  int32_t index = 0;
+  std::string name;
+  std::string task;
+  bool kernel = false;  // kernel thread: always in kernel mode
+  const std::vector<Op>* program = nullptr;
+  Duration period;        // zero: a single job
+  Duration deadline;      // relative; zero: none
+  SimTime start;
+  int bound_cpu = -1;
+
+  // Scheduling (names as in xnu's struct thread).
+  ThreadMode mode = ThreadMode::timeshare;     // current sched_mode
+  ThreadMode declared_mode = ThreadMode::timeshare;
+  int base_pri = BASEPRI_DEFAULT;              // thread->priority
+  int declared_base_pri = BASEPRI_DEFAULT;     // as the scenario gave it
+  int sched_pri = BASEPRI_DEFAULT;
+  bool urgent = false;                         // TH_MODE_PREEMPT
+  RealtimeParams realtime;
+  SimTime rt_deadline = SimTime::never();      // realtime.deadline
+
+  ThreadState state = ThreadState::unstarted;
+  core::BlockReason block_reason = core::BlockReason::sleep;
+  bool wakeup_cost_pending = false;  // charge machine.costs.thread_wakeup at the next dispatch
+  int cpu = -1;        // CPU it runs on (or is handed to), -1 otherwise
+  int last_cpu = -1;   // last_processor
+  QueueKind queued = QueueKind::none;
+  int32_t rq_next = -1;  // intrusive run-queue links (thread indices)
+  int32_t rq_prev = -1;
+  int16_t rq_level = -1;
+
+  Duration current_quantum;  // remainder carried to the next dispatch; zero = fresh quantum
+  bool quantum_expired_flag = false;  // the last switch-out counted as AST_QUANTUM
+  // Queued without a preemption that will take effect: re-queued after a preemption or quantum
+  // expiry (xnu makes no preemption check then, xnu-facts 5.3), or its AST went to a CPU in
+  // kernel mode that defers it (5.6). It may wait behind a lower thread on another CPU until
+  // some CPU reschedules.
+  bool waiting_for_reschedule = false;
+
+  // Timeshare decay (xnu-facts.md section 3), kept by the xnu policy.
+  uint64_t sched_usage = 0;
+  int64_t cpu_delta_ns = 0;     // CPU time not yet sampled into usage (792)
+  int64_t stat_delta_us = 0;    // statistical-timer charges not yet sampled (517)
+  int pri_shift = 127;
+  uint32_t sched_stamp = 0;
+
+  // Fail-safe (section 4.3).
+  int64_t computation_metered_ns = 0;
+  SimTime computation_epoch;
+  bool failsafe = false;
+  uint32_t safe_release = 0;    // tick at which a demoted thread is restored
+  ThreadMode saved_mode = ThreadMode::timeshare;
+  int saved_base_pri = 0;
+
+  // Depression (swtch_pri, section 3.4).
+  bool depressed = false;
+  bool undepress_on_resume = false;  // swtch_pri: abort the depression when the thread goes on
+  uint32_t depress_generation = 0;
+
+  // Promotion (mutexes, later).
+  int promotions = 0;
+  int promoted_pri = -1;
+
+  // Program interpreter.
+  std::vector<Frame> frames;
+  Duration run_remaining;   // CPU time left in the current `run` op
+  bool in_run = false;
+  uint32_t timer_generation = 0;
+  core::Rng rng;
+
+  // Jobs.
+  int64_t jobs_released = 0;
+  int64_t jobs_completed = 0;
+  bool job_active = false;  // a job is executing (not waiting for its release)
+
+  bool kernel_mode() const { return kernel; }
+  bool is_realtime() const { return mode == ThreadMode::realtime; }
+  bool is_timeshare() const { return mode == ThreadMode::timeshare; }
+  SimTime release_time(int64_t job) const { return start + period * job; }
+};
+
+}  // namespace sim::model

@@ -1,0 +1,83 @@
+// `xnu`: the Mach timeshare scheduler of xnu-517 (10.3) and xnu-792 (10.4): usage-based decay
+// recomputed at the 125 ms scheduler tick, the fail-safe for non-timeshare threads, and
+// real-time threads kept by deadline (xnu-facts.md sections 2, 3, 4).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <memory>
+
+#include "sim/policies/policy.hpp"
+#include "sim/policies/standard_queues.hpp"
+
+namespace sim::policies {
+
+// Constants of xnu-517/792 osfmk/kern/sched_prim.c and priority.c.
+inline constexpr Duration kSchedTick = Duration::milliseconds(125);  // SCHED_TICK_SHIFT 3: 8/s
+inline constexpr int kSchedDecayTicks = 32;                           // SCHED_DECAY_TICKS (792)
+inline constexpr int kMaxUnsafeQuanta = 800;                          // MAX_UNSAFE_QUANTA
+inline constexpr int kSchedSafeTicks = (2 * kMaxUnsafeQuanta / 100) * 8;  // sched_safe_duration
+inline constexpr int kNoShift = 127;                                  // INT8_MAX: "no contention"
+inline constexpr int k517UsageShift = 20;
+inline constexpr Duration kStatTick = Duration::milliseconds(10);     // 517's 100 Hz clock
+inline constexpr int64_t kStatChargeUs = 10'000;
+static_assert(kSchedSafeTicks == 128);
+
+// (5/8)^n as a pair of shifts: u = (u >> s1) +/- (u >> |s2|). The values are xnu's table.
+struct DecayShift {
+  int s1;
+  int s2;
+};
+extern const std::array<DecayShift, kSchedDecayTicks> kDecayShifts;
+uint64_t decay_usage(uint64_t usage, uint32_t ticks);
+
+// The fixed shift for a tick of `tick_abs` absolute-time units: the number of right shifts that
+// bring tick * 5/3 (the steady usage of a thread running every tick) to 31 or less.
+int fixed_pri_shift(int64_t tick_abs);
+// sched_load_shifts: floor(log2(load)) for load >= 1.
+int load_shift(int load);
+
+class XnuPolicy final : public Policy {
+ public:
+  explicit XnuPolicy(const PolicyContext& ctx);
+  std::string_view name() const override { return "xnu"; }
+
+  void enqueue(Thread& t, bool head) override { queues_.enqueue(t, head); }
+  void remove(Thread& t) override { queues_.remove(t); }
+  Thread* choose(int cpu) override { return queues_.choose(cpu); }
+  QueueView view(int cpu) const override { return queues_.view(cpu); }
+  int shared_count() const override { return queues_.shared_count(); }
+
+  int compute_sched_pri(const Thread& t) const override;
+  Duration quantum_for(const Thread& t) const override;
+  void update_priority(Thread& t) override;
+  void charge(Thread& t, SimTime from, SimTime to) override;
+  void quantum_expire(Thread& t) override;
+  Duration tick_period() const override { return kSchedTick; }
+  void tick() override;
+
+  uint32_t sched_tick() const { return sched_tick_; }
+  int pset_pri_shift() const { return pset_pri_shift_; }
+  uint32_t sched_load() const { return sched_load_; }
+
+  static std::unique_ptr<Policy> make(const PolicyContext& ctx);
+
+ private:
+  bool r517() const { return ctx_.machine.release == model::Release::xnu517; }
+  // thread_timer_delta: CPU time since the last sample, in usage units (792: ns; 517: us of
+  // statistical ticks times sched_load); the sample point moves even if the time is not used.
+  uint64_t sample_delta(Thread& t);
+  void update_priority(Thread& t, core::PriorityReason why);
+  void failsafe_trip(Thread& t);
+  void failsafe_release(Thread& t);
+
+  PolicyContext ctx_;
+  StandardQueues queues_;
+  uint32_t sched_tick_ = 0;
+  int sched_pri_shift_ = 0;
+  int pset_pri_shift_ = kNoShift;  // 792
+  uint32_t sched_load_ = 0;        // 517: 128 = 1.0
+  std::vector<Thread*> scan_;
+};
+
+}  // namespace sim::policies

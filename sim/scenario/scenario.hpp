@@ -1,0 +1,153 @@
+// A parsed, validated scenario (format v1, see docs/scenario-format.md): plain structs only.
+// References between objects are resolved to dense indices in declaration order.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "sim/core/time.hpp"
+#include "sim/model/program.hpp"
+
+namespace sim::scenario {
+
+using core::Duration;
+using model::DurationSpec;
+using model::Op;
+
+struct Costs {
+  Duration context_switch;
+  Duration interrupt_entry;
+  Duration interrupt_exit;
+  Duration thread_wakeup;
+};
+
+enum class XnuRelease : uint8_t { r517, r792 };
+enum class FunnelSetup : uint8_t { split, merged };
+
+struct MachineSpec {
+  int cpus = 1;
+  XnuRelease xnu = XnuRelease::r517;
+  Duration quantum = Duration::milliseconds(10);
+  Costs costs;
+  std::string calibration;  // path, empty when none
+  FunnelSetup funnels = FunnelSetup::split;
+};
+
+struct ThreadSpec {
+  std::string id;
+  std::string task = "user";
+  bool kernel = false;
+  model::ThreadMode mode = model::ThreadMode::timeshare;
+  int priority = 31;
+  std::optional<model::RealtimeParams> realtime;
+  std::optional<int> cpu;
+  Duration start;
+  std::optional<Duration> period;
+  std::optional<Duration> deadline;
+  std::vector<Op> program;
+  std::string pointer;  // "/threads/3"
+};
+
+enum class LockKind : uint8_t { mutex, spin, rw };
+enum class LockProtocol : uint8_t { xnu, none, inherit, ceiling };
+
+struct LockSpec {
+  std::string id;
+  LockKind kind = LockKind::mutex;
+  LockProtocol protocol = LockProtocol::xnu;
+  std::optional<int> ceiling;
+  std::string pointer;
+};
+
+struct EventSpec {
+  std::string id;
+  std::string pointer;
+};
+
+struct ArrivalSpec {
+  enum class Kind : uint8_t { periodic, poisson, at };
+  Kind kind = Kind::periodic;
+  Duration period;       // periodic
+  Duration jitter;       // periodic
+  Duration mean;         // poisson: mean interval (1 / rate)
+  std::vector<Duration> times;  // at
+};
+
+struct InterruptSpec {
+  std::string id;
+  int cpu = 0;
+  ArrivalSpec arrival;
+  Duration handler;
+  int32_t workloop = -1;  // "source": "<workloop>.<source>"
+  int32_t source = -1;    // index into that workloop's sources
+  std::string pointer;
+};
+
+enum class EventSourceKind : uint8_t { interrupt, filter_interrupt };
+
+struct EventSourceSpec {
+  std::string id;
+  EventSourceKind kind = EventSourceKind::interrupt;
+  Duration action;
+  Duration filter;
+  double accept = 1.0;
+  std::string pointer;
+};
+
+struct WorkloopSpec {
+  std::string id;
+  int priority = 81;
+  std::vector<EventSourceSpec> sources;
+  std::string pointer;
+};
+
+struct TimerSpec {
+  std::string id;
+  int32_t workloop = -1;
+  Duration action;
+  std::string pointer;
+};
+
+struct DeviceSpec {
+  std::string id;
+  int32_t provider = -1;
+  int32_t workloop = -1;  // own work loop, or -1 to use the provider's
+  Duration service;
+  std::string pointer;
+};
+
+enum class ExpectTarget : uint8_t { system, thread, lock, cpu, workloop, interrupt, device };
+enum class ExpectOp : uint8_t { min, max, eq };
+
+struct ExpectSpec {
+  ExpectTarget target = ExpectTarget::system;
+  std::string target_id;   // thread/lock/... id, or the CPU index as text
+  int32_t target_index = -1;
+  std::string metric;      // dotted path, e.g. "response_ns.p99"
+  ExpectOp op = ExpectOp::max;
+  int64_t value = 0;       // durations already converted to ns
+  std::string value_text;  // as written, for messages
+  std::string pointer;
+};
+
+struct Scenario {
+  std::string file;        // path it was read from
+  std::string name;
+  std::string description;
+  uint64_t seed = 1;
+  Duration duration;
+  MachineSpec machine;
+  std::optional<std::string> policy;
+  std::vector<LockSpec> locks;
+  std::vector<EventSpec> events;
+  std::vector<WorkloopSpec> workloops;
+  std::vector<InterruptSpec> interrupts;
+  std::vector<TimerSpec> timers;
+  std::vector<DeviceSpec> devices;
+  std::vector<ThreadSpec> threads;
+  std::vector<ExpectSpec> expects;
+};
+
+}  // namespace sim::scenario

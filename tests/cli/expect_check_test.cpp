@@ -1,0 +1,162 @@
+// Unit tests for cli::evaluate_expects: bounds, every target kind, nested summary paths, and
+// what a missing metric reports.
+#include <catch2/catch.hpp>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "sim/cli/expect_check.hpp"
+
+using nlohmann::ordered_json;
+using sim::cli::evaluate_expects;
+using sim::scenario::ExpectOp;
+using sim::scenario::ExpectSpec;
+using sim::scenario::ExpectTarget;
+
+namespace {
+
+const ordered_json& results() {
+  static const ordered_json j = ordered_json::parse(R"({
+    "format": "xnusim-results", "version": 1, "scenario": "t", "policy": "xnu", "seed": 1,
+    "xnu": "517", "duration_ns": 10000000,
+    "threads": {
+      "high": {"cpu_time_ns": 3000000, "jobs": 3, "deadline_misses": 0,
+               "response_ns": {"count": 3, "min": 1000, "p50": 2000, "p90": 2500, "p99": 2900,
+                               "p999": 3000000, "max": 3000000, "mean": 1001000}},
+      "low": {"cpu_time_ns": 7000000, "jobs": 1, "deadline_misses": 2}
+    },
+    "cpus": [{"busy_ns": 9000000, "by_band_ns": {"aged": 0, "default": 7000000}},
+             {"busy_ns": 4000000}],
+    "locks": {"m": {"acquisitions": 4, "contended": 1, "wait_ns": {"max": 500}}},
+    "interrupts": {"eth": {"count": 12, "latency_ns": {"p99": 40}}},
+    "workloops": {"wl": {"actions": 5, "interrupts_delivered": 9}},
+    "devices": {"disk": {"ios": 2, "completed": 2, "offline": 0}},
+    "system": {"context_switches": 17, "events": 300, "panics": []},
+    "expect": []
+  })");
+  return j;
+}
+
+ExpectSpec spec(ExpectTarget target, std::string id, std::string metric, ExpectOp op,
+                int64_t value, std::string value_text = "") {
+  ExpectSpec e;
+  e.target = target;
+  e.target_id = std::move(id);
+  e.metric = std::move(metric);
+  e.op = op;
+  e.value = value;
+  e.value_text = value_text.empty() ? std::to_string(value) : std::move(value_text);
+  return e;
+}
+
+sim::metrics::ExpectResult check_one(const ExpectSpec& e) {
+  const auto out = evaluate_expects(results(), {e});
+  REQUIRE(out.size() == 1);
+  return out[0];
+}
+
+}  // namespace
+
+TEST_CASE("expect check: max passes at the bound and fails above it", "[cli][unit]") {
+  auto r = check_one(spec(ExpectTarget::thread, "high", "response_ns.max", ExpectOp::max,
+                          3'000'000, "3ms"));
+  CHECK(r.ok);
+  CHECK(r.text == "thread \"high\" response_ns.max <= 3000000 (3ms): got 3000000");
+  r = check_one(spec(ExpectTarget::thread, "high", "response_ns.max", ExpectOp::max, 2'999'999));
+  CHECK_FALSE(r.ok);
+  CHECK(r.text == "thread \"high\" response_ns.max <= 2999999: got 3000000");
+}
+
+TEST_CASE("expect check: min passes at the bound and fails below it", "[cli][unit]") {
+  auto r = check_one(spec(ExpectTarget::thread, "low", "jobs", ExpectOp::min, 1));
+  CHECK(r.ok);
+  CHECK(r.text == "thread \"low\" jobs >= 1: got 1");
+  r = check_one(spec(ExpectTarget::thread, "low", "jobs", ExpectOp::min, 2));
+  CHECK_FALSE(r.ok);
+  CHECK(r.text == "thread \"low\" jobs >= 2: got 1");
+}
+
+TEST_CASE("expect check: eq passes only on the exact value", "[cli][unit]") {
+  CHECK(check_one(spec(ExpectTarget::thread, "high", "deadline_misses", ExpectOp::eq, 0)).ok);
+  const auto r = check_one(spec(ExpectTarget::thread, "low", "deadline_misses", ExpectOp::eq, 0));
+  CHECK_FALSE(r.ok);
+  CHECK(r.text == "thread \"low\" deadline_misses == 0: got 2");
+  CHECK_FALSE(check_one(spec(ExpectTarget::thread, "low", "deadline_misses", ExpectOp::eq, 3)).ok);
+}
+
+TEST_CASE("expect check: nested summary paths reach each percentile", "[cli][unit]") {
+  CHECK(check_one(spec(ExpectTarget::thread, "high", "response_ns.p50", ExpectOp::eq, 2000)).ok);
+  CHECK(check_one(spec(ExpectTarget::thread, "high", "response_ns.p99", ExpectOp::max, 2900)).ok);
+  CHECK(check_one(spec(ExpectTarget::thread, "high", "response_ns.p999", ExpectOp::min, 3'000'000))
+            .ok);
+  CHECK(check_one(spec(ExpectTarget::thread, "high", "response_ns.mean", ExpectOp::eq, 1'001'000))
+            .ok);
+}
+
+TEST_CASE("expect check: every target kind finds its object", "[cli][unit]") {
+  auto r = check_one(spec(ExpectTarget::system, "", "context_switches", ExpectOp::max, 20));
+  CHECK(r.ok);
+  CHECK(r.text == "system context_switches <= 20: got 17");
+
+  ExpectSpec cpu = spec(ExpectTarget::cpu, "1", "busy_ns", ExpectOp::max, 4'000'000, "4ms");
+  cpu.target_index = 1;
+  r = check_one(cpu);
+  CHECK(r.ok);
+  CHECK(r.text == "cpu 1 busy_ns <= 4000000 (4ms): got 4000000");
+  // Without a resolved index, the id text is the index.
+  cpu = spec(ExpectTarget::cpu, "0", "by_band_ns.default", ExpectOp::min, 7'000'000);
+  CHECK(check_one(cpu).ok);
+
+  r = check_one(spec(ExpectTarget::lock, "m", "wait_ns.max", ExpectOp::max, 400));
+  CHECK_FALSE(r.ok);
+  CHECK(r.text == "lock \"m\" wait_ns.max <= 400: got 500");
+
+  r = check_one(spec(ExpectTarget::interrupt, "eth", "latency_ns.p99", ExpectOp::max, 40));
+  CHECK(r.ok);
+  CHECK(r.text == "interrupt \"eth\" latency_ns.p99 <= 40: got 40");
+
+  r = check_one(spec(ExpectTarget::workloop, "wl", "interrupts_delivered", ExpectOp::min, 10));
+  CHECK_FALSE(r.ok);
+  CHECK(r.text == "workloop \"wl\" interrupts_delivered >= 10: got 9");
+
+  r = check_one(spec(ExpectTarget::device, "disk", "completed", ExpectOp::eq, 2));
+  CHECK(r.ok);
+  CHECK(r.text == "device \"disk\" completed == 2: got 2");
+}
+
+TEST_CASE("expect check: a missing target or metric fails with no such metric", "[cli][unit]") {
+  auto r = check_one(spec(ExpectTarget::thread, "nobody", "jobs", ExpectOp::min, 0));
+  CHECK_FALSE(r.ok);
+  CHECK(r.text == "thread \"nobody\" jobs >= 0: no such metric");
+
+  r = check_one(spec(ExpectTarget::thread, "high", "response_ns.p42", ExpectOp::min, 0));
+  CHECK_FALSE(r.ok);
+  CHECK(r.text == "thread \"high\" response_ns.p42 >= 0: no such metric");
+
+  // A path that stops at an object is not a metric either.
+  CHECK_FALSE(check_one(spec(ExpectTarget::thread, "high", "response_ns", ExpectOp::min, 0)).ok);
+
+  ExpectSpec cpu = spec(ExpectTarget::cpu, "5", "busy_ns", ExpectOp::min, 0);
+  cpu.target_index = 5;
+  r = check_one(cpu);
+  CHECK_FALSE(r.ok);
+  CHECK(r.text == "cpu 5 busy_ns >= 0: no such metric");
+}
+
+TEST_CASE("expect check: results come back one per spec, in order", "[cli][unit]") {
+  const std::vector<ExpectSpec> specs{
+      spec(ExpectTarget::system, "", "events", ExpectOp::min, 1),
+      spec(ExpectTarget::system, "", "events", ExpectOp::max, 1),
+      spec(ExpectTarget::thread, "high", "jobs", ExpectOp::eq, 3),
+  };
+  const auto out = evaluate_expects(results(), specs);
+  REQUIRE(out.size() == 3);
+  CHECK(out[0].ok);
+  CHECK_FALSE(out[1].ok);
+  CHECK(out[2].ok);
+  CHECK(evaluate_expects(results(), {}).empty());
+}

@@ -1,0 +1,131 @@
+// Every bundled scenario: its expects hold under its own policy, and its trace under every
+// policy matches the golden file byte for byte (UPDATE_GOLDEN=1 rewrites the golden files).
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "sim/cli/run_support.hpp"
+#include "sim/policies/registry.hpp"
+#include "sim/scenario/loader.hpp"
+
+namespace fs = std::filesystem;
+using namespace sim;
+
+namespace {
+
+std::vector<fs::path> bundled_scenarios() {
+  std::vector<fs::path> out;
+  for (const auto& e : fs::recursive_directory_iterator(fs::path(XNUSIM_SOURCE_DIR) / "scenarios"))
+    if (e.is_regular_file() && e.path().extension() == ".json") out.push_back(e.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::string repo_relative(const fs::path& p) {
+  return fs::relative(p, fs::path(XNUSIM_SOURCE_DIR)).generic_string();
+}
+
+// Golden traces cover the first 5 simulated seconds at most, so that long scenarios keep
+// reviewable golden files.
+constexpr int64_t kGoldenLimitNs = 5'000'000'000;
+
+std::string trace_of(const scenario::Scenario& s, const std::string& policy) {
+  char* buf = nullptr;
+  size_t len = 0;
+  std::FILE* mem = open_memstream(&buf, &len);
+  cli::RunOptions o;
+  o.policy = policy;
+  o.trace = mem;
+  if (s.duration.ns > kGoldenLimitNs) o.duration = core::Duration{kGoldenLimitNs};
+  cli::run_scenario(s, o);
+  std::fclose(mem);
+  std::string out(buf, len);
+  std::free(buf);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("scenarios: every bundled scenario loads and its expects hold", "[cli][golden]") {
+  auto files = bundled_scenarios();
+  REQUIRE(files.size() >= 2);
+  for (const fs::path& f : files) {
+    INFO(repo_relative(f));
+    scenario::LoadResult r = scenario::load_scenario_file(repo_relative(f));
+    INFO(r.diagnostics.format());
+    REQUIRE(r.scenario);
+    REQUIRE(cli::check_supported(*r.scenario).empty());
+    REQUIRE_FALSE(r.scenario->description.empty());
+    cli::RunOutput out = cli::run_scenario(*r.scenario, {});
+    for (const metrics::ExpectResult& e : out.results.expect) {
+      INFO(e.text);
+      CHECK(e.ok);
+    }
+  }
+}
+
+TEST_CASE("scenarios: traces match the golden files under every policy", "[cli][golden]") {
+  bool update = std::getenv("UPDATE_GOLDEN") != nullptr;
+  for (const fs::path& f : bundled_scenarios()) {
+    scenario::LoadResult r = scenario::load_scenario_file(repo_relative(f));
+    REQUIRE(r.scenario);
+    for (const policies::PolicyInfo& p : policies::registry()) {
+      std::string name = repo_relative(f);
+      std::replace(name.begin(), name.end(), '/', '_');
+      fs::path golden = fs::path(XNUSIM_SOURCE_DIR) / "tests" / "golden" /
+                        (name.substr(0, name.size() - 5) + "." + std::string(p.name) + ".trace");
+      std::string trace = trace_of(*r.scenario, std::string(p.name));
+      INFO(golden.string());
+      if (update) {
+        std::ofstream(golden, std::ios::binary) << trace;
+        continue;
+      }
+      std::ifstream in(golden, std::ios::binary);
+      REQUIRE(in.good());
+      std::stringstream want;
+      want << in.rdbuf();
+      // Compare line by line so that a failure names the first differing line.
+      std::istringstream a(trace), b(want.str());
+      std::string la, lb;
+      int line = 0;
+      while (true) {
+        bool ga = static_cast<bool>(std::getline(a, la));
+        bool gb = static_cast<bool>(std::getline(b, lb));
+        ++line;
+        if (!ga && !gb) break;
+        INFO("line " << line);
+        REQUIRE(la == lb);
+      }
+    }
+  }
+}
+
+TEST_CASE("scenarios: BW-C and Bench-10 match response-time analysis exactly", "[cli][fidelity]") {
+  // Source: the reference task sets of neighbours.md (response-time analysis, confirmed by two
+  // independent simulators).
+  struct Want {
+    const char* file;
+    std::vector<int64_t> wcrt_ms;
+  };
+  for (const Want& w : {Want{"scenarios/basics/bw-c.json", {3, 6, 20}},
+                        Want{"scenarios/basics/bench-10.json", {1, 2, 4, 7, 10, 17, 30, 49, 75, 197}}}) {
+    scenario::LoadResult r = scenario::load_scenario_file(w.file);
+    REQUIRE(r.scenario);
+    for (const policies::PolicyInfo& p : policies::registry()) {
+      cli::RunOptions o;
+      o.policy = std::string(p.name);
+      cli::RunOutput out = cli::run_scenario(*r.scenario, o);
+      REQUIRE(out.results.threads.size() == w.wcrt_ms.size());
+      for (size_t i = 0; i < w.wcrt_ms.size(); ++i) {
+        INFO(w.file << " " << p.name << " " << out.results.threads[i].id);
+        CHECK(out.results.threads[i].response_ns.max == w.wcrt_ms[i] * 1'000'000);
+        CHECK(out.results.threads[i].deadline_misses == 0);
+      }
+    }
+  }
+}

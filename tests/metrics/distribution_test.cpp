@@ -1,0 +1,208 @@
+// Unit tests for metrics::Distribution: nearest-rank percentiles, mean rounding, and the switch
+// to a bounded histogram past a million samples.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "sim/metrics/distribution.hpp"
+
+using sim::metrics::Distribution;
+using sim::metrics::Summary;
+
+namespace {
+
+// Deterministic pseudo-random values (64-bit LCG, high bits) spread over many magnitudes.
+std::vector<int64_t> spread_values(size_t n) {
+  std::vector<int64_t> v;
+  v.reserve(n);
+  uint64_t x = 12345;
+  for (size_t i = 0; i < n; ++i) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    const int shift = static_cast<int>((x >> 58) % 40);  // magnitude up to ~2^40
+    v.push_back(static_cast<int64_t>((x >> 20) & ((uint64_t{1} << 40) - 1)) >> shift);
+  }
+  return v;
+}
+
+int64_t nearest_rank(std::vector<int64_t> sorted, int64_t num, int64_t den) {
+  const auto n = static_cast<int64_t>(sorted.size());
+  const int64_t rank = (num * n + den - 1) / den;  // ceil(num/den * n)
+  return sorted[static_cast<size_t>(rank - 1)];
+}
+
+}  // namespace
+
+TEST_CASE("distribution: 1..100 gives nearest-rank percentiles 50, 90, 99 and 100",
+          "[metrics][unit]") {
+  Distribution d;
+  // Insertion order must not matter.
+  for (int64_t i = 100; i >= 1; i -= 2) d.add(i);
+  for (int64_t i = 1; i <= 99; i += 2) d.add(i);
+  const Summary s = d.summary();
+  CHECK(s.count == 100);
+  CHECK(s.min == 1);
+  CHECK(s.p50 == 50);
+  CHECK(s.p90 == 90);
+  CHECK(s.p99 == 99);
+  CHECK(s.p999 == 100);
+  CHECK(s.max == 100);
+  CHECK(s.mean == 51);  // 50.5 rounds up
+}
+
+TEST_CASE("distribution: ten samples put p99 and p99.9 at the largest", "[metrics][unit]") {
+  Distribution d;
+  for (int64_t v : {70, 10, 100, 40, 20, 90, 30, 60, 50, 80}) d.add(v);
+  const Summary s = d.summary();
+  CHECK(s.p50 == 50);
+  CHECK(s.p90 == 90);
+  CHECK(s.p99 == 100);
+  CHECK(s.p999 == 100);
+  CHECK(s.mean == 55);
+}
+
+TEST_CASE("distribution: 1..1000 puts p99.9 at 999", "[metrics][unit]") {
+  Distribution d;
+  for (int64_t i = 1; i <= 1000; ++i) d.add(i);
+  const Summary s = d.summary();
+  CHECK(s.p50 == 500);
+  CHECK(s.p90 == 900);
+  CHECK(s.p99 == 990);
+  CHECK(s.p999 == 999);
+  CHECK(s.max == 1000);
+}
+
+TEST_CASE("distribution: a single sample is every statistic", "[metrics][unit]") {
+  Distribution d;
+  d.add(7);
+  const Summary s = d.summary();
+  CHECK(s.count == 1);
+  CHECK(s.min == 7);
+  CHECK(s.p50 == 7);
+  CHECK(s.p90 == 7);
+  CHECK(s.p99 == 7);
+  CHECK(s.p999 == 7);
+  CHECK(s.max == 7);
+  CHECK(s.mean == 7);
+}
+
+TEST_CASE("distribution: an empty distribution summarises to all zeros", "[metrics][unit]") {
+  Distribution d;
+  const Summary s = d.summary();
+  CHECK(d.count() == 0);
+  CHECK(s.count == 0);
+  CHECK(s.min == 0);
+  CHECK(s.p50 == 0);
+  CHECK(s.p999 == 0);
+  CHECK(s.max == 0);
+  CHECK(s.mean == 0);
+}
+
+TEST_CASE("distribution: the mean is rounded to the nearest, halves up", "[metrics][unit]") {
+  auto mean_of = [](std::vector<int64_t> values) {
+    Distribution d;
+    for (int64_t v : values) d.add(v);
+    return d.summary().mean;
+  };
+  CHECK(mean_of({1, 2}) == 2);     // 1.5
+  CHECK(mean_of({1, 1, 2}) == 1);  // 1.33
+  CHECK(mean_of({1, 2, 2}) == 2);  // 1.67
+  CHECK(mean_of({0, 0, 0, 1}) == 0);
+  CHECK(mean_of({0, 0, 0, 0}) == 0);
+}
+
+TEST_CASE("distribution: the mean of huge samples does not overflow", "[metrics][unit]") {
+  Distribution d;
+  const int64_t big = std::numeric_limits<int64_t>::max();
+  d.add(big);
+  d.add(big);
+  d.add(big - 2);
+  CHECK(d.summary().mean == big - 1);
+}
+
+TEST_CASE("distribution: summary is repeatable and does not disturb later adds",
+          "[metrics][unit]") {
+  Distribution d;
+  for (int64_t v : {5, 3, 9, 1}) d.add(v);
+  const Summary first = d.summary();
+  const Summary again = d.summary();
+  CHECK(first.p50 == 3);
+  CHECK(again.p50 == first.p50);
+  CHECK(again.p99 == first.p99);
+  d.add(0);
+  d.add(2);
+  const Summary later = d.summary();
+  CHECK(later.count == 6);
+  CHECK(later.min == 0);
+  CHECK(later.p50 == 2);
+  CHECK(later.p90 == 9);
+  CHECK(later.max == 9);
+  CHECK(later.mean == 3);  // 20 / 6 = 3.33
+}
+
+TEST_CASE("distribution: exactly a million samples are still exact", "[metrics][unit]") {
+  Distribution d;
+  for (int64_t i = 1; i <= Distribution::kExactLimit; ++i) d.add(i * 3);
+  CHECK_FALSE(d.approximate());
+  const Summary s = d.summary();
+  CHECK(s.p50 == 500'000 * 3);
+  CHECK(s.p90 == 900'000 * 3);
+  CHECK(s.p99 == 990'000 * 3);
+  CHECK(s.p999 == 999'000 * 3);
+}
+
+TEST_CASE("distribution: past a million samples min, max and mean stay exact and percentiles "
+          "stay within 1%",
+          "[metrics][unit]") {
+  const std::vector<int64_t> values = spread_values(2'000'000);
+  Distribution d;
+  __extension__ using Sum = __int128;
+  Sum sum = 0;
+  for (int64_t v : values) {
+    d.add(v);
+    sum += v;
+  }
+  CHECK(d.approximate());
+  std::vector<int64_t> sorted = values;
+  std::sort(sorted.begin(), sorted.end());
+  const Summary s = d.summary();
+  const auto n = static_cast<int64_t>(values.size());
+  CHECK(s.count == n);
+  CHECK(s.min == sorted.front());
+  CHECK(s.max == sorted.back());
+  CHECK(s.mean == static_cast<int64_t>((sum + n / 2) / n));
+
+  auto within_one_percent = [](int64_t got, int64_t exact) {
+    // The histogram reports a bucket's upper bound: never below the exact value, and above it
+    // by less than 1%.
+    return got >= exact && (got - exact) * 100 <= exact;
+  };
+  CHECK(within_one_percent(s.p50, nearest_rank(sorted, 50, 100)));
+  CHECK(within_one_percent(s.p90, nearest_rank(sorted, 90, 100)));
+  CHECK(within_one_percent(s.p99, nearest_rank(sorted, 99, 100)));
+  CHECK(within_one_percent(s.p999, nearest_rank(sorted, 999, 1000)));
+}
+
+TEST_CASE("distribution: histogram percentiles of small values are exact and clamped to max",
+          "[metrics][unit]") {
+  Distribution d;
+  // Values below 256 get one bucket each, so percentiles stay exact.
+  for (int64_t i = 0; i <= Distribution::kExactLimit; ++i) d.add(i % 200);
+  REQUIRE(d.approximate());
+  Summary s = d.summary();
+  CHECK(s.min == 0);
+  CHECK(s.max == 199);
+  CHECK(s.p50 == 99);
+  CHECK(s.p999 == 199);
+
+  // A single huge value lands in a wide bucket; the reported p99.9 must not exceed max.
+  Distribution big;
+  const int64_t top = (int64_t{1} << 40) + 1;
+  for (int64_t i = 0; i <= Distribution::kExactLimit; ++i) big.add(top);
+  s = big.summary();
+  CHECK(s.p50 == top);
+  CHECK(s.p999 == top);
+  CHECK(s.max == top);
+}

@@ -1,0 +1,112 @@
+// Helpers for tests: build scenarios in code, record trace events, run under a policy.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sim/cli/run_support.hpp"
+#include "sim/core/trace.hpp"
+#include "sim/scenario/scenario.hpp"
+
+namespace testing {
+
+using namespace sim;
+using core::Duration;
+
+inline Duration ms(int64_t v) { return Duration::milliseconds(v); }
+inline Duration us(int64_t v) { return Duration::microseconds(v); }
+
+inline model::Op run_op(Duration d) {
+  model::Op op;
+  op.kind = model::OpKind::run;
+  op.duration.a = d;
+  return op;
+}
+inline model::Op sleep_op(Duration d) {
+  model::Op op;
+  op.kind = model::OpKind::sleep;
+  op.duration.a = d;
+  return op;
+}
+inline model::Op simple_op(model::OpKind k) {
+  model::Op op;
+  op.kind = k;
+  return op;
+}
+inline model::Op loop_op(std::vector<model::Op> body, int64_t times = 0) {
+  model::Op op;
+  op.kind = model::OpKind::loop;
+  op.body = std::move(body);
+  op.forever = times == 0;
+  op.times = times == 0 ? 1 : times;
+  return op;
+}
+inline model::Op set_priority_op(int pri) {
+  model::Op op;
+  op.kind = model::OpKind::set_priority;
+  op.priority = pri;
+  return op;
+}
+
+inline scenario::ThreadSpec thread(std::string id, int priority, std::vector<model::Op> program,
+                                   model::ThreadMode mode = model::ThreadMode::fixed) {
+  scenario::ThreadSpec t;
+  t.id = std::move(id);
+  t.priority = priority;
+  t.mode = mode;
+  t.program = std::move(program);
+  return t;
+}
+
+inline scenario::Scenario scenario_of(std::vector<scenario::ThreadSpec> threads, Duration duration, int cpus = 1) {
+  scenario::Scenario s;
+  s.file = "test.json";
+  s.name = "test";
+  s.duration = duration;
+  s.machine.cpus = cpus;
+  s.threads = std::move(threads);
+  return s;
+}
+
+// Keeps every event (tests only: a real run streams them).
+class RecordingSink final : public core::TraceSink {
+ public:
+  void on_event(const core::TraceEvent& e) override { events.push_back(e); }
+  std::vector<core::TraceEvent> of(core::TraceKind k) const {
+    std::vector<core::TraceEvent> out;
+    for (const auto& e : events)
+      if (e.kind == k) out.push_back(e);
+    return out;
+  }
+  std::vector<core::TraceEvent> events;
+};
+
+struct Run {
+  cli::RunOutput out;
+  RecordingSink trace;
+  const metrics::ThreadResult& thread(const std::string& id) const {
+    for (const auto& t : out.results.threads)
+      if (t.id == id) return t;
+    throw std::runtime_error("no thread " + id);
+  }
+  // "time cpu prev->next" for every switch, to compare schedules compactly.
+  std::vector<std::string> switches(const scenario::Scenario& s) const {
+    std::vector<std::string> out;
+    auto name = [&](int32_t i) { return i < 0 ? std::string("idle") : s.threads[static_cast<size_t>(i)].id; };
+    for (const auto& e : trace.of(core::TraceKind::switched))
+      out.push_back(std::to_string(e.time.ns / 1000) + "us cpu" + std::to_string(e.cpu) + " " + name(e.thread) +
+                    "->" + name(e.other));
+    return out;
+  }
+};
+
+inline Run run(const scenario::Scenario& s, const std::string& policy = "fixed") {
+  Run r;
+  cli::RunOptions o;
+  o.policy = policy;
+  o.extra_sink = &r.trace;
+  r.out = cli::run_scenario(s, o);
+  return r;
+}
+
+}  // namespace testing
