@@ -9,9 +9,51 @@ using core::TraceKind;
 
 namespace {
 
-std::string object_name(const core::NameTable& names, int32_t i) {
-  if (i >= 0 && i < static_cast<int32_t>(names.objects.size())) return names.objects[static_cast<size_t>(i)];
-  return fmt::format("#{}", i);
+// The name table `other` refers to for an event kind.
+const std::vector<std::string>* objects_of(const core::TraceEvent& e, const core::NameTable& n) {
+  switch (e.kind) {
+    case TraceKind::lock_acquired:
+    case TraceKind::lock_contended:
+    case TraceKind::lock_released:
+    case TraceKind::spin_began:
+    case TraceKind::spin_ended:
+      return &n.locks;
+    case TraceKind::event_waited:
+    case TraceKind::event_signaled:
+      return &n.events;
+    case TraceKind::interrupt_arrived:
+    case TraceKind::interrupt_began:
+    case TraceKind::interrupt_ended:
+      return &n.interrupts;
+    case TraceKind::workloop_action:
+      return &n.workloops;
+    case TraceKind::timer_fired:
+      return &n.timers;
+    case TraceKind::io_issued:
+    case TraceKind::io_completed:
+    case TraceKind::terminated:
+      return &n.devices;
+    case TraceKind::blocked:
+      switch (static_cast<core::BlockReason>(e.reason)) {
+        case core::BlockReason::lock: return &n.locks;
+        case core::BlockReason::event: return &n.events;
+        case core::BlockReason::gate:
+        case core::BlockReason::command: return &n.workloops;
+        case core::BlockReason::io: return &n.devices;
+        default: return nullptr;
+      }
+    default:
+      return nullptr;
+  }
+}
+
+std::string object_name(const core::TraceEvent& e, const core::NameTable& names) {
+  if (e.kind == TraceKind::funnel_dropped || e.kind == TraceKind::funnel_taken ||
+      (e.kind == TraceKind::blocked && static_cast<core::BlockReason>(e.reason) == core::BlockReason::funnel))
+    return e.other == 1 ? "network" : "kernel";
+  const std::vector<std::string>* v = objects_of(e, names);
+  if (v) return std::string(core::NameTable::at(*v, e.other));
+  return fmt::format("#{}", e.other);
 }
 
 }  // namespace
@@ -39,7 +81,7 @@ std::string format_trace_line(const core::TraceEvent& e, const core::NameTable& 
     case TraceKind::blocked: {
       std::string line = fmt::format("{} {} on={}", head, who,
                                      core::to_string(static_cast<core::BlockReason>(e.reason)));
-      if (e.other >= 0) line += fmt::format(" object={}", object_name(names, e.other));
+      if (e.other >= 0) line += fmt::format(" object={}", object_name(e, names));
       return line;
     }
     case TraceKind::completed:
@@ -51,6 +93,47 @@ std::string format_trace_line(const core::TraceEvent& e, const core::NameTable& 
                          core::to_string(static_cast<core::PriorityReason>(e.reason)));
     case TraceKind::sched_tick:
       return fmt::format("{} tick={} value={}", head, e.a, e.b);
+    case TraceKind::lock_acquired:
+      return fmt::format("{} {} lock={} waited={}", head, who, object_name(e, names), core::format_duration(core::Duration{e.a}));
+    case TraceKind::lock_contended:
+      return fmt::format("{} {} lock={} holder={}", head, who, object_name(e, names), names.thread(static_cast<int32_t>(e.a)));
+    case TraceKind::lock_released:
+      return fmt::format("{} {} lock={} held={}", head, who, object_name(e, names), core::format_duration(core::Duration{e.a}));
+    case TraceKind::spin_began:
+      return fmt::format("{} {} lock={}", head, who, object_name(e, names));
+    case TraceKind::spin_ended:
+      return fmt::format("{} {} lock={} spun={}", head, who, object_name(e, names), core::format_duration(core::Duration{e.a}));
+    case TraceKind::inversion_began:
+      return fmt::format("{} {} holder={} ran={}", head, who, names.thread(e.other), names.thread(static_cast<int32_t>(e.a)));
+    case TraceKind::inversion_ended:
+      return fmt::format("{} {} lasted={}", head, who, core::format_duration(core::Duration{e.a}));
+    case TraceKind::funnel_dropped:
+      return fmt::format("{} {} funnel={}", head, who, object_name(e, names));
+    case TraceKind::funnel_taken:
+      return fmt::format("{} {} funnel={} waited={}", head, who, object_name(e, names), core::format_duration(core::Duration{e.a}));
+    case TraceKind::event_waited:
+      return fmt::format("{} {} event={}", head, who, object_name(e, names));
+    case TraceKind::event_signaled:
+      return fmt::format("{} {} event={} woken={}", head, who, object_name(e, names), e.a);
+    case TraceKind::interrupt_arrived:
+      return fmt::format("{} {}", head, object_name(e, names));
+    case TraceKind::interrupt_began:
+      return fmt::format("{} {} latency={}", head, object_name(e, names), core::format_duration(core::Duration{e.a}));
+    case TraceKind::interrupt_ended:
+      return fmt::format("{} {}", head, object_name(e, names));
+    case TraceKind::workloop_action:
+      return fmt::format("{} {} workloop={} source={} count={}", head, who, object_name(e, names), e.a, e.b);
+    case TraceKind::timer_fired:
+      return fmt::format("{} {} timer={} {}", head, who, object_name(e, names), e.a ? "ran" : "skipped");
+    case TraceKind::io_issued:
+      return fmt::format("{} {} device={} request={}", head, who, object_name(e, names), e.a);
+    case TraceKind::io_completed:
+      return fmt::format("{} device={} request={} status=0x{:08X}", head, object_name(e, names), e.a,
+                         static_cast<uint32_t>(e.b));
+    case TraceKind::terminated:
+      return fmt::format("{} device={} phase={}", head, object_name(e, names), e.a);
+    case TraceKind::panicked:
+      return fmt::format("{} {}", head, who);
     case TraceKind::exited:
     case TraceKind::quantum_expired:
     case TraceKind::preempt_deferred:

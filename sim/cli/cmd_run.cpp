@@ -99,6 +99,10 @@ int run(const RunArgs& a) {
       fmt::print("{}", summary);
     }
   }
+  if (!out.results.system.panics.empty()) {
+    for (const std::string& p : out.results.system.panics) fmt::print(stderr, "xnusim: {}\n", p);
+    return kExitPanic;
+  }
   if (a.check && !out.expects_ok) {
     size_t failed = 0;
     for (const metrics::ExpectResult& e : out.results.expect) failed += e.ok ? 0 : 1;

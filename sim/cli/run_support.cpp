@@ -71,6 +71,7 @@ RunOutput run_scenario(const scenario::Scenario& s, const RunOptions& options) {
   out.results.seed = seed;
   out.results.xnu = s.machine.xnu == scenario::XnuRelease::r792 ? "792" : "517";
   out.results.system.events = static_cast<int64_t>(world.dispatcher->events_handled());
+  if (!world.dispatcher->panic_report().empty()) out.results.system.panics.push_back(world.dispatcher->panic_report());
   out.json = reports::results_to_json(out.results);
   out.results.expect = evaluate_expects(out.json, s.expects);
   for (const metrics::ExpectResult& e : out.results.expect) out.expects_ok &= e.ok;

@@ -23,6 +23,26 @@ std::string_view to_string(TraceKind k) {
     case TraceKind::sched_tick: return "sched_tick";
     case TraceKind::depressed: return "depressed";
     case TraceKind::undepressed: return "undepressed";
+    case TraceKind::panicked: return "panicked";
+    case TraceKind::lock_acquired: return "lock_acquired";
+    case TraceKind::lock_contended: return "lock_contended";
+    case TraceKind::lock_released: return "lock_released";
+    case TraceKind::spin_began: return "spin_began";
+    case TraceKind::spin_ended: return "spin_ended";
+    case TraceKind::inversion_began: return "inversion_began";
+    case TraceKind::inversion_ended: return "inversion_ended";
+    case TraceKind::funnel_dropped: return "funnel_dropped";
+    case TraceKind::funnel_taken: return "funnel_taken";
+    case TraceKind::event_waited: return "event_waited";
+    case TraceKind::event_signaled: return "event_signaled";
+    case TraceKind::interrupt_arrived: return "interrupt_arrived";
+    case TraceKind::interrupt_began: return "interrupt_began";
+    case TraceKind::interrupt_ended: return "interrupt_ended";
+    case TraceKind::workloop_action: return "workloop_action";
+    case TraceKind::timer_fired: return "timer_fired";
+    case TraceKind::io_issued: return "io_issued";
+    case TraceKind::io_completed: return "io_completed";
+    case TraceKind::terminated: return "terminated";
   }
   return "?";
 }
@@ -50,6 +70,7 @@ std::string_view to_string(BlockReason r) {
     case BlockReason::gate: return "gate";
     case BlockReason::io: return "io";
     case BlockReason::exit: return "exit";
+    case BlockReason::command: return "command";
   }
   return "?";
 }
@@ -62,6 +83,7 @@ std::string_view to_string(WakeReason r) {
     case WakeReason::lock: return "lock";
     case WakeReason::io: return "io";
     case WakeReason::start: return "start";
+    case WakeReason::interrupt: return "interrupt";
   }
   return "?";
 }

@@ -31,11 +31,34 @@ enum class TraceKind : uint8_t {
   sched_tick,        // a = tick number, b = pri_shift (792) or sched_load (517)
   depressed,         // thread: swtch_pri depression begins; a = until ns
   undepressed,       // thread: depression ended
+  panicked,          // the simulated system panicked; thread = culprit or -1
+  // Synchronisation (sim/sync). `other` is the object's index in its own kind's name table.
+  lock_acquired,     // thread took lock `other`; a = ns it waited (0 if uncontended)
+  lock_contended,    // thread must wait for lock `other`; a = holder thread index or -1
+  lock_released,     // thread released lock `other`; a = ns it held it
+  spin_began,        // thread spins on CPU for lock `other`
+  spin_ended,        // thread stopped spinning; a = ns spun
+  inversion_began,   // thread (blocked) waits while `a` (lower, not a holder) runs and holder
+                     // `other` is runnable but not running
+  inversion_ended,   // thread: the inversion interval that began earlier ended; a = its ns
+  funnel_dropped,    // thread dropped funnel `other` (0 kernel, 1 network) on a voluntary block
+  funnel_taken,      // thread holds funnel `other`; a = ns it waited
+  event_waited,      // thread waits on event `other`
+  event_signaled,    // thread signalled event `other`; a = threads woken
+  // Interrupts and IOKit (sim/dispatcher interrupt entry, sim/iokit_model).
+  interrupt_arrived, // cpu: source `other` asserted
+  interrupt_began,   // cpu: handler of source `other` starts; a = latency ns
+  interrupt_ended,   // cpu: handler of source `other` returned
+  workloop_action,   // thread runs an action of work loop `other`; a = source index, b = count
+  timer_fired,       // timer `other` action runs on thread; a = 1 if it ran, 0 if skipped
+  io_issued,         // thread issued an I/O to device `other`; a = request id
+  io_completed,      // I/O request `a` on device `other` completed; b = IOReturn status
+  terminated,        // device `other` terminate phase a (1, 2, 3) done
 };
 
 enum class SwitchReason : uint8_t { none, block, preempt, quantum, yield, exit, idle_wake };
-enum class BlockReason : uint8_t { sleep, period, event, lock, funnel, gate, io, exit };
-enum class WakeReason : uint8_t { timer, release, event, lock, io, start };
+enum class BlockReason : uint8_t { sleep, period, event, lock, funnel, gate, io, exit, command };
+enum class WakeReason : uint8_t { timer, release, event, lock, io, start, interrupt };
 enum class PriorityReason : uint8_t { set_priority, decay, quantum, tick, wake, failsafe, promote,
                                       unpromote, depress, mode };
 
@@ -80,13 +103,19 @@ class TraceBus {
   std::vector<TraceSink*> sinks_;
 };
 
-// Names used to print events: thread names by index, and names of other objects.
+// Names used to print events: thread names by index, and the names of other objects by kind,
+// each indexed as TraceEvent::other carries it.
 struct NameTable {
   std::vector<std::string> threads;
-  std::vector<std::string> objects;  // locks, events, ... by the index that `other` carries
-  std::string_view thread(int32_t i) const {
-    if (i < 0) return "idle";
-    return i < static_cast<int32_t>(threads.size()) ? std::string_view(threads[i]) : "?";
+  std::vector<std::string> locks;
+  std::vector<std::string> events;
+  std::vector<std::string> workloops;
+  std::vector<std::string> interrupts;
+  std::vector<std::string> timers;
+  std::vector<std::string> devices;
+  std::string_view thread(int32_t i) const { return i < 0 ? std::string_view("idle") : at(threads, i); }
+  static std::string_view at(const std::vector<std::string>& v, int32_t i) {
+    return i >= 0 && i < static_cast<int32_t>(v.size()) ? std::string_view(v[static_cast<size_t>(i)]) : "?";
   }
 };
 

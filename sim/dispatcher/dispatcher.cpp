@@ -44,13 +44,21 @@ void Dispatcher::run(SimTime end) {
   if (Duration tick = policy_->tick_period(); tick.ns > 0 && SimTime{tick.ns} < end)
     queue_.push(SimTime{tick.ns}, kRankTick, kEvTick, -1);
 
-  while (!queue_.empty() && queue_.top().time < end) {
-    now_ = queue_.top().time;
-    do {
-      handle(queue_.pop());
-    } while (!queue_.empty() && queue_.top().time == now_);
-    dispatch_pass();
-    if (step_hook_) step_hook_();
+  try {
+    while (!queue_.empty() && queue_.top().time < end) {
+      now_ = queue_.top().time;
+      do {
+        handle(queue_.pop());
+      } while (!queue_.empty() && queue_.top().time == now_);
+      dispatch_pass();
+      if (step_hook_) step_hook_();
+    }
+  } catch (const SimulatedPanic&) {
+    // The simulated machine stopped: results cover the run up to the panic.
+    for (Processor& p : cpus_)
+      if (p.active && p.active->state == ThreadState::running) account(p);
+    bus_->finish(now_);
+    return;
   }
 
   now_ = end;
@@ -106,8 +114,14 @@ void Dispatcher::handle(const core::Event& e) {
       if (next < end_) queue_.push(next, kRankTick, kEvTick, -1);
       break;
     }
-    default:
-      throw InternalError(fmt::format("unknown event kind {} at {}", e.kind, core::format_time(now_)));
+    default: {
+      size_t i = static_cast<size_t>(e.kind) - kFirstExtensionKind;
+      if (e.kind < kFirstExtensionKind || i >= event_handlers_.size())
+        throw InternalError(fmt::format("unknown event kind {} at {}", e.kind, core::format_time(now_)));
+      ++events_handled_;
+      event_handlers_[i]->on_event(e);
+      break;
+    }
   }
 }
 
@@ -138,6 +152,7 @@ void Dispatcher::on_cpu_event(Processor& p) {
   account(p);
   if (t->in_run && t->run_remaining.ns == 0) {
     t->in_run = false;
+    if (t->spinning) end_spin(*t);
     p.advance = true;
   } else if (!t->in_run && now_ >= p.progress_from) {
     p.advance = true;  // the switch cost is paid: start interpreting
@@ -282,6 +297,12 @@ void Dispatcher::thread_select(Processor& p) {
   if (cur && cur->state == ThreadState::running) {
     account(p);
     policy_->update_priority(*cur);  // the running thread catches up if its stamp is stale
+    if (cur->preemption_level > 0) {
+      // Preemption is disabled (a simple lock is held or spun for): the CPU stays with it.
+      p.current_pri = cur->sched_pri;
+      if (!cur->in_run && now_ >= p.progress_from) p.advance = true;
+      return;
+    }
     if (p.yield_pending) {
       p.yield_pending = false;
       p.timeslice = 0;  // a yield first ends the timeslice (xnu-facts.md 5.3)
@@ -310,7 +331,7 @@ void Dispatcher::thread_select(Processor& p) {
     why = cur->state == ThreadState::done ? SwitchReason::exit : SwitchReason::block;
     if (cur->state == ThreadState::blocked) {
       emit(TraceEvent{now_, TraceKind::blocked, static_cast<uint8_t>(cur->block_reason),
-                      static_cast<int16_t>(p.index), cur->index, -1, 0, 0});
+                      static_cast<int16_t>(p.index), cur->index, cur->block_object, 0, 0});
     }
     cur->cpu = -1;
     cur->last_cpu = p.index;
@@ -488,16 +509,25 @@ void Dispatcher::wake(Thread& t, WakeReason why) {
   thread_setrun(t, false, true, -1);
 }
 
-void Dispatcher::block(Thread& t, BlockReason why, int32_t /*object*/) {
+void Dispatcher::block(Thread& t, BlockReason why, int32_t object) {
+  if (t.preemption_level > 0)
+    panic(&t, fmt::format("thread_invoke: blocking ({}) with preemption disabled (a simple lock is held)",
+                          core::to_string(why)));
   Processor& p = cpus_[static_cast<size_t>(t.cpu)];
+  if (block_hook_) {
+    block_hook_->on_voluntary_block(t);
+    t.must_continue_hook = true;
+  }
   t.state = ThreadState::blocked;
   t.block_reason = why;
+  t.block_object = object;
   p.current_pri = -1;  // the CPU is about to choose again
   post_ast(p);
 }
 
 void Dispatcher::exit_thread(Thread& t) {
   Processor& p = cpus_[static_cast<size_t>(t.cpu)];
+  if (block_hook_) block_hook_->on_voluntary_block(t);
   t.state = ThreadState::done;
   emit(TraceEvent{now_, TraceKind::exited, 0, static_cast<int16_t>(p.index), t.index, -1, 0, 0});
   p.current_pri = -1;
@@ -635,6 +665,11 @@ Duration Dispatcher::draw(Thread& t, const model::DurationSpec& d) {
 
 void Dispatcher::advance(Processor& p) {
   Thread& t = *p.active;
+  if (t.must_continue_hook && block_hook_) {
+    t.must_continue_hook = false;
+    if (!block_hook_->before_continue(t)) return;  // it blocked again (e.g. on its funnel)
+    if (t.in_run || p.ast_pending) return;
+  }
   if (t.undepress_on_resume) {
     // swtch_pri returns: its depression is aborted (thread_depress_abort_internal).
     t.undepress_on_resume = false;
@@ -680,6 +715,10 @@ void Dispatcher::advance(Processor& p) {
         t.frames.push_back(model::Frame{&op.body, 0, op.forever ? 0 : op.times - 1, op.forever});
         continue;
       case OpKind::yield:
+        if (block_hook_) {
+          block_hook_->on_voluntary_block(t);
+          t.must_continue_hook = true;
+        }
         p.yield_pending = true;
         post_ast(p);
         return;
@@ -701,11 +740,103 @@ void Dispatcher::advance(Processor& p) {
         post_ast(p);
         return;
       }
-      default:
-        throw InternalError(fmt::format("op \"{}\" reached the interpreter but is not supported (at {})",
-                                        model::to_string(op.kind), op.pointer));
+      default: {
+        OpHandler* h = static_cast<size_t>(op.kind) < op_handlers_.size() ? op_handlers_[static_cast<size_t>(op.kind)]
+                                                                          : nullptr;
+        if (!h)
+          throw InternalError(fmt::format("op \"{}\" reached the interpreter but is not supported (at {})",
+                                          model::to_string(op.kind), op.pointer));
+        t.op_frame = static_cast<int32_t>(t.frames.size()) - 1;
+        if (!h->execute(t, op)) return;
+        if (t.state != ThreadState::running || p.active != &t) return;
+        continue;
+      }
     }
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Extension API
+
+void Dispatcher::register_op_handler(model::OpKind kind, OpHandler* handler) {
+  size_t i = static_cast<size_t>(kind);
+  if (op_handlers_.size() <= i) op_handlers_.resize(i + 1, nullptr);
+  op_handlers_[i] = handler;
+}
+
+uint16_t Dispatcher::register_event_handler(EventHandler* handler) {
+  event_handlers_.push_back(handler);
+  return static_cast<uint16_t>(kFirstExtensionKind + event_handlers_.size() - 1);
+}
+
+void Dispatcher::repeat_op(Thread& t) {
+  if (t.op_frame >= 0 && static_cast<size_t>(t.op_frame) < t.frames.size() && t.frames[static_cast<size_t>(t.op_frame)].pc > 0)
+    --t.frames[static_cast<size_t>(t.op_frame)].pc;
+}
+
+void Dispatcher::push_ops(Thread& t, const std::vector<model::Op>* ops) {
+  t.frames.push_back(model::Frame{ops, 0, 0, false});
+}
+
+void Dispatcher::compute(Thread& t, Duration d) {
+  if (d.ns <= 0) return;
+  t.in_run = true;
+  t.run_remaining = d;
+  schedule_cpu_event(cpus_[static_cast<size_t>(t.cpu)]);
+}
+
+void Dispatcher::spin(Thread& t, Duration limit, int32_t lock) {
+  t.spinning = true;
+  t.spin_lock = lock;
+  t.spin_used = Duration{};
+  t.spin_limit = limit;
+  emit(TraceEvent{now_, TraceKind::spin_began, 0, static_cast<int16_t>(t.cpu), t.index, lock, 0, 0});
+  t.in_run = true;
+  t.run_remaining = limit;
+  schedule_cpu_event(cpus_[static_cast<size_t>(t.cpu)]);
+}
+
+void Dispatcher::end_spin(Thread& t) {
+  t.spinning = false;
+  Duration spun = t.spin_limit - t.run_remaining;
+  emit(TraceEvent{now_, TraceKind::spin_ended, 0, static_cast<int16_t>(t.cpu), t.index, t.spin_lock, spun.ns, 0});
+  t.spin_lock = -1;
+}
+
+void Dispatcher::stop_spin(Thread& t) {
+  if (!t.spinning) return;
+  bool on_cpu = t.state == ThreadState::running && t.cpu >= 0 && cpus_[static_cast<size_t>(t.cpu)].active == &t;
+  if (on_cpu) account(cpus_[static_cast<size_t>(t.cpu)]);
+  end_spin(t);
+  t.in_run = false;
+  t.run_remaining = Duration{};
+  if (!on_cpu) return;  // preempted while spinning: it continues when dispatched again
+  Processor& p = cpus_[static_cast<size_t>(t.cpu)];
+  if (now_ >= p.progress_from) {
+    ++p.generation;  // its spin-end event is moot; the interpreter reschedules
+    p.advance = true;
+  } else {
+    schedule_cpu_event(p);
+  }
+}
+
+void Dispatcher::enable_preemption(Thread& t) {
+  if (t.preemption_level > 0) --t.preemption_level;
+  if (t.preemption_level == 0 && t.cpu >= 0 && t.state == ThreadState::running) post_ast(cpus_[static_cast<size_t>(t.cpu)]);
+}
+
+void Dispatcher::panic(const Thread* culprit, const std::string& what) {
+  std::string who = culprit ? fmt::format("thread \"{}\"", culprit->name) : std::string("the kernel");
+  std::string where = culprit && culprit->cpu >= 0 ? fmt::format(" on cpu{}", culprit->cpu) : "";
+  std::string op;
+  if (culprit && !culprit->frames.empty()) {
+    const model::Frame& f = culprit->frames.back();
+    if (f.pc > 0 && f.pc <= f.ops->size()) op = fmt::format(" at {}", (*f.ops)[f.pc - 1].pointer);
+  }
+  panic_report_ = fmt::format("panic at {} s: {}{}{}: {}", core::format_time(now_), who, where, op, what);
+  emit(TraceEvent{now_, TraceKind::panicked, 0, static_cast<int16_t>(culprit ? culprit->cpu : -1),
+                  culprit ? culprit->index : -1, -1, 0, 0});
+  throw SimulatedPanic(panic_report_);
 }
 
 }  // namespace sim::dispatcher

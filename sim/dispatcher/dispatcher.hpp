@@ -48,6 +48,44 @@ struct InternalError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The simulated kernel panicked the way xnu would (exit code 4); `report` says who, where, when.
+struct SimulatedPanic : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// --- Extension points for the layers above (sim/sync, sim/iokit_model) ---------------------
+
+// Executes program ops the dispatcher does not know (lock, wait, run_action, io, ...).
+class OpHandler {
+ public:
+  virtual ~OpHandler() = default;
+  // Called by the interpreter with `t` the running thread (its CPU is t.cpu) and its program
+  // counter already past `op`. Return true to go on with the next op in the same instant;
+  // false when the handler stopped the interpreter: it blocked the thread (Dispatcher::block),
+  // made it compute (compute) or spin (spin), or posted a switch. The thread then continues
+  // at the next op, or at this op again after repeat_op, when it runs again.
+  virtual bool execute(Thread& t, const model::Op& op) = 0;
+};
+
+// Receives the events a layer scheduled with a kind from register_event_handler.
+class EventHandler {
+ public:
+  virtual ~EventHandler() = default;
+  virtual void on_event(const core::Event& e) = 0;
+};
+
+// Told of voluntary blocks, for funnels (xnu-facts.md 5.7: thread_block_reason drops the
+// funnel unless the reason includes AST_PREEMPT and re-takes it before returning).
+class BlockHook {
+ public:
+  virtual ~BlockHook() = default;
+  // `t` (running) is about to block, yield or exit voluntarily.
+  virtual void on_voluntary_block(Thread& t) = 0;
+  // `t` is about to continue its program after a voluntary block or yield. Return false if
+  // it had to block again (the hook blocked it); it is asked again when it next runs.
+  virtual bool before_continue(Thread& t) = 0;
+};
+
 // Result of csw_check: should the running thread give way, and must kernel code yield at once.
 struct CswResult {
   bool preempt = false;
@@ -73,6 +111,39 @@ class Dispatcher final : public policies::PolicyHost {
   SimTime now() const override { return now_; }
   void set_sched_pri(Thread& t, int pri, core::PriorityReason why) override;
   void emit(const core::TraceEvent& e) override { bus_->emit(e); }
+
+  // --- extension API (sim/sync, sim/iokit_model) ------------------------------------------
+  void register_op_handler(model::OpKind kind, OpHandler* handler);
+  // Returns the event kind to schedule for `handler` (one per handler).
+  uint16_t register_event_handler(EventHandler* handler);
+  void set_block_hook(BlockHook* hook) { block_hook_ = hook; }
+  void schedule(SimTime at, uint32_t rank, uint16_t kind, int32_t target, uint32_t generation = 0, int64_t arg = 0) {
+    queue_.push(at, rank, kind, target, generation, arg);
+  }
+  Thread& thread(int32_t index) { return threads_[static_cast<size_t>(index)]; }
+  // The running thread `t` stops and waits (`why`, `object` for the trace) until wake().
+  // Blocking with preemption disabled (a spin lock held) panics, as xnu's thread_invoke does.
+  void block(Thread& t, core::BlockReason why, int32_t object);
+  // A blocked thread becomes runnable (thread_unblock + thread_setrun). No effect otherwise.
+  void wake(Thread& t, core::WakeReason why);
+  // The op just executed for `t` runs again when `t` next continues (a retry).
+  void repeat_op(Thread& t);
+  // `ops` (owned by the caller, stable for the run) run next, before the rest of the program.
+  void push_ops(Thread& t, const std::vector<model::Op>* ops);
+  // The running thread `t` computes for `d` before its program continues.
+  void compute(Thread& t, Duration d);
+  // The running thread `t` spins on its CPU (CPU time) for at most `limit` for lock `lock`
+  // (traced); it continues when the limit is reached or stop_spin is called.
+  void spin(Thread& t, Duration limit, int32_t lock);
+  void stop_spin(Thread& t);
+  // Preemption level (simple locks): while above 0 the thread keeps its CPU whatever is
+  // queued, and blocking panics.
+  void disable_preemption(Thread& t) { ++t.preemption_level; }
+  void enable_preemption(Thread& t);
+  // Stops the run with a simulated panic (exit 4): traced, then SimulatedPanic is thrown.
+  [[noreturn]] void panic(const Thread* culprit, const std::string& what);
+  // The panic report, empty when the run did not panic.
+  const std::string& panic_report() const { return panic_report_; }
 
   // --- read access ----------------------------------------------------------------------------
   const std::vector<Thread>& threads() const { return threads_; }
@@ -106,8 +177,6 @@ class Dispatcher final : public policies::PolicyHost {
   int timeshare_quanta() const;
 
   // Thread life cycle.
-  void block(Thread& t, core::BlockReason why, int32_t object);
-  void wake(Thread& t, core::WakeReason why);
   void exit_thread(Thread& t);
   void start_job(Thread& t);
   bool job_done(Thread& t);  // true when the next job starts at once
@@ -116,6 +185,7 @@ class Dispatcher final : public policies::PolicyHost {
   void depress(Thread& t, Duration how_long);
   void undepress(Thread& t);
   void refresh_urgency(Thread& t);
+  void end_spin(Thread& t);
 
   // Program interpreter: runs zero-time ops until the thread computes, blocks or yields.
   void advance(Processor& p);
@@ -131,6 +201,10 @@ class Dispatcher final : public policies::PolicyHost {
   SimTime end_;
   uint64_t events_handled_ = 0;
   std::function<void()> step_hook_;
+  std::vector<OpHandler*> op_handlers_;        // by OpKind
+  std::vector<EventHandler*> event_handlers_;  // kind - kFirstExtensionKind
+  BlockHook* block_hook_ = nullptr;
+  std::string panic_report_;
 };
 
 }  // namespace sim::dispatcher

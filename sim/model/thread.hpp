@@ -59,6 +59,7 @@ struct Thread {
 
   ThreadState state = ThreadState::unstarted;
   core::BlockReason block_reason = core::BlockReason::sleep;
+  int32_t block_object = -1;
   bool wakeup_cost_pending = false;  // charge machine.costs.thread_wakeup at the next dispatch
   int cpu = -1;        // CPU it runs on (or is handed to), -1 otherwise
   int last_cpu = -1;   // last_processor
@@ -101,8 +102,15 @@ struct Thread {
 
   // Program interpreter.
   std::vector<Frame> frames;
-  Duration run_remaining;   // CPU time left in the current `run` op
+  Duration run_remaining;   // CPU time left in the current `run` op (or spin)
   bool in_run = false;
+  bool spinning = false;    // the CPU time is spent spinning for a lock
+  int32_t spin_lock = -1;
+  Duration spin_limit;
+  Duration spin_used;
+  int32_t op_frame = -1;    // frame of the op an OpHandler is executing (for repeat_op)
+  int preemption_level = 0; // simple locks held or being spun for
+  bool must_continue_hook = false;  // BlockHook::before_continue is owed before the next op
   uint32_t timer_generation = 0;
   core::Rng rng;
 
