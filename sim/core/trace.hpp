@@ -47,8 +47,10 @@ enum class TraceKind : uint8_t {
   event_signaled,    // thread signalled event `other`; a = threads woken
   // Interrupts and IOKit (sim/dispatcher interrupt entry, sim/iokit_model).
   interrupt_arrived, // cpu: source `other` asserted
-  interrupt_began,   // cpu: handler of source `other` starts; a = latency ns
-  interrupt_ended,   // cpu: handler of source `other` returned
+  interrupt_began,   // cpu: entry for source `other` begins (handler after b = entry cost);
+                     // thread = interrupted thread; a = latency arrival -> handler start
+  interrupt_ended,   // cpu: handler of source `other` returned; a = ns in interrupt context
+                     // for it, b = 1 when the CPU returns to thread context
   workloop_action,   // thread runs an action of work loop `other`; a = source index, b = count
   timer_fired,       // timer `other` action runs on thread; a = 1 if it ran, 0 if skipped
   io_issued,         // thread issued an I/O to device `other`; a = request id

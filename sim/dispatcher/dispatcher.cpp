@@ -107,6 +107,12 @@ void Dispatcher::handle(const core::Event& e) {
       undepress(t);
       break;
     }
+    case kEvInterrupt: {
+      Processor& p = cpus_[static_cast<size_t>(e.target)];
+      ++events_handled_;
+      on_interrupt_step(p, e.arg);
+      break;
+    }
     case kEvTick: {
       ++events_handled_;
       policy_->tick();
@@ -170,18 +176,19 @@ void Dispatcher::dispatch_pass() {
   for (int rounds = 0;; ++rounds) {
     bool pending = false;
     for (Processor& p : cpus_) {
-      if (p.advance) {
+      if (p.advance && !p.in_interrupt) {
         p.advance = false;
         if (p.active && p.active->state == ThreadState::running) advance(p);
       }
     }
     for (Processor& p : cpus_) {
-      if (p.ast_pending) {
+      if (p.ast_pending && !p.in_interrupt) {
         p.ast_pending = false;
         thread_select(p);
       }
     }
-    for (const Processor& p : cpus_) pending |= p.ast_pending || p.advance;
+    // A CPU in interrupt context keeps its AST and interpreter work for the return.
+    for (const Processor& p : cpus_) pending |= !p.in_interrupt && (p.ast_pending || p.advance);
     if (!pending) return;
     if (rounds > 1'000'000)
       throw InternalError(fmt::format("dispatch did not settle at {}", core::format_time(now_)));
@@ -818,6 +825,74 @@ void Dispatcher::stop_spin(Thread& t) {
   } else {
     schedule_cpu_event(p);
   }
+}
+
+void Dispatcher::exit_kernel(Thread& t) {
+  if (t.kernel_depth > 0) --t.kernel_depth;
+  if (t.kernel_depth == 0 && !t.kernel && t.cpu >= 0 && t.state == ThreadState::running)
+    post_ast(cpus_[static_cast<size_t>(t.cpu)]);  // return to user mode: all ASTs are handled
+}
+
+// ---------------------------------------------------------------------------------------------
+// Primary interrupts (xnu-facts.md 5.6; interrupt time is the CPU's, not the thread's)
+
+enum InterruptStep : int64_t { kStepHandlerStart = 0, kStepHandlerDone = 1, kStepExit = 2 };
+
+void Dispatcher::raise_interrupt(int cpu, int32_t source, Duration handler, InterruptClient* client) {
+  Processor& p = cpus_[static_cast<size_t>(cpu)];
+  emit(TraceEvent{now_, TraceKind::interrupt_arrived, 0, static_cast<int16_t>(cpu), -1, source, 0, 0});
+  p.interrupts.push_back(model::PendingInterrupt{source, now_, handler, client});
+  if (!p.in_interrupt) begin_interrupt(p);
+}
+
+void Dispatcher::begin_interrupt(Processor& p) {
+  const model::PendingInterrupt& irq = p.interrupts.front();
+  if (!p.in_interrupt) {
+    // The interrupted thread's progress stops; so does any switch cost it was paying.
+    if (p.active && p.active->state == ThreadState::running) account(p);
+    p.saved_cost = p.progress_from > now_ ? p.progress_from - now_ : Duration{};
+    ++p.generation;
+    p.in_interrupt = true;
+  }
+  p.interrupt_began = now_;
+  Duration latency = (now_ - irq.arrived) + machine_.interrupt_entry;
+  emit(TraceEvent{now_, TraceKind::interrupt_began, 0, static_cast<int16_t>(p.index),
+                  p.active ? p.active->index : -1, irq.source, latency.ns, machine_.interrupt_entry.ns});
+  queue_.push(now_ + machine_.interrupt_entry, kRankCpu, kEvInterrupt, p.index, 0, kStepHandlerStart);
+}
+
+void Dispatcher::on_interrupt_step(Processor& p, int64_t step) {
+  const model::PendingInterrupt irq = p.interrupts.front();
+  auto* client = static_cast<InterruptClient*>(irq.client);
+  switch (step) {
+    case kStepHandlerStart:
+      if (client) client->handler_started(irq.source, p.index, now_ - irq.arrived);
+      queue_.push(now_ + irq.handler, kRankCpu, kEvInterrupt, p.index, 0, kStepHandlerDone);
+      return;
+    case kStepHandlerDone:
+      if (client) client->handler_done(irq.source, p.index);
+      queue_.push(now_ + machine_.interrupt_exit, kRankCpu, kEvInterrupt, p.index, 0, kStepExit);
+      return;
+    default:
+      break;
+  }
+  bool last = p.interrupts.size() == 1;  // b = 1: back to thread context
+  emit(TraceEvent{now_, TraceKind::interrupt_ended, 0, static_cast<int16_t>(p.index), p.active ? p.active->index : -1,
+                  irq.source, (now_ - p.interrupt_began).ns, last ? 1 : 0});
+  p.interrupts.pop_front();
+  if (!p.interrupts.empty()) return begin_interrupt(p);  // not nested: the next one waits till now
+  // Return from interrupt: the thread resumes (its remaining switch cost first), and any AST
+  // posted meanwhile is taken by the usual rules in this instant's dispatch pass.
+  p.in_interrupt = false;
+  Thread* t = p.active;
+  if (!t || t->state != ThreadState::running) {
+    if (p.active || p.handed) post_ast(p);
+    return;
+  }
+  p.progress_from = now_ + p.saved_cost;
+  if (now_ >= p.quantum_end) thread_quantum_expire(p);
+  if (t->in_run || now_ < p.progress_from) schedule_cpu_event(p);
+  else p.advance = true;
 }
 
 void Dispatcher::enable_preemption(Thread& t) {

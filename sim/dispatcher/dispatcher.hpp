@@ -30,6 +30,7 @@ enum EventKind : uint16_t {
   kEvCpu,          // run-op completion or quantum end on a CPU
   kEvTick,         // the policy's scheduler tick
   kEvDepressEnd,   // end of a swtch_pri depression
+  kEvInterrupt,    // a step of a primary interrupt on a CPU (arg = step)
   kFirstExtensionKind = 100,
 };
 
@@ -86,6 +87,18 @@ class BlockHook {
   virtual bool before_continue(Thread& t) = 0;
 };
 
+// The code run in primary interrupt context for one interrupt source (e.g. IOKit's
+// IOInterruptEventSource or a filter). Called by the dispatcher on the interrupted CPU.
+class InterruptClient {
+ public:
+  virtual ~InterruptClient() = default;
+  // The handler starts (after the entry cost); `latency` = arrival -> now.
+  virtual void handler_started(int32_t /*source*/, int /*cpu*/, Duration /*latency*/) {}
+  // The handler's work is done (before the exit cost): wakeups made here are dispatched
+  // when the interrupt returns, by the kernel-preemption rules (xnu-facts.md 5.6).
+  virtual void handler_done(int32_t source, int cpu) = 0;
+};
+
 // Result of csw_check: should the running thread give way, and must kernel code yield at once.
 struct CswResult {
   bool preempt = false;
@@ -136,6 +149,15 @@ class Dispatcher final : public policies::PolicyHost {
   // (traced); it continues when the limit is reached or stop_spin is called.
   void spin(Thread& t, Duration limit, int32_t lock);
   void stop_spin(Thread& t);
+  // A primary interrupt from `source` arrives on `cpu` now; its handler takes `handler` of CPU
+  // time in interrupt context (plus machine costs interrupt_entry/exit), not preemptible and
+  // not nested: later arrivals wait for the current handler.
+  void raise_interrupt(int cpu, int32_t source, Duration handler, InterruptClient* client);
+  // Kernel code on behalf of a user thread (an IOKit call, a syscall): while inside, the
+  // thread is in kernel mode and non-urgent preemption waits (xnu-facts.md 5.6); leaving
+  // honours a pending AST, as the return to user mode does.
+  void enter_kernel(Thread& t) { ++t.kernel_depth; }
+  void exit_kernel(Thread& t);
   // Preemption level (simple locks): while above 0 the thread keeps its CPU whatever is
   // queued, and blocking panics.
   void disable_preemption(Thread& t) { ++t.preemption_level; }
@@ -186,6 +208,8 @@ class Dispatcher final : public policies::PolicyHost {
   void undepress(Thread& t);
   void refresh_urgency(Thread& t);
   void end_spin(Thread& t);
+  void begin_interrupt(Processor& p);
+  void on_interrupt_step(Processor& p, int64_t step);
 
   // Program interpreter: runs zero-time ops until the thread computes, blocks or yields.
   void advance(Processor& p);

@@ -33,7 +33,17 @@ void MetricsSink::charge_thread(PerCpu& c, int64_t at) {
   c.run_from = at;
 }
 
+// The last handler returned: the thread's time (and its remaining switch cost) resumes.
+void MetricsSink::leave_interrupt(PerCpu& c, int64_t at) {
+  if (!c.in_interrupt) return;
+  c.in_interrupt = false;
+  c.cost_from = at;
+  c.run_from = at + c.cost_owed;
+  c.cost_owed = 0;
+}
+
 void MetricsSink::close_segment(PerCpu& c, int64_t at) {
+  if (c.in_interrupt) return;
   if (c.thread < 0) return;
   int64_t cost = std::max<int64_t>(0, std::min(at, c.run_from) - c.cost_from);
   c.r.overhead_ns += cost;
@@ -49,6 +59,7 @@ void MetricsSink::on_event(const core::TraceEvent& e) {
     case TraceKind::switched: {
       ++context_switches_;
       PerCpu& c = cpus_[static_cast<size_t>(e.cpu)];
+      leave_interrupt(c, now);
       close_segment(c, now);
       if (e.thread >= 0) {
         PerThread& prev = threads_[static_cast<size_t>(e.thread)];
@@ -94,6 +105,30 @@ void MetricsSink::on_event(const core::TraceEvent& e) {
     case TraceKind::demoted:
       ++threads_[static_cast<size_t>(e.thread)].r.demotions;
       break;
+    case TraceKind::interrupt_began: {
+      // The CPU leaves the thread (and any switch cost it was paying) for the handler.
+      PerCpu& c = cpus_[static_cast<size_t>(e.cpu)];
+      if (c.in_interrupt) break;  // the next handler of a queue: still in interrupt context
+      c.in_interrupt = true;
+      c.interrupt_from = now;
+      if (c.thread >= 0) {
+        int64_t cost = std::max<int64_t>(0, std::min(now, c.run_from) - c.cost_from);
+        c.r.overhead_ns += cost;
+        c.r.busy_ns += cost;
+        charge_thread(c, now);
+        c.cost_owed = std::max<int64_t>(0, c.run_from - now);
+      }
+      break;
+    }
+    case TraceKind::interrupt_ended: {
+      PerCpu& c = cpus_[static_cast<size_t>(e.cpu)];
+      c.r.interrupt_ns += now - c.interrupt_from;
+      c.interrupt_from = now;
+      if (e.b == 1) leave_interrupt(c, now);
+      break;
+    }
+    case TraceKind::interrupt_arrived:
+      break;
     default:
       break;
   }
@@ -102,6 +137,10 @@ void MetricsSink::on_event(const core::TraceEvent& e) {
 void MetricsSink::finish(core::SimTime end) {
   end_ = end.ns;
   for (PerCpu& c : cpus_) {
+    if (c.in_interrupt) {
+      c.r.interrupt_ns += end_ - c.interrupt_from;  // cut short by the end of the run
+      c.thread = -1;
+    }
     close_segment(c, end_);
     c.r.idle_ns = end_ - c.r.busy_ns - c.r.interrupt_ns;
   }

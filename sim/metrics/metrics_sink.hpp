@@ -36,7 +36,11 @@ class MetricsSink final : public core::TraceSink {
     int32_t thread = -1;      // running thread, -1 idle
     int64_t cost_from = 0;    // switch instant
     int64_t run_from = 0;     // end of the switch cost: the thread's own time starts here
+    bool in_interrupt = false;
+    int64_t interrupt_from = 0;
+    int64_t cost_owed = 0;    // switch cost left when an interrupt came
   };
+  void leave_interrupt(PerCpu& c, int64_t at);
   void close_segment(PerCpu& c, int64_t at);
   void charge_thread(PerCpu& c, int64_t at);
 

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 
 #include "sim/core/time.hpp"
 #include "sim/core/trace.hpp"
@@ -11,6 +12,14 @@ namespace sim::model {
 using core::SimTime;
 
 struct Thread;
+
+// A primary interrupt waiting for (or in) its handler on a CPU.
+struct PendingInterrupt {
+  int32_t source = -1;
+  SimTime arrived;
+  core::Duration handler;
+  void* client = nullptr;  // dispatcher::InterruptClient, opaque here
+};
 
 struct Processor {
   int index = 0;
@@ -35,6 +44,12 @@ struct Processor {
   bool deferred_traced = false;  // a preempt_deferred event was emitted for this thread
   bool advance = false;          // the active thread must interpret its next ops
   bool yield_pending = false;    // the active thread asked to yield
+
+  // Primary interrupt context: handlers run one at a time, above every thread.
+  bool in_interrupt = false;
+  std::deque<PendingInterrupt> interrupts;  // front = the one in its handler
+  SimTime interrupt_began;
+  core::Duration saved_cost;     // switch cost still owed when the interrupt came
 
   uint32_t generation = 0;       // bumps cancel the pending CPU event
   SimTime event_at = SimTime::never();

@@ -119,7 +119,8 @@ struct Thread {
   int64_t jobs_completed = 0;
   bool job_active = false;  // a job is executing (not waiting for its release)
 
-  bool kernel_mode() const { return kernel; }
+  int kernel_depth = 0;     // > 0 while a user thread runs kernel code (IOKit call)
+  bool kernel_mode() const { return kernel || kernel_depth > 0; }
   bool is_realtime() const { return mode == ThreadMode::realtime; }
   bool is_timeshare() const { return mode == ThreadMode::timeshare; }
   SimTime release_time(int64_t job) const { return start + period * job; }
