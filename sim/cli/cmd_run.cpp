@@ -73,9 +73,6 @@ int run(const RunArgs& a) {
     }
     options.duration = d.value;
   }
-  if (a.policy.empty() && !s.policy)
-    fmt::print(stderr, "note: {} names no policy; running \"{}\"\n", a.file, resolve_policy_name(s, ""));
-
   // Outputs that go to stdout replace the text summary there.
   bool stdout_taken = a.json_path == "-" || a.csv_path == "-" || a.trace_path == "-";
   std::FILE* trace = nullptr;
