@@ -325,3 +325,25 @@ TEST_CASE("xnu: swtch_pri depresses the caller to 0 for a quantum and yields", "
     CHECK(rs.thread("a").min_sched_pri == 31);
   }
 }
+
+TEST_CASE("xnu: check 8, a fixed kernel thread that never blocks is made timeshare and decays", "[policies][fidelity]") {
+  // xnu-facts.md 4.3: the fail-safe covers every non-timeshare thread; a fixed kernel thread
+  // keeps its base (81) but becomes timeshare, so it decays under contention. Its quanta are
+  // 10 ms, so the first expiry with more than 8 s metered is 8.010 s.
+  auto s = scenario_of({thread("k", 81, {run_op(Duration::seconds(1000))}),
+                        thread("u", 31, {run_op(Duration::seconds(1000))}, ThreadMode::timeshare)},
+                       Duration::seconds(12));
+  s.threads[0].kernel = true;
+  s.machine.xnu = scenario::XnuRelease::r792;
+  Run r = run(s, "xnu");
+  auto demoted = r.trace.of(core::TraceKind::demoted);
+  REQUIRE(demoted.size() == 1);
+  CHECK(demoted[0].time.ns == 8'010'000'000);
+  CHECK(demoted[0].thread == 0);
+  // After the trip k decays, below u's 31 between ticks; but it runs in kernel mode, where
+  // only urgent threads preempt (5.6), so u still never gets the CPU.
+  CHECK(r.thread("k").max_sched_pri == 81);
+  CHECK(r.thread("k").min_sched_pri < 31);
+  CHECK(r.thread("u").cpu_time_ns == 0);
+  CHECK_FALSE(r.trace.of(core::TraceKind::preempt_deferred).empty());
+}
