@@ -4,10 +4,6 @@
 
 namespace sim::policies {
 
-FixedPolicy::FixedPolicy(const PolicyContext& ctx) : ctx_(ctx) {
-  queues_.init(ctx.threads, ctx.machine.cpus);
-}
-
 int FixedPolicy::compute_sched_pri(const Thread& t) const {
   if (t.depressed) return model::DEPRESSPRI;
   return t.base_pri;

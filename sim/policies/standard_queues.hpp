@@ -71,4 +71,20 @@ class StandardQueues {
   std::vector<RunQueue> bound_;
 };
 
+// The run-queue half of a policy that keeps the standard queue set; a policy derives from it
+// and adds its priorities and quanta.
+class StandardQueuePolicy : public Policy {
+ public:
+  void enqueue(Thread& t, bool head) override { queues_.enqueue(t, head); }
+  void remove(Thread& t) override { queues_.remove(t); }
+  Thread* choose(int cpu) override { return queues_.choose(cpu); }
+  QueueView view(int cpu) const override { return queues_.view(cpu); }
+  int shared_count() const override { return queues_.shared_count(); }
+
+ protected:
+  explicit StandardQueuePolicy(const PolicyContext& ctx) : ctx_(ctx) { queues_.init(ctx.threads, ctx.machine.cpus); }
+  PolicyContext ctx_;
+  StandardQueues queues_;
+};
+
 }  // namespace sim::policies

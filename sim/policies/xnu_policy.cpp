@@ -43,8 +43,7 @@ int load_shift(int load) {
   return s;
 }
 
-XnuPolicy::XnuPolicy(const PolicyContext& ctx) : ctx_(ctx) {
-  queues_.init(ctx.threads, ctx.machine.cpus);
+XnuPolicy::XnuPolicy(const PolicyContext& ctx) : StandardQueuePolicy(ctx) {
   // ns timebase (xnu-facts.md 3.1): 125 ms * 5/3 = 208,333,333 -> 23.
   sched_pri_shift_ = fixed_pri_shift(kSchedTick.ns);
   scan_.reserve(128);

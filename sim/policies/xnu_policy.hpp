@@ -37,16 +37,10 @@ int fixed_pri_shift(int64_t tick_abs);
 // sched_load_shifts: floor(log2(load)) for load >= 1.
 int load_shift(int load);
 
-class XnuPolicy final : public Policy {
+class XnuPolicy final : public StandardQueuePolicy {
  public:
   explicit XnuPolicy(const PolicyContext& ctx);
   std::string_view name() const override { return "xnu"; }
-
-  void enqueue(Thread& t, bool head) override { queues_.enqueue(t, head); }
-  void remove(Thread& t) override { queues_.remove(t); }
-  Thread* choose(int cpu) override { return queues_.choose(cpu); }
-  QueueView view(int cpu) const override { return queues_.view(cpu); }
-  int shared_count() const override { return queues_.shared_count(); }
 
   int compute_sched_pri(const Thread& t) const override;
   Duration quantum_for(const Thread& t) const override;
@@ -71,8 +65,6 @@ class XnuPolicy final : public Policy {
   void failsafe_trip(Thread& t);
   void failsafe_release(Thread& t);
 
-  PolicyContext ctx_;
-  StandardQueues queues_;
   uint32_t sched_tick_ = 0;
   int sched_pri_shift_ = 0;
   int pset_pri_shift_ = kNoShift;  // 792
