@@ -1,6 +1,8 @@
 // Helpers for tests: build scenarios in code, record trace events, run under a policy.
 #pragma once
 
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -99,6 +101,24 @@ struct Run {
     return out;
   }
 };
+
+// Runs `s` with `options` and returns the text trace as well as the output.
+struct Traced {
+  cli::RunOutput out;
+  std::string trace;
+};
+inline Traced run_traced(const scenario::Scenario& s, cli::RunOptions options) {
+  char* buf = nullptr;
+  size_t len = 0;
+  std::FILE* mem = open_memstream(&buf, &len);
+  options.trace = mem;
+  Traced t;
+  t.out = cli::run_scenario(s, options);
+  std::fclose(mem);
+  t.trace.assign(buf, len);
+  std::free(buf);
+  return t;
+}
 
 inline Run run(const scenario::Scenario& s, const std::string& policy = "fixed") {
   Run r;

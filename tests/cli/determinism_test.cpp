@@ -7,6 +7,7 @@
 #include "sim/cli/run_support.hpp"
 #include "sim/policies/registry.hpp"
 #include "sim/scenario/loader.hpp"
+#include "tests/support.hpp"
 
 using namespace sim;
 
@@ -31,18 +32,11 @@ struct Output {
 };
 
 Output run_once(const scenario::Scenario& s, const std::string& policy, uint64_t seed) {
-  char* buf = nullptr;
-  size_t len = 0;
-  std::FILE* mem = open_memstream(&buf, &len);
   cli::RunOptions o;
   o.policy = policy;
   o.seed = seed;
-  o.trace = mem;
-  cli::RunOutput out = cli::run_scenario(s, o);
-  std::fclose(mem);
-  Output r{out.json.dump(2), std::string(buf, len)};
-  std::free(buf);
-  return r;
+  testing::Traced t = testing::run_traced(s, o);
+  return Output{t.out.json.dump(2), t.trace};
 }
 
 }  // namespace

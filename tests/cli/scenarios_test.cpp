@@ -12,6 +12,7 @@
 #include "sim/cli/run_support.hpp"
 #include "sim/policies/registry.hpp"
 #include "sim/scenario/loader.hpp"
+#include "tests/support.hpp"
 
 namespace fs = std::filesystem;
 using namespace sim;
@@ -35,18 +36,10 @@ std::string repo_relative(const fs::path& p) {
 constexpr int64_t kGoldenLimitNs = 5'000'000'000;
 
 std::string trace_of(const scenario::Scenario& s, const std::string& policy) {
-  char* buf = nullptr;
-  size_t len = 0;
-  std::FILE* mem = open_memstream(&buf, &len);
   cli::RunOptions o;
   o.policy = policy;
-  o.trace = mem;
   if (s.duration.ns > kGoldenLimitNs) o.duration = core::Duration{kGoldenLimitNs};
-  cli::run_scenario(s, o);
-  std::fclose(mem);
-  std::string out(buf, len);
-  std::free(buf);
-  return out;
+  return testing::run_traced(s, o).trace;
 }
 
 }  // namespace
