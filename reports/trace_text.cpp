@@ -96,7 +96,8 @@ std::string format_trace_line(const core::TraceEvent& e, const core::NameTable& 
     case TraceKind::lock_acquired:
       return fmt::format("{} {} lock={} waited={}", head, who, object_name(e, names), core::format_duration(core::Duration{e.a}));
     case TraceKind::lock_contended:
-      return fmt::format("{} {} lock={} holder={}", head, who, object_name(e, names), names.thread(static_cast<int32_t>(e.a)));
+      return fmt::format("{} {} lock={} holder={}", head, who, object_name(e, names),
+                         e.a < 0 ? std::string_view("none") : names.thread(static_cast<int32_t>(e.a)));
     case TraceKind::lock_released:
       return fmt::format("{} {} lock={} held={}", head, who, object_name(e, names), core::format_duration(core::Duration{e.a}));
     case TraceKind::spin_began:
@@ -133,7 +134,7 @@ std::string format_trace_line(const core::TraceEvent& e, const core::NameTable& 
     case TraceKind::terminated:
       return fmt::format("{} device={} phase={}", head, object_name(e, names), e.a);
     case TraceKind::panicked:
-      return fmt::format("{} {}", head, who);
+      return fmt::format("{} {}", head, e.thread < 0 ? std::string_view("kernel") : who);
     case TraceKind::exited:
     case TraceKind::quantum_expired:
     case TraceKind::preempt_deferred:

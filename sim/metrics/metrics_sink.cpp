@@ -38,14 +38,14 @@ void MetricsSink::leave_interrupt(PerCpu& c, int64_t at) {
   if (!c.in_interrupt) return;
   c.in_interrupt = false;
   c.cost_from = at;
-  c.run_from = at + c.cost_owed;
+  c.cost_end = c.run_from = at + c.cost_owed;
   c.cost_owed = 0;
 }
 
 void MetricsSink::close_segment(PerCpu& c, int64_t at) {
   if (c.in_interrupt) return;
   if (c.thread < 0) return;
-  int64_t cost = std::max<int64_t>(0, std::min(at, c.run_from) - c.cost_from);
+  int64_t cost = std::max<int64_t>(0, std::min(at, c.cost_end) - c.cost_from);
   c.r.overhead_ns += cost;
   c.r.busy_ns += cost;
   charge_thread(c, at);
@@ -70,7 +70,7 @@ void MetricsSink::on_event(const core::TraceEvent& e) {
         PerThread& next = threads_[static_cast<size_t>(e.other)];
         c.thread = e.other;
         c.cost_from = now;
-        c.run_from = now + e.a;
+        c.cost_end = c.run_from = now + e.a;
         next.running_on = e.cpu;
         ++next.r.context_switches;
         if (next.last_cpu >= 0 && next.last_cpu != e.cpu) ++next.r.migrations;
@@ -112,11 +112,12 @@ void MetricsSink::on_event(const core::TraceEvent& e) {
       c.in_interrupt = true;
       c.interrupt_from = now;
       if (c.thread >= 0) {
-        int64_t cost = std::max<int64_t>(0, std::min(now, c.run_from) - c.cost_from);
+        int64_t cost = std::max<int64_t>(0, std::min(now, c.cost_end) - c.cost_from);
         c.r.overhead_ns += cost;
         c.r.busy_ns += cost;
         charge_thread(c, now);
-        c.cost_owed = std::max<int64_t>(0, c.run_from - now);
+        c.cost_owed = std::max<int64_t>(0, c.cost_end - now);
+        c.cost_from = c.cost_end = now;  // the part paid so far is counted
       }
       break;
     }

@@ -34,8 +34,9 @@ class MetricsSink final : public core::TraceSink {
   struct PerCpu {
     CpuResult r;
     int32_t thread = -1;      // running thread, -1 idle
-    int64_t cost_from = 0;    // switch instant
-    int64_t run_from = 0;     // end of the switch cost: the thread's own time starts here
+    int64_t cost_from = 0;    // switch instant: the switch cost is paid over [cost_from, cost_end)
+    int64_t cost_end = 0;
+    int64_t run_from = 0;     // the thread's own time not yet charged starts here (>= cost_end)
     bool in_interrupt = false;
     int64_t interrupt_from = 0;
     int64_t cost_owed = 0;    // switch cost left when an interrupt came

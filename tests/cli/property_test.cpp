@@ -145,8 +145,12 @@ TEST_CASE("property: random scenarios keep the dispatcher's invariants", "[dispa
       int64_t threads_time = 0;
       for (const auto& t : out.results.threads) threads_time += t.cpu_time_ns;
       int64_t busy = 0, overhead = 0;
+      bool no_costs = s.machine.costs.context_switch.ns == 0 && s.machine.costs.thread_wakeup.ns == 0;
       for (const auto& c : out.results.cpus) {
         REQUIRE(c.busy_ns + c.idle_ns + c.interrupt_ns == s.duration.ns);
+        REQUIRE(c.idle_ns >= 0);
+        REQUIRE(c.busy_ns <= s.duration.ns);
+        if (no_costs) REQUIRE(c.overhead_ns == 0);
         int64_t bands = 0;
         for (int64_t b : c.by_band_ns) bands += b;
         REQUIRE(bands + c.overhead_ns == c.busy_ns);
