@@ -47,6 +47,7 @@ ordered_json thread_json(const metrics::ThreadResult& t) {
   j["base_priority"] = t.base_priority;
   j["band"] = std::string(model::to_string(model::band_of(t.base_priority)));
   j["kernel"] = t.kernel;
+  j["spin_ns"] = t.spin_ns;
   return j;
 }
 

@@ -26,6 +26,7 @@ const std::vector<std::string>* objects_of(const core::TraceEvent& e, const core
     case TraceKind::interrupt_ended:
       return &n.interrupts;
     case TraceKind::workloop_action:
+    case TraceKind::command_refused:
       return &n.workloops;
     case TraceKind::timer_fired:
       return &n.timers;
@@ -114,8 +115,8 @@ std::string format_trace_line(const core::TraceEvent& e, const core::NameTable& 
       return fmt::format("{} {} funnel={} waited={}", head, who, object_name(e, names), core::format_duration(core::Duration{e.a}));
     case TraceKind::event_waited:
       return fmt::format("{} {} event={}", head, who, object_name(e, names));
-    case TraceKind::event_signaled:
-      return fmt::format("{} {} event={} woken={}", head, who, object_name(e, names), e.a);
+    case TraceKind::event_signaled:  // no thread: from primary interrupt context
+      return fmt::format("{} {} event={} woken={}", head, e.thread < 0 ? "interrupt" : who, object_name(e, names), e.a);
     case TraceKind::interrupt_arrived:
       return fmt::format("{} {}", head, object_name(e, names));
     case TraceKind::interrupt_began:
@@ -133,6 +134,9 @@ std::string format_trace_line(const core::TraceEvent& e, const core::NameTable& 
                          static_cast<uint32_t>(e.b));
     case TraceKind::terminated:
       return fmt::format("{} device={} phase={}", head, object_name(e, names), e.a);
+    case TraceKind::command_refused:
+      return fmt::format("{} {} workloop={} event={} status=0x{:08X}", head, who, object_name(e, names),
+                         core::NameTable::at(names.events, static_cast<int32_t>(e.b)), static_cast<uint32_t>(e.a));
     case TraceKind::panicked:
       return fmt::format("{} {}", head, e.thread < 0 ? std::string_view("kernel") : who);
     case TraceKind::exited:

@@ -7,6 +7,9 @@
 #include "sim/core/diag.hpp"
 #include "reports/trace_text.hpp"
 #include "sim/cli/expect_check.hpp"
+#include "sim/metrics/inversion_detector.hpp"
+#include "sim/metrics/iokit_metrics.hpp"
+#include "sim/metrics/lock_metrics.hpp"
 #include "sim/metrics/metrics_sink.hpp"
 #include "sim/policies/registry.hpp"
 #include "sim/scenario/builder.hpp"
@@ -40,6 +43,30 @@ std::string check_supported(const scenario::Scenario& s) {
   return out;
 }
 
+namespace {
+
+// Where the IOKit layer's objects sit in the trace, for its metrics sink.
+metrics::IoKitLayout iokit_layout(const iokit_model::IoKit& k) {
+  metrics::IoKitLayout l;
+  l.interrupts = k.interrupt_names();
+  l.devices = k.device_names();
+  l.offline_status = iokit_model::kIOReturnOffline;
+  std::vector<std::string> ids = k.workloop_names();
+  for (size_t w = 0; w < ids.size(); ++w) {
+    int32_t wi = static_cast<int32_t>(w);
+    metrics::IoKitLayout::Workloop lw;
+    lw.id = ids[w];
+    lw.work_event = k.work_event(wi);
+    lw.gate_lock = k.gate_lock(wi);
+    for (size_t s = 0; s < k.source_names(wi).size(); ++s)
+      lw.interrupt_source.push_back(k.is_interrupt_source(wi, static_cast<int32_t>(s)));
+    l.workloops.push_back(std::move(lw));
+  }
+  return l;
+}
+
+}  // namespace
+
 RunOutput run_scenario(const scenario::Scenario& s, const RunOptions& options) {
   std::string policy_name = resolve_policy_name(s, options.policy);
   const policies::PolicyInfo* policy = policies::find_policy(policy_name);
@@ -49,8 +76,18 @@ RunOutput run_scenario(const scenario::Scenario& s, const RunOptions& options) {
 
   core::TraceBus bus;
   scenario::World world = scenario::build_world(s, *policy, &bus, seed);
+  // First on the bus: it emits each instant's inversion events before later events go out.
+  metrics::InversionDetector inversions(&bus, world.dispatcher->threads().size(), s.machine.cpus);
+  bus.add(&inversions);
   metrics::MetricsSink metrics(world.dispatcher->threads(), s.machine.cpus);
   bus.add(&metrics);
+  metrics::LockMetrics locks(world.dispatcher->threads().size(), world.names.locks);
+  bus.add(&locks);
+  std::optional<metrics::IoKitMetrics> iokit;
+  if (world.iokit) {
+    iokit.emplace(iokit_layout(*world.iokit));
+    bus.add(&*iokit);
+  }
   std::optional<reports::TextTraceWriter> trace;
   if (options.trace) {
     trace.emplace(options.trace, world.names);
@@ -66,6 +103,18 @@ RunOutput run_scenario(const scenario::Scenario& s, const RunOptions& options) {
 
   RunOutput out;
   out.results = metrics.results();
+  out.results.locks = locks.locks();
+  for (size_t i = 0; i < out.results.threads.size(); ++i) {
+    metrics::ThreadResult& t = out.results.threads[i];
+    t.blocked_ns = locks.blocked_ns(static_cast<int32_t>(i));
+    t.spin_ns = locks.spin_ns(static_cast<int32_t>(i));
+    t.inversion_ns = inversions.inversion_ns(static_cast<int32_t>(i));
+  }
+  if (iokit) {
+    out.results.interrupts = iokit->interrupts();
+    out.results.workloops = iokit->workloops();
+    out.results.devices = iokit->devices();
+  }
   out.results.scenario = s.name;
   out.results.policy = policy_name;
   out.results.seed = seed;

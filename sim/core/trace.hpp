@@ -56,6 +56,8 @@ enum class TraceKind : uint8_t {
   io_issued,         // thread issued an I/O to device `other`; a = request id
   io_completed,      // I/O request `a` on device `other` completed; b = IOReturn status
   terminated,        // device `other` terminate phase a (1, 2, 3) done
+  command_refused,   // thread: IOCommandGate::commandSleep on work loop `other` returned IOReturn a
+                     // (kIOReturnNotPermitted: the gate was not held) without sleeping; b = event
 };
 
 enum class SwitchReason : uint8_t { none, block, preempt, quantum, yield, exit, idle_wake };

@@ -517,9 +517,11 @@ void Dispatcher::wake(Thread& t, WakeReason why) {
 }
 
 void Dispatcher::block(Thread& t, BlockReason why, int32_t object) {
-  if (t.preemption_level > 0)
-    panic(&t, fmt::format("thread_invoke: blocking ({}) with preemption disabled (a simple lock is held)",
-                          core::to_string(why)));
+  if (t.preemption_level > 0) {
+    std::string held = block_hook_ ? block_hook_->preemption_disabled_by(t) : std::string();
+    panic(&t, fmt::format("thread_invoke: blocking ({}) with preemption disabled ({})", core::to_string(why),
+                          held.empty() ? "a simple lock is held" : held));
+  }
   Processor& p = cpus_[static_cast<size_t>(t.cpu)];
   if (block_hook_) {
     block_hook_->on_voluntary_block(t);
@@ -774,6 +776,12 @@ void Dispatcher::register_op_handler(model::OpKind kind, OpHandler* handler) {
 uint16_t Dispatcher::register_event_handler(EventHandler* handler) {
   event_handlers_.push_back(handler);
   return static_cast<uint16_t>(kFirstExtensionKind + event_handlers_.size() - 1);
+}
+
+void Dispatcher::start_thread(Thread& t) {
+  if (t.state != ThreadState::unstarted) return;
+  t.start = now_;  // its job (the thread's whole life) is released now
+  on_start(t);
 }
 
 void Dispatcher::repeat_op(Thread& t) {

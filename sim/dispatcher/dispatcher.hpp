@@ -85,6 +85,9 @@ class BlockHook {
   // `t` is about to continue its program after a voluntary block or yield. Return false if
   // it had to block again (the hook blocked it); it is asked again when it next runs.
   virtual bool before_continue(Thread& t) = 0;
+  // What keeps preemption disabled for `t` (the simple lock it holds or spins for), named in the
+  // panic report when it blocks anyway; empty when unknown.
+  virtual std::string preemption_disabled_by(const Thread& /*t*/) const { return {}; }
 };
 
 // The code run in primary interrupt context for one interrupt source (e.g. IOKit's
@@ -139,6 +142,9 @@ class Dispatcher final : public policies::PolicyHost {
   void block(Thread& t, core::BlockReason why, int32_t object);
   // A blocked thread becomes runnable (thread_unblock + thread_setrun). No effect otherwise.
   void wake(Thread& t, core::WakeReason why);
+  // Creates a thread declared with start = SimTime::never() now, as kernel_thread_start does
+  // for threads made on demand (thread_call's activator); no effect on one already started.
+  void start_thread(Thread& t);
   // The op just executed for `t` runs again when `t` next continues (a retry).
   void repeat_op(Thread& t);
   // `ops` (owned by the caller, stable for the run) run next, before the rest of the program.

@@ -44,6 +44,7 @@ struct ThreadResult {
   int64_t demotions = 0;
   int min_sched_pri = 0;
   int max_sched_pri = 0;
+  int64_t spin_ns = 0;  // CPU time spent spinning for locks (extension key, after the v1 keys)
 };
 
 struct CpuResult {

@@ -25,6 +25,13 @@ std::string_view to_string(OpKind k) {
     case OpKind::timer_arm: return "timer_arm";
     case OpKind::timer_cancel: return "timer_cancel";
     case OpKind::terminate: return "terminate";
+    case OpKind::internal_workloop: return "internal_workloop";
+    case OpKind::internal_callout: return "internal_callout";
+    case OpKind::internal_activator: return "internal_activator";
+    case OpKind::internal_terminate: return "internal_terminate";
+    case OpKind::internal_action_done: return "internal_action_done";
+    case OpKind::internal_gate_close: return "internal_gate_close";
+    case OpKind::internal_gate_open: return "internal_gate_open";
   }
   return "?";
 }

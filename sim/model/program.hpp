@@ -33,7 +33,12 @@ struct RealtimeParams {
 enum class OpKind : uint8_t {
   run, sleep, sleep_until_next_period, loop, lock, unlock, wait, signal, funnel, yield, swtch_pri,
   set_priority, set_mode, run_action, command_sleep, command_wakeup, io, timer_arm, timer_cancel,
-  terminate
+  terminate,
+  // Internal ops, never produced by the loader: the programs of the IOKit layer's own threads
+  // (`ref` = work loop or callout slot), the end of a run_action's computation, and direct
+  // IOWorkLoop::closeGate/openGate (`ref` = work loop) for tests.
+  internal_workloop, internal_callout, internal_activator, internal_terminate, internal_action_done,
+  internal_gate_close, internal_gate_open
 };
 
 enum class LockMode : uint8_t { exclusive, read, write };

@@ -53,13 +53,16 @@ std::unique_ptr<Policy> XnuPolicy::make(const PolicyContext& ctx) { return std::
 
 // models xnu-792 osfmk/kern/priority.c do_priority_computation (and 517's >> 20 variant)
 int XnuPolicy::compute_sched_pri(const Thread& t) const {
-  if (t.depressed) return model::DEPRESSPRI;
-  if (!t.is_timeshare()) return t.base_pri;
+  // A promotion (promoted_pri, -1 when none) holds sched_pri up, a depressed thread's too
+  // (xnu-facts.md 3.4); it falls back to the computed value when the promotion ends.
+  if (t.depressed) return std::max(model::DEPRESSPRI, t.promoted_pri);
+  if (!t.is_timeshare()) return std::max(t.base_pri, t.promoted_pri);
   int shift = r517() ? k517UsageShift : t.pri_shift;
   // A shift of 32 or more leaves nothing of a 32-bit usage (pri_shift 127 = no contention).
   int64_t penalty = shift >= 32 ? 0 : static_cast<int64_t>(t.sched_usage >> shift);
   int64_t pri = t.base_pri - penalty;
-  return static_cast<int>(std::clamp<int64_t>(pri, model::MINPRI_USER, model::MAXPRI_KERNEL));
+  return std::max(static_cast<int>(std::clamp<int64_t>(pri, model::MINPRI_USER, model::MAXPRI_KERNEL)),
+                  t.promoted_pri);
 }
 
 Duration XnuPolicy::quantum_for(const Thread& t) const {

@@ -20,6 +20,18 @@ void scan_ops(const std::vector<Op>& ops, std::vector<std::string>& out) {
       case OpKind::set_priority:
       case OpKind::set_mode:
       case OpKind::swtch_pri:
+      case OpKind::lock:
+      case OpKind::unlock:
+      case OpKind::wait:
+      case OpKind::signal:
+      case OpKind::funnel:
+      case OpKind::run_action:
+      case OpKind::command_sleep:
+      case OpKind::command_wakeup:
+      case OpKind::io:
+      case OpKind::timer_arm:
+      case OpKind::timer_cancel:
+      case OpKind::terminate:
         break;
       case OpKind::loop:
         scan_ops(op.body, out);
@@ -31,16 +43,88 @@ void scan_ops(const std::vector<Op>& ops, std::vector<std::string>& out) {
   }
 }
 
+// Which funnels the ops name (thread_funnel_set with "kernel" or "network").
+void scan_funnels(const std::vector<Op>& ops, sync::SyncSetup& setup) {
+  for (const Op& op : ops) {
+    if (op.kind == model::OpKind::loop) scan_funnels(op.body, setup);
+    if (op.kind != model::OpKind::funnel) continue;
+    if (op.funnel == model::FunnelName::kernel) setup.kernel_funnel = true;
+    if (op.funnel == model::FunnelName::network) setup.network_funnel = true;
+  }
+}
+
+sync::SyncSetup sync_setup(const Scenario& s, const model::MachineConfig& machine) {
+  sync::SyncSetup setup;
+  for (const LockSpec& l : s.locks) {
+    sync::LockConfig c;
+    c.name = l.id;
+    c.kind = l.kind == LockKind::spin ? sync::LockKind::spin
+             : l.kind == LockKind::rw ? sync::LockKind::rw
+                                      : sync::LockKind::mutex;
+    switch (l.protocol) {
+      case LockProtocol::xnu: c.protocol = sync::Protocol::xnu; break;
+      case LockProtocol::none: c.protocol = sync::Protocol::none; break;
+      case LockProtocol::inherit: c.protocol = sync::Protocol::inherit; break;
+      case LockProtocol::ceiling: c.protocol = sync::Protocol::ceiling; break;
+    }
+    c.ceiling = l.ceiling.value_or(0);
+    setup.locks.push_back(std::move(c));
+  }
+  setup.events = s.events.size();
+  setup.merged_funnels = machine.merged_funnels;
+  for (const ThreadSpec& t : s.threads) scan_funnels(t.program, setup);
+  return setup;
+}
+
+bool terminates(const std::vector<Op>& ops) {
+  for (const Op& op : ops)
+    if (op.kind == model::OpKind::terminate || (op.kind == model::OpKind::loop && terminates(op.body))) return true;
+  return false;
+}
+
+// The IOKit layer's view of the scenario (it cannot include this folder's types).
+iokit_model::Config iokit_config(const Scenario& s, uint64_t seed) {
+  iokit_model::Config c;
+  c.seed = seed;
+  for (const InterruptSpec& i : s.interrupts) {
+    iokit_model::InterruptConfig ic;
+    ic.id = i.id;
+    ic.cpu = i.cpu;
+    ic.arrival.kind = i.arrival.kind == ArrivalSpec::Kind::periodic ? iokit_model::ArrivalConfig::Kind::periodic
+                      : i.arrival.kind == ArrivalSpec::Kind::poisson ? iokit_model::ArrivalConfig::Kind::poisson
+                                                                     : iokit_model::ArrivalConfig::Kind::at;
+    ic.arrival.period = i.arrival.period;
+    ic.arrival.jitter = i.arrival.jitter;
+    ic.arrival.mean = i.arrival.mean;
+    ic.arrival.times = i.arrival.times;
+    ic.handler = i.handler;
+    ic.workloop = i.workloop;
+    ic.source = i.source;
+    c.interrupts.push_back(std::move(ic));
+  }
+  for (const WorkloopSpec& w : s.workloops) {
+    iokit_model::WorkloopConfig wc;
+    wc.id = w.id;
+    wc.priority = w.priority;
+    for (const EventSourceSpec& e : w.sources)
+      wc.sources.push_back(iokit_model::SourceConfig{
+          e.id,
+          e.kind == EventSourceKind::filter_interrupt ? iokit_model::SourceKind::filter_interrupt
+                                                      : iokit_model::SourceKind::interrupt,
+          e.action, e.filter, e.accept});
+    c.workloops.push_back(std::move(wc));
+  }
+  for (const TimerSpec& t : s.timers) c.timers.push_back(iokit_model::TimerConfig{t.id, t.workloop, t.action});
+  for (const DeviceSpec& d : s.devices)
+    c.devices.push_back(iokit_model::DeviceConfig{d.id, d.provider, d.workloop, d.service});
+  for (const ThreadSpec& t : s.threads) c.terminate_thread = c.terminate_thread || terminates(t.program);
+  return c;
+}
+
 }  // namespace
 
 std::vector<std::string> unsupported_features(const Scenario& s) {
   std::vector<std::string> out;
-  if (!s.locks.empty()) out.push_back("locks (/locks)");
-  if (!s.events.empty()) out.push_back("events (/events)");
-  if (!s.workloops.empty()) out.push_back("work loops (/workloops)");
-  if (!s.interrupts.empty()) out.push_back("interrupts (/interrupts)");
-  if (!s.timers.empty()) out.push_back("timers (/timers)");
-  if (!s.devices.empty()) out.push_back("devices (/devices)");
   for (const ThreadSpec& t : s.threads) scan_ops(t.program, out);
   return out;
 }
@@ -85,8 +169,33 @@ World build_world(const Scenario& s, const policies::PolicyInfo& policy, core::T
     t.rng = core::Rng(seed, i);
     w.names.threads.push_back(spec.id);
   }
-  w.dispatcher = std::make_unique<dispatcher::Dispatcher>(machine_config(s.machine), std::move(threads),
-                                                          policy.make, bus);
+  // IOKit's own kernel threads (work loops, thread_call, terminate) follow the scenario's.
+  std::unique_ptr<iokit_model::IoKit> iokit;
+  if (!s.interrupts.empty() || !s.workloops.empty() || !s.timers.empty() || !s.devices.empty()) {
+    iokit = std::make_unique<iokit_model::IoKit>(iokit_config(s, seed));
+    for (model::Thread& t : iokit->make_threads(static_cast<int32_t>(threads.size()))) {
+      w.names.threads.push_back(t.name);
+      threads.push_back(std::move(t));
+    }
+  }
+  model::MachineConfig machine = machine_config(s.machine);
+  w.dispatcher = std::make_unique<dispatcher::Dispatcher>(machine, std::move(threads), policy.make, bus);
+  w.sync = std::make_unique<sync::SyncLayer>(*w.dispatcher, sync_setup(s, machine));
+  w.sync->attach();
+  w.names.locks = w.sync->lock_names();
+  for (const EventSpec& e : s.events) w.names.events.push_back(e.id);
+  if (iokit) {
+    // Gates are traced as locks after the sync layer's, workToDo events after the scenario's.
+    iokit->attach(*w.dispatcher, static_cast<int32_t>(w.names.locks.size()),
+                  static_cast<int32_t>(w.names.events.size()));
+    for (std::string& n : iokit->gate_names()) w.names.locks.push_back(std::move(n));
+    for (std::string& n : iokit->event_names()) w.names.events.push_back(std::move(n));
+    w.names.interrupts = iokit->interrupt_names();
+    w.names.workloops = iokit->workloop_names();
+    w.names.timers = iokit->timer_names();
+    w.names.devices = iokit->device_names();
+    w.iokit = std::move(iokit);
+  }
   return w;
 }
 

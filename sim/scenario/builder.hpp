@@ -7,8 +7,10 @@
 
 #include "sim/core/trace.hpp"
 #include "sim/dispatcher/dispatcher.hpp"
+#include "sim/iokit_model/iokit.hpp"
 #include "sim/policies/registry.hpp"
 #include "sim/scenario/scenario.hpp"
+#include "sim/sync/sync_layer.hpp"
 
 namespace sim::scenario {
 
@@ -18,6 +20,8 @@ std::vector<std::string> unsupported_features(const Scenario& s);
 
 struct World {
   std::unique_ptr<dispatcher::Dispatcher> dispatcher;
+  std::unique_ptr<sync::SyncLayer> sync;  // locks, events, funnels; borrows the dispatcher
+  std::unique_ptr<iokit_model::IoKit> iokit;  // IOKit, when the scenario uses it; borrows the dispatcher
   core::NameTable names;
 };
 

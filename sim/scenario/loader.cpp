@@ -608,6 +608,13 @@ std::vector<std::string> op_fields(OpKind k) {
     case OpKind::sleep_until_next_period:
     case OpKind::yield:
     case OpKind::swtch_pri: return {};
+    case OpKind::internal_workloop:  // internal ops have no scenario spelling
+    case OpKind::internal_callout:
+    case OpKind::internal_activator:
+    case OpKind::internal_terminate:
+    case OpKind::internal_action_done:
+    case OpKind::internal_gate_close:
+    case OpKind::internal_gate_open: return {};
   }
   return {};
 }
@@ -1770,6 +1777,13 @@ Op Checker::op(const Json& v, const std::string& ptr, const ThreadScope& scope, 
       break;
     case OpKind::timer_cancel: ref("timer", timers_, out.ref); break;
     case OpKind::terminate: ref("device", devices_, out.ref); break;
+    case OpKind::internal_workloop:  // never named by op_names(), so never read
+    case OpKind::internal_callout:
+    case OpKind::internal_activator:
+    case OpKind::internal_terminate:
+    case OpKind::internal_action_done:
+    case OpKind::internal_gate_close:
+    case OpKind::internal_gate_open: break;
   }
   if (diag_.count() != errors_before) sum.complete = false;
   return out;

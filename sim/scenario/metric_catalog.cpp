@@ -32,6 +32,7 @@ constexpr Field kThread[] = {
     {"preemptions", Shape::leaf},     {"context_switches", Shape::leaf},
     {"migrations", Shape::leaf},      {"demotions", Shape::leaf},
     {"min_sched_pri", Shape::leaf},   {"max_sched_pri", Shape::leaf},
+    {"spin_ns", Shape::leaf},
 };
 constexpr Field kCpu[] = {
     {"busy_ns", Shape::leaf},     {"interrupt_ns", Shape::leaf}, {"idle_ns", Shape::leaf},

@@ -55,6 +55,13 @@ TEST_CASE("scenarios: every bundled scenario loads and its expects hold", "[cli]
     REQUIRE(cli::check_supported(*r.scenario).empty());
     REQUIRE_FALSE(r.scenario->description.empty());
     cli::RunOutput out = cli::run_scenario(*r.scenario, {});
+    // Convention: a scenario whose file name ends in "-panic" stops with a simulated panic by
+    // design (`xnusim run` exits 4); its expects describe the run up to the panic. No other
+    // scenario may panic.
+    bool wants_panic = f.stem().string().ends_with("-panic");
+    std::string panic = out.results.system.panics.empty() ? "no panic" : out.results.system.panics[0];
+    INFO(panic);
+    CHECK(out.results.system.panics.empty() != wants_panic);
     for (const metrics::ExpectResult& e : out.results.expect) {
       INFO(e.text);
       CHECK(e.ok);

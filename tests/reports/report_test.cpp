@@ -110,7 +110,7 @@ TEST_CASE("json report: the documented keys appear in the documented order", "[r
         Keys{"cpu_time_ns", "jobs", "deadline_misses", "response_ns", "latency_ns", "jitter_ns",
              "blocked_ns", "inversion_ns", "preemptions", "context_switches", "migrations",
              "demotions", "min_sched_pri", "max_sched_pri", "task", "mode", "base_priority",
-             "band", "kernel"});
+             "band", "kernel", "spin_ns"});
   const Keys summary_keys{"count", "min", "p50", "p90", "p99", "p999", "max", "mean"};
   CHECK(keys_of(j["threads"]["high"]["response_ns"]) == summary_keys);
   CHECK(keys_of(j["threads"]["low"]["latency_ns"]) == summary_keys);

@@ -1,0 +1,81 @@
+// What the IOKit layer is built from: plain copies of the scenario's interrupts, work loops,
+// timers and devices (sim/scenario translates its specs into these; this layer cannot include it).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sim/core/time.hpp"
+#include "sim/model/machine.hpp"
+
+namespace sim::iokit_model {
+
+using core::Duration;
+
+// IOReturn codes (xnu-facts.md 11).
+inline constexpr int64_t kIOReturnSuccess = 0;
+inline constexpr int64_t kIOReturnOffline = 0xE00002D7;
+inline constexpr int64_t kIOReturnNotPermitted = 0xE00002E2;
+
+struct ArrivalConfig {
+  enum class Kind : uint8_t { periodic, poisson, at };
+  Kind kind = Kind::periodic;
+  Duration period;              // periodic: arrivals at k * period (k >= 1) plus a jitter draw
+  Duration jitter;              // periodic: uniform in [0, jitter]
+  Duration mean;                // poisson: mean interarrival time
+  std::vector<Duration> times;  // at
+};
+
+struct InterruptConfig {
+  std::string id;
+  int cpu = 0;
+  ArrivalConfig arrival;
+  Duration handler;
+  int32_t workloop = -1;  // the event source it delivers to, or -1: the handler only uses CPU
+  int32_t source = -1;
+};
+
+enum class SourceKind : uint8_t { interrupt, filter_interrupt };
+
+struct SourceConfig {
+  std::string id;
+  SourceKind kind = SourceKind::interrupt;
+  Duration action;
+  Duration filter;
+  double accept = 1.0;
+};
+
+struct WorkloopConfig {
+  std::string id;
+  int priority = 81;
+  std::vector<SourceConfig> sources;
+};
+
+struct TimerConfig {
+  std::string id;
+  int32_t workloop = -1;
+  Duration action;
+};
+
+struct DeviceConfig {
+  std::string id;
+  int32_t provider = -1;
+  int32_t workloop = -1;  // its own work loop, or -1: its provider's
+  Duration service;       // hardware time of a request, added up along the provider chain
+};
+
+struct Config {
+  uint64_t seed = 1;
+  std::vector<InterruptConfig> interrupts;
+  std::vector<WorkloopConfig> workloops;
+  std::vector<TimerConfig> timers;
+  std::vector<DeviceConfig> devices;
+  bool terminate_thread = false;  // some program terminates a device
+  // Trace indices of the layer's own objects: gates follow the scenario's locks, the work
+  // loops' workToDo events follow the scenario's events.
+  int32_t first_gate_lock = 0;
+  int32_t first_internal_event = 0;
+};
+
+}  // namespace sim::iokit_model

@@ -1,0 +1,165 @@
+// Driver stacks: I/O requests queued on a device's work loop, serviced there with the gate held,
+// completed through the hardware's interrupt; and IOService::terminate's three phases, which
+// complete outstanding requests with kIOReturnOffline (xnu-facts.md 10, the talk's "synchronous
+// device tear down").
+#include "sim/iokit_model/iokit.hpp"
+
+#include <fmt/format.h>
+
+namespace sim::iokit_model {
+
+using core::TraceKind;
+
+// An I/O request from a client thread: it enters the kernel, queues the request on the device's
+// work loop and sleeps (BlockReason::io) until the request completes, then returns to user mode.
+// A device already terminating (phase 1 done) completes the request with kIOReturnOffline at once.
+bool IoKit::io(Thread& t, const Op& op) {
+  Caller& c = caller(t);
+  if (c.step == Caller::Step::io) {  // completed and running again
+    c.step = Caller::Step::none;
+    d_->exit_kernel(t);
+    return go_on(t);
+  }
+  Device& dev = devices_[static_cast<size_t>(op.ref)];
+  d_->enter_kernel(t);
+  int64_t id = next_request_++;
+  emit(TraceKind::io_issued, &t, t.cpu, op.ref, id, 0);
+  if (dev.inactive) {
+    emit(TraceKind::io_completed, &t, t.cpu, op.ref, id, kIOReturnOffline);
+    d_->exit_kernel(t);
+    return go_on(t);
+  }
+  requests_.emplace(id, Request{op.ref, t.index, op.duration.a});
+  WorkLoop& loop = wl(dev.workloop);
+  loop.commands.push_back(id);
+  signal_work_available(dev.workloop, loop.command_source, &t, t.cpu);
+  c.step = Caller::Step::io;
+  d_->block(t, core::BlockReason::io, op.ref);
+  return stop(t);
+}
+
+// The work thread finished computing a request's service (gate held): the hardware takes over
+// and interrupts when done.
+void IoKit::finish_service(int32_t w) {
+  WorkLoop& loop = wl(w);
+  int64_t id = loop.servicing;
+  loop.servicing = -1;
+  auto it = requests_.find(id);
+  if (it == requests_.end()) return;
+  const Device& dev = devices_[static_cast<size_t>(it->second.device)];
+  d_->schedule(now() + dev.hardware, dispatcher::kRankTimer, kinds_[kHardwareDone], dev.owner, 0, id);
+}
+
+// The hardware finished a request: it raises its completion interrupt (a handler of no time of
+// its own; the machine's interrupt costs apply). A request already completed offline (its
+// device was terminated meanwhile) raises nothing: the hardware is gone.
+void IoKit::hardware_done(int32_t owner, int64_t request) {
+  if (!requests_.contains(request)) return;
+  Device& dev = devices_[static_cast<size_t>(owner)];
+  dev.hardware_done.push_back(request);
+  d_->raise_interrupt(0, dev.irq, Duration{}, this);
+}
+
+// The completion source's action: every request the hardware reports done completes.
+void IoKit::complete_hardware_done(int32_t owner) {
+  Device& dev = devices_[static_cast<size_t>(owner)];
+  while (!dev.hardware_done.empty()) {
+    int64_t id = dev.hardware_done.front();
+    dev.hardware_done.pop_front();
+    if (requests_.contains(id)) complete(id, kIOReturnSuccess, &th(wl(dev.workloop).thread));
+  }
+}
+
+// Completes an outstanding request exactly once and wakes its caller.
+void IoKit::complete(int64_t request, int64_t status, const Thread* by) {
+  auto it = requests_.find(request);
+  if (it == requests_.end())
+    throw dispatcher::InternalError(fmt::format("I/O request {} completed twice", request));
+  Request r = it->second;
+  requests_.erase(it);
+  emit(TraceKind::io_completed, by, by ? by->cpu : -1, r.device, request, status);
+  d_->wake(th(r.thread), core::WakeReason::io);
+}
+
+// models xnu-792 iokit/Kernel/IOService.cpp terminate -> terminatePhase1 on the caller: the
+// device and, breadth first, every client whose only provider is terminating become inactive
+// (new requests to them now fail with kIOReturnOffline); then the terminate thread is woken for
+// phases 2 and 3 (the asynchronous schedule).
+bool IoKit::terminate(Thread& t, const Op& op) {
+  Device& victim = devices_[static_cast<size_t>(op.ref)];
+  if (victim.inactive) return go_on(t);  // already terminating: nothing new to schedule
+  Termination term;
+  term.victims.push_back(op.ref);
+  victim.inactive = true;
+  for (size_t i = 0; i < term.victims.size(); ++i) {
+    int32_t v = term.victims[i];
+    emit(TraceKind::terminated, &t, t.cpu, v, 1, 0);
+    for (int32_t client : devices_[static_cast<size_t>(v)].clients) {
+      Device& cd = devices_[static_cast<size_t>(client)];
+      if (cd.inactive) continue;
+      cd.inactive = true;  // requestTerminate: the victim is its only provider
+      term.victims.push_back(client);
+    }
+  }
+  terminations_.push_back(std::move(term));
+  if (terminate_sleeping_) {
+    terminate_sleeping_ = false;
+    d_->wake(th(terminate_thread_), core::WakeReason::event);
+  }
+  return go_on(t);
+}
+
+// The terminate thread: models xnu-792 IOService::terminateWorker for each scheduled victim set.
+//  phase 2, victims in order: under the victim's work-loop gate, willTerminate: every outstanding
+//           request of the victim completes with kIOReturnOffline (the talk: intermediate drivers
+//           complete all outstanding I/O with an error);
+//           then leaves first, under the victim's gate, didTerminate: no more calls go to the
+//           provider (traced: phase 2 done);
+//  phase 3, leaves first, under the provider's gate: stop, close, detach: the object is gone.
+// Taking each gate is what makes it safe: a request being serviced (gate held by the work
+// thread) finishes before willTerminate, and no service starts after it.
+bool IoKit::terminate_thread(Thread& t) {
+  for (;;) {
+    if (terminations_.empty()) {
+      terminate_sleeping_ = true;
+      d_->block(t, core::BlockReason::event, -1);
+      return stop(t);
+    }
+    Termination& term = terminations_.front();
+    size_t n = term.victims.size();
+    if (term.i == n) {
+      term.i = 0;
+      if (++term.phase == 5) {
+        terminations_.pop_front();
+        continue;
+      }
+    }
+    // phase 2: willTerminate (victims in order); 3: didTerminate and 4: stop (leaves first).
+    int32_t v = term.phase == 2 ? term.victims[term.i] : term.victims[n - 1 - term.i];
+    const Device& dev = devices_[static_cast<size_t>(v)];
+    int32_t w = dev.workloop;
+    if (term.phase == 4 && dev.config.provider >= 0)
+      w = devices_[static_cast<size_t>(dev.config.provider)].workloop;
+    if (term.holding < 0) {
+      if (!wl(w).gate.close(t)) return stop(t);
+      term.holding = w;
+    }
+    switch (term.phase) {
+      case 2: {
+        std::vector<int64_t> outstanding;
+        for (const auto& [id, r] : requests_)
+          if (r.device == v) outstanding.push_back(id);
+        for (int64_t id : outstanding) complete(id, kIOReturnOffline, &t);
+        break;
+      }
+      case 3: emit(TraceKind::terminated, &t, t.cpu, v, 2, 0); break;
+      case 4: emit(TraceKind::terminated, &t, t.cpu, v, 3, 0); break;
+    }
+    term.holding = -1;
+    ++term.i;
+    wl(w).gate.open(t);
+    if (!go_on(t)) return stop(t);
+  }
+}
+
+}  // namespace sim::iokit_model

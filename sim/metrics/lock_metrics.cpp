@@ -1,0 +1,65 @@
+// Per-lock and per-thread lock metrics computed from trace events.
+#include "sim/metrics/lock_metrics.hpp"
+
+#include <algorithm>
+
+namespace sim::metrics {
+
+using core::TraceKind;
+
+LockMetrics::LockMetrics(size_t threads, std::vector<std::string> locks) : threads_(threads) {
+  locks_.resize(locks.size());
+  for (size_t i = 0; i < locks.size(); ++i) locks_[i].r.id = std::move(locks[i]);
+}
+
+void LockMetrics::on_event(const core::TraceEvent& e) {
+  switch (e.kind) {
+    case TraceKind::lock_contended: {
+      ++locks_[static_cast<size_t>(e.other)].r.contended;
+      PerThread& t = threads_[static_cast<size_t>(e.thread)];
+      if (t.waiting.empty()) t.waiting_since = e.time.ns;
+      t.waiting.push_back(e.other);
+      break;
+    }
+    case TraceKind::lock_acquired: {
+      PerLock& l = locks_[static_cast<size_t>(e.other)];
+      ++l.r.acquisitions;
+      l.wait.add(e.a);
+      PerThread& t = threads_[static_cast<size_t>(e.thread)];
+      auto it = std::find(t.waiting.begin(), t.waiting.end(), e.other);
+      if (it == t.waiting.end()) break;
+      t.waiting.erase(it);
+      if (t.waiting.empty()) t.blocked_ns += e.time.ns - t.waiting_since;
+      break;
+    }
+    case TraceKind::lock_released:
+      locks_[static_cast<size_t>(e.other)].hold.add(e.a);
+      break;
+    case TraceKind::spin_ended:
+      threads_[static_cast<size_t>(e.thread)].spin_ns += e.a;
+      break;
+    default:
+      break;
+  }
+}
+
+void LockMetrics::finish(core::SimTime end) {
+  for (PerThread& t : threads_) {
+    if (t.waiting.empty()) continue;
+    t.blocked_ns += end.ns - t.waiting_since;
+    t.waiting.clear();
+  }
+}
+
+std::vector<LockResult> LockMetrics::locks() const {
+  std::vector<LockResult> out;
+  for (const PerLock& l : locks_) {
+    LockResult r = l.r;
+    r.wait_ns = l.wait.summary();
+    r.hold_ns = l.hold.summary();
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+}  // namespace sim::metrics

@@ -1,0 +1,46 @@
+// LockMetrics: per-lock results (acquisitions, contention, wait and hold distributions) and the
+// per-thread time blocked on locks and funnels and spent spinning, from the trace events.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "sim/core/trace.hpp"
+#include "sim/metrics/distribution.hpp"
+#include "sim/metrics/results.hpp"
+
+namespace sim::metrics {
+
+class LockMetrics final : public core::TraceSink {
+ public:
+  // `locks` are the lock names by trace index (NameTable::locks: the scenario's locks, then
+  // the funnels used).
+  LockMetrics(size_t threads, std::vector<std::string> locks);
+
+  void on_event(const core::TraceEvent& e) override;
+  void finish(core::SimTime end) override;
+
+  std::vector<LockResult> locks() const;
+  // lock_contended -> lock_acquired; a wait still open at the end counts up to it. A thread
+  // woken to retry a lock may first wait for its funnel: overlapping waits count once.
+  int64_t blocked_ns(int32_t thread) const { return threads_[static_cast<size_t>(thread)].blocked_ns; }
+  // Completed spins (spin_ended), summed.
+  int64_t spin_ns(int32_t thread) const { return threads_[static_cast<size_t>(thread)].spin_ns; }
+
+ private:
+  struct PerLock {
+    LockResult r;
+    Distribution wait;
+    Distribution hold;
+  };
+  struct PerThread {
+    int64_t blocked_ns = 0;
+    int64_t spin_ns = 0;
+    std::vector<int32_t> waiting;  // locks it waits for (at most two, see blocked_ns)
+    int64_t waiting_since = 0;     // ns, since `waiting` became non-empty
+  };
+  std::vector<PerLock> locks_;
+  std::vector<PerThread> threads_;
+};
+
+}  // namespace sim::metrics

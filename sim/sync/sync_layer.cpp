@@ -1,0 +1,514 @@
+// Locks, events and funnels for the dispatcher's interpreter. Mutex protocol `xnu` models
+// xnu-792 osfmk/kern/locks.c (lck_mtx_lock_wait, lck_mtx_lock_acquire, lck_mtx_unlock_wakeup);
+// funnels model osfmk/kern/thread.c thread_funnel_set and the drop/re-take in
+// sched_prim.c thread_block_reason (xnu-facts.md 5.7, 6, 7).
+#include "sim/sync/sync_layer.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "sim/model/priorities.hpp"
+
+namespace sim::sync {
+
+using core::BlockReason;
+using core::PriorityReason;
+using core::TraceEvent;
+using core::TraceKind;
+using core::WakeReason;
+using model::LockMode;
+using model::OpKind;
+using model::ThreadState;
+
+namespace {
+
+const char* funnel_name(int f) { return f == 1 ? "network" : "kernel"; }
+
+}  // namespace
+
+SyncLayer::SyncLayer(dispatcher::Dispatcher& d, SyncSetup setup) : d_(d), merged_(setup.merged_funnels) {
+  for (LockConfig& c : setup.locks) {
+    Lock l;
+    l.config = std::move(c);
+    l.config.funnel = -1;
+    locks_.push_back(std::move(l));
+  }
+  auto add_funnel = [&](int f) {
+    Lock l;
+    l.config.name = fmt::format("{}_funnel", funnel_name(f));
+    l.config.kind = LockKind::mutex;
+    l.config.protocol = Protocol::xnu;  // a funnel wraps an ordinary kernel mutex (section 6)
+    l.config.funnel = f;
+    funnel_lock_[static_cast<size_t>(f)] = static_cast<int32_t>(locks_.size());
+    locks_.push_back(std::move(l));
+  };
+  if (setup.kernel_funnel || (merged_ && setup.network_funnel)) add_funnel(0);
+  if (setup.network_funnel && !merged_) add_funnel(1);
+  events_.resize(setup.events);
+  threads_.resize(d.threads().size());
+}
+
+void SyncLayer::attach() {
+  for (OpKind k : {OpKind::lock, OpKind::unlock, OpKind::wait, OpKind::signal, OpKind::funnel})
+    d_.register_op_handler(k, this);
+  bool spin_locks = std::any_of(locks_.begin(), locks_.end(),
+                                [](const Lock& l) { return l.config.kind == LockKind::spin; });
+  // sim: the hook is set only when it has work, so that runs without funnels or spin locks
+  // interpret ops exactly as they would without this layer.
+  if (spin_locks || funnel_lock_[0] >= 0 || funnel_lock_[1] >= 0) d_.set_block_hook(this);
+}
+
+std::vector<std::string> SyncLayer::lock_names() const {
+  std::vector<std::string> out;
+  for (const Lock& l : locks_) out.push_back(l.config.name);
+  return out;
+}
+
+bool SyncLayer::go_on(const Thread& t) const {
+  return t.cpu < 0 || !d_.processors()[static_cast<size_t>(t.cpu)].ast_pending;
+}
+
+std::string SyncLayer::describe(int32_t lock) const {
+  const Lock& l = locks_[static_cast<size_t>(lock)];
+  if (l.config.funnel >= 0) return fmt::format("the {} funnel", funnel_name(l.config.funnel));
+  switch (l.config.kind) {
+    case LockKind::mutex: return fmt::format("mutex \"{}\"", l.config.name);
+    case LockKind::spin: return fmt::format("spin lock \"{}\"", l.config.name);
+    case LockKind::rw: return fmt::format("rw lock \"{}\"", l.config.name);
+  }
+  return l.config.name;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ops
+
+bool SyncLayer::execute(Thread& t, const model::Op& op) {
+  switch (op.kind) {
+    case OpKind::lock:
+      return lock_op(t, op.ref, op.lock_mode);
+    case OpKind::unlock:
+      release(t, op.ref, op.lock_mode);
+      return go_on(t);
+    case OpKind::wait:
+      return wait_op(t, op.ref);
+    case OpKind::signal:
+      signal_op(t, op.ref, op.all);
+      return go_on(t);
+    case OpKind::funnel:
+      return funnel_op(t, op.funnel);
+    default:
+      throw dispatcher::InternalError(
+          fmt::format("sync layer asked to run op \"{}\" ({})", model::to_string(op.kind), op.pointer));
+  }
+}
+
+bool SyncLayer::lock_op(Thread& t, int32_t l, LockMode mode) {
+  ThreadSync& s = ts(t);
+  if (s.handed == l) {
+    // It was handed the lock while it waited (inherit, ceiling, spin lock): the op is complete.
+    s.handed = -1;
+    return go_on(t);
+  }
+  Acquire a = Acquire::done;
+  switch (locks_[static_cast<size_t>(l)].config.kind) {
+    case LockKind::mutex: a = mutex_acquire(t, l); break;
+    case LockKind::spin: a = spin_acquire(t, l); break;
+    case LockKind::rw: a = rw_acquire(t, l, mode); break;
+  }
+  if (a == Acquire::done) return go_on(t);
+  d_.repeat_op(t);  // it retries (or completes a hand-off) when it runs again
+  return false;
+}
+
+// models xnu-792 osfmk/kern/wait_queue.c: assert_wait + thread_block on an event (FIFO)
+bool SyncLayer::wait_op(Thread& t, int32_t e) {
+  events_[static_cast<size_t>(e)].push(t.index);
+  ts(t).waiting_event = e;
+  d_.emit(TraceEvent{now(), TraceKind::event_waited, 0, static_cast<int16_t>(t.cpu), t.index, e, 0, 0});
+  d_.block(t, BlockReason::event, e);
+  return false;
+}
+
+// models xnu-792 osfmk/kern/sched_prim.c thread_wakeup_prim (wakeup_one / wakeup_all): the first
+// waiter, or all in order; with nobody waiting the wakeup is lost.
+void SyncLayer::signal_op(Thread& t, int32_t e, bool all) {
+  WaitQueue& q = events_[static_cast<size_t>(e)];
+  size_t n = all ? q.size() : std::min<size_t>(1, q.size());
+  d_.emit(TraceEvent{now(), TraceKind::event_signaled, 0, static_cast<int16_t>(t.cpu), t.index, e,
+                     static_cast<int64_t>(n), 0});
+  for (size_t i = 0; i < n; ++i) {
+    int32_t w = q.pop();
+    threads_[static_cast<size_t>(w)].waiting_event = -1;
+    d_.wake(th(w), WakeReason::event);
+  }
+}
+
+// models xnu-517 osfmk/kern/thread.c thread_funnel_set
+bool SyncLayer::funnel_op(Thread& t, model::FunnelName name) {
+  ThreadSync& s = ts(t);
+  if (name == model::FunnelName::none) {
+    if (s.funnel < 0) d_.panic(&t, "thread_funnel_set: releasing a funnel the thread does not hold");
+    int32_t l = funnel_lock_[static_cast<size_t>(s.funnel)];
+    s.funnel = -1;
+    s.funnel_held = false;
+    release(t, l, LockMode::exclusive);
+    return go_on(t);
+  }
+  int f = funnel_id(name == model::FunnelName::network ? 1 : 0);
+  if (s.funnel == f) return true;  // it owns that funnel already: nothing changes
+  if (s.funnel >= 0)
+    d_.panic(&t, fmt::format("thread_funnel_set: asked for the {} funnel while holding the {} funnel "
+                             "(both funnels are never held at once)",
+                             funnel_name(f), funnel_name(s.funnel)));
+  int32_t l = funnel_lock_[static_cast<size_t>(f)];
+  if (mutex_acquire(t, l) == Acquire::waiting) {
+    d_.repeat_op(t);
+    return false;
+  }
+  s.funnel = f;
+  s.funnel_held = true;
+  return go_on(t);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Funnels across voluntary blocks (xnu-facts.md 5.7, 6): dropped before the switch, re-taken
+// before the thread goes on; kept across preemption (the dispatcher does not call us then).
+
+void SyncLayer::on_voluntary_block(Thread& t) {
+  ThreadSync& s = ts(t);
+  if (s.funnel < 0 || !s.funnel_held) return;
+  d_.emit(TraceEvent{now(), TraceKind::funnel_dropped, 0, static_cast<int16_t>(t.cpu), t.index, s.funnel, 0, 0});
+  s.funnel_held = false;
+  release(t, funnel_lock_[static_cast<size_t>(s.funnel)], LockMode::exclusive);
+}
+
+bool SyncLayer::before_continue(Thread& t) {
+  ThreadSync& s = ts(t);
+  if (s.funnel < 0 || s.funnel_held) return true;
+  if (mutex_acquire(t, funnel_lock_[static_cast<size_t>(s.funnel)]) == Acquire::waiting) {
+    // Blocked (block() asks again at the next run) or spinning (we ask again when the spin ends).
+    t.must_continue_hook = true;
+    return false;
+  }
+  s.funnel_held = true;
+  d_.emit(TraceEvent{now(), TraceKind::funnel_taken, 0, static_cast<int16_t>(t.cpu), t.index, s.funnel,
+                     s.last_waited, 0});
+  return true;
+}
+
+std::string SyncLayer::preemption_disabled_by(const Thread& t) const {
+  std::vector<std::string> what;
+  for (const Held& h : threads_[static_cast<size_t>(t.index)].held)
+    if (locks_[static_cast<size_t>(h.lock)].config.kind == LockKind::spin)
+      what.push_back(fmt::format("{} held since {} s", describe(h.lock), core::format_time(h.since)));
+  if (t.spinning && t.spin_lock >= 0 && locks_[static_cast<size_t>(t.spin_lock)].config.kind == LockKind::spin)
+    what.push_back(fmt::format("spinning for {}", describe(t.spin_lock)));
+  std::string out;
+  for (const std::string& w : what) out += (out.empty() ? "" : ", ") + w;
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Acquisition
+
+// The thread starts waiting for `l` (once per acquisition, however many retries follow).
+void SyncLayer::contend(Thread& t, int32_t l, LockMode mode) {
+  ThreadSync& s = ts(t);
+  if (s.attempt(l)) return;
+  Lock& L = locks_[static_cast<size_t>(l)];
+  s.attempts.push_back(Attempt{l, mode, now(), false});
+  if (L.config.kind == LockKind::rw && mode == LockMode::write) ++L.want_write;
+  int32_t holder = L.owner >= 0 ? L.owner : (L.readers.empty() ? -1 : L.readers.front());
+  d_.emit(TraceEvent{now(), TraceKind::lock_contended, 0, static_cast<int16_t>(t.cpu), t.index, l, holder, 0});
+}
+
+// The running thread `t` blocks in the wait queue of `l`.
+void SyncLayer::wait_for(Thread& t, int32_t l) {
+  Lock& L = locks_[static_cast<size_t>(l)];
+  if (L.is_mutex() && L.config.protocol == Protocol::xnu) lck_mtx_lock_wait(t, l);
+  L.waiters.push(t.index);
+  ts(t).waiting_on = l;
+  if (L.config.funnel >= 0) d_.block(t, BlockReason::funnel, L.config.funnel);
+  else d_.block(t, BlockReason::lock, l);
+  if (L.is_mutex() && L.config.protocol == Protocol::inherit && L.owner >= 0) refresh(L.owner);
+}
+
+SyncLayer::Acquire SyncLayer::mutex_acquire(Thread& t, int32_t l) {
+  Lock& L = locks_[static_cast<size_t>(l)];
+  ThreadSync& s = ts(t);
+  std::erase(L.spinners, t.index);  // a spin that ran out ends here
+  if (L.owner == t.index)
+    d_.panic(&t, fmt::format("mutex_lock: {} is already held by this thread (a recursive mutex_lock panics)",
+                             describe(l)));
+  if (L.owner < 0) {
+    take(t, l, LockMode::exclusive);
+    return Acquire::done;
+  }
+  contend(t, l, LockMode::exclusive);
+  const Thread& owner = th(L.owner);
+  Attempt& a = *s.attempt(l);
+  if (L.config.protocol == Protocol::xnu && !a.spun && owner.state == ThreadState::running) {
+    // PPC: spin while the owner is on a CPU, up to MutexSpin, then wait (xnu-facts.md 7).
+    // sim: the spin is not cut short if the owner leaves its CPU meanwhile.
+    a.spun = true;
+    L.spinners.push_back(t.index);
+    d_.spin(t, kMutexSpin, l);
+    return Acquire::waiting;
+  }
+  wait_for(t, l);
+  return Acquire::waiting;
+}
+
+// models ppc hw_lock.s hw_lock_lock (simple locks): spin with preemption disabled, panic at
+// LockTimeOut.
+SyncLayer::Acquire SyncLayer::spin_acquire(Thread& t, int32_t l) {
+  Lock& L = locks_[static_cast<size_t>(l)];
+  ThreadSync& s = ts(t);
+  if (L.owner == t.index)
+    d_.panic(&t, fmt::format("simple_lock: {} is already held by this thread", describe(l)));
+  if (s.attempt(l)) {
+    // The spin ended and nobody handed the lock over: it reached LockTimeOut.
+    d_.panic(&t, fmt::format("simple lock timeout: spun {} for {} held by \"{}\"",
+                             core::format_duration(kLockTimeOut), describe(l),
+                             L.owner >= 0 ? th(L.owner).name : std::string("nobody")));
+  }
+  d_.disable_preemption(t);  // held from here, or spun for (xnu-facts.md 5.6, 7)
+  if (L.owner < 0) {
+    take(t, l, LockMode::exclusive);
+    return Acquire::done;
+  }
+  contend(t, l, LockMode::exclusive);
+  L.spinners.push_back(t.index);
+  d_.spin(t, kLockTimeOut, l);
+  return Acquire::waiting;
+}
+
+// models xnu-792 osfmk/i386/locks_i386.c lck_rw_lock_shared / lck_rw_lock_exclusive: a writer
+// waiting keeps new readers out; waiters sleep and retry.
+SyncLayer::Acquire SyncLayer::rw_acquire(Thread& t, int32_t l, LockMode mode) {
+  Lock& L = locks_[static_cast<size_t>(l)];
+  bool free = mode == LockMode::read ? L.owner < 0 && L.want_write == 0 : L.owner < 0 && L.readers.empty();
+  if (free) {
+    take(t, l, mode);
+    return Acquire::done;
+  }
+  contend(t, l, mode);
+  wait_for(t, l);
+  return Acquire::waiting;
+}
+
+void SyncLayer::take(Thread& t, int32_t l, LockMode mode) {
+  Lock& L = locks_[static_cast<size_t>(l)];
+  ThreadSync& s = ts(t);
+  if (L.config.kind == LockKind::rw && mode == LockMode::read) L.readers.push_back(t.index);
+  else L.owner = t.index;
+  s.last_waited = 0;
+  if (Attempt* a = s.attempt(l)) {
+    s.last_waited = (now() - a->since).ns;
+    if (L.config.kind == LockKind::rw && a->mode == LockMode::write) --L.want_write;
+    s.attempts.erase(s.attempts.begin() + (a - s.attempts.data()));
+  }
+  s.held.push_back(Held{l, now(), mode});
+  d_.emit(TraceEvent{now(), TraceKind::lock_acquired, 0, static_cast<int16_t>(t.cpu), t.index, l, s.last_waited, 0});
+  if (!L.is_mutex()) return;
+  switch (L.config.protocol) {
+    case Protocol::xnu: lck_mtx_lock_acquire(t, l); break;
+    case Protocol::inherit:
+    case Protocol::ceiling: refresh(t.index); break;
+    case Protocol::none: break;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Release
+
+void SyncLayer::release(Thread& t, int32_t l, LockMode mode) {
+  Lock& L = locks_[static_cast<size_t>(l)];
+  ThreadSync& s = ts(t);
+  bool rw = L.config.kind == LockKind::rw;
+  auto it = std::find_if(s.held.begin(), s.held.end(),
+                         [&](const Held& h) { return h.lock == l && (!rw || h.mode == mode); });
+  if (it == s.held.end()) {
+    std::string how = rw ? fmt::format(" for {}", mode == LockMode::read ? "reading" : "writing") : "";
+    d_.panic(&t, fmt::format("unlock of {}, which this thread does not hold{}", describe(l), how));
+  }
+  int64_t held_ns = (now() - it->since).ns;
+  s.held.erase(it);
+  if (rw && mode == LockMode::read) L.readers.erase(std::find(L.readers.begin(), L.readers.end(), t.index));
+  else L.owner = -1;
+  d_.emit(TraceEvent{now(), TraceKind::lock_released, 0, static_cast<int16_t>(t.cpu), t.index, l, held_ns, 0});
+
+  switch (L.config.kind) {
+    case LockKind::spin: {
+      d_.enable_preemption(t);
+      if (L.spinners.empty()) return;
+      // sim: the spinners race for the released lock; the first to have started spinning wins.
+      int32_t next = L.spinners.front();
+      L.spinners.erase(L.spinners.begin());
+      threads_[static_cast<size_t>(next)].handed = l;
+      take(th(next), l, LockMode::exclusive);  // its preemption level now stands for holding
+      d_.stop_spin(th(next));
+      return;
+    }
+    case LockKind::rw:
+      // models lck_rw_done: once free, every waiter is woken and retries.
+      if (!L.held())
+        while (!L.waiters.empty()) wake_waiter(L.waiters.pop());
+      return;
+    case LockKind::mutex:
+      break;
+  }
+  switch (L.config.protocol) {
+    case Protocol::xnu: {
+      std::vector<int32_t> spinners;
+      spinners.swap(L.spinners);
+      for (int32_t sp : spinners) d_.stop_spin(th(sp));  // they see it free and retry
+      if (L.pending > 0) lck_mtx_unlock_wakeup(t, l);
+      return;
+    }
+    case Protocol::none:
+      if (!L.waiters.empty()) wake_waiter(L.waiters.pop());
+      return;
+    case Protocol::inherit:
+    case Protocol::ceiling:
+      refresh(t.index);  // the boost this lock gave goes
+      hand_off(l);
+      return;
+  }
+}
+
+// Inherit and ceiling: the lock goes straight to the highest-priority waiter (FIFO among equals).
+void SyncLayer::hand_off(int32_t l) {
+  Lock& L = locks_[static_cast<size_t>(l)];
+  if (L.waiters.empty()) return;
+  int32_t best = -1;
+  for (int32_t w : L.waiters.waiters())
+    if (best < 0 || th(w).sched_pri > th(best).sched_pri) best = w;
+  L.waiters.remove(best);
+  ThreadSync& s = threads_[static_cast<size_t>(best)];
+  s.waiting_on = -1;
+  s.handed = l;
+  take(th(best), l, LockMode::exclusive);
+  d_.wake(th(best), WakeReason::lock);
+}
+
+void SyncLayer::wake_waiter(int32_t thread) {
+  ThreadSync& s = threads_[static_cast<size_t>(thread)];
+  if (Attempt* a = s.attempt(s.waiting_on)) a->spun = false;  // a fresh try: it may spin again
+  s.waiting_on = -1;
+  d_.wake(th(thread), WakeReason::lock);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Priorities
+
+// models xnu-792 osfmk/kern/locks.c lck_mtx_lock_wait (the promotion before the waiter sleeps)
+void SyncLayer::lck_mtx_lock_wait(Thread& self, int32_t l) {
+  Lock& L = locks_[static_cast<size_t>(l)];
+  int w = std::clamp(std::max(self.sched_pri, self.base_pri), model::MUTEX_PROMOTE_MIN, model::MUTEX_PROMOTE_MAX);
+  Thread& holder = th(L.owner);
+  if (holder.base_pri < model::MINPRI_KERNEL) {
+    // sim: xnu counts promotions++ for every holder but marks only those below MINPRI_KERNEL
+    // promoted; counting only those keeps `promotions > 0` equal to TH_MODE_PROMOTED, which is
+    // all the policies read.
+    if (L.pri == 0) ++holder.promotions;
+    mark_promoted(holder);
+    if (L.pri < w && holder.sched_pri < w) promote(holder, w);
+  }
+  if (L.pri < w) L.pri = w;
+  ThreadSync& s = ts(self);
+  if (std::find(s.pending.begin(), s.pending.end(), l) == s.pending.end()) {
+    s.pending.push_back(l);
+    ++L.pending;
+  }
+}
+
+// models xnu-792 osfmk/kern/locks.c lck_mtx_lock_acquire (an acquirer that still sees waiters is
+// promoted to the mutex's record; with none the record clears)
+void SyncLayer::lck_mtx_lock_acquire(Thread& t, int32_t l) {
+  Lock& L = locks_[static_cast<size_t>(l)];
+  ThreadSync& s = ts(t);
+  if (auto it = std::find(s.pending.begin(), s.pending.end(), l); it != s.pending.end()) {
+    s.pending.erase(it);
+    --L.pending;
+  }
+  if (L.pending > 0) {
+    if (t.base_pri < model::MINPRI_KERNEL) {
+      ++t.promotions;
+      mark_promoted(t);
+      if (t.sched_pri < L.pri) promote(t, L.pri);
+    }
+  } else {
+    L.pri = 0;
+  }
+}
+
+// models xnu-792 osfmk/kern/locks.c lck_mtx_unlock_wakeup (unpromote at the last promotion, then
+// wake one waiter, FIFO; it retries)
+void SyncLayer::lck_mtx_unlock_wakeup(Thread& t, int32_t l) {
+  Lock& L = locks_[static_cast<size_t>(l)];
+  if (t.promotions > 0 && --t.promotions == 0) unpromote(t);
+  if (!L.waiters.empty()) wake_waiter(L.waiters.pop());
+}
+
+// TH_MODE_PROMOTED: xnu no longer recomputes the thread's priority, so nothing lowers it below
+// its present level until the promotion ends (the policies honour promoted_pri as a floor).
+void SyncLayer::mark_promoted(Thread& t) {
+  ThreadSync& s = ts(t);
+  s.xnu_pri = std::max(s.xnu_pri, t.sched_pri);
+  update_promoted(t);
+}
+
+void SyncLayer::promote(Thread& t, int pri) {
+  ThreadSync& s = ts(t);
+  s.xnu_pri = std::max(s.xnu_pri, pri);
+  update_promoted(t);
+  d_.set_sched_pri(t, pri, PriorityReason::promote);
+  pass_on(t, 0);
+}
+
+void SyncLayer::unpromote(Thread& t) {
+  ts(t).xnu_pri = -1;
+  update_promoted(t);
+  // The policy recomputes: DEPRESSPRI if depressed, else its base or timeshare priority.
+  d_.set_sched_pri(t, d_.policy().compute_sched_pri(t), PriorityReason::unpromote);
+  pass_on(t, 0);
+}
+
+void SyncLayer::update_promoted(Thread& t) {
+  const ThreadSync& s = ts(t);
+  t.promoted_pri = std::max(s.xnu_pri, s.boost);
+}
+
+// Inherit and ceiling: the boost of `thread` is the highest ceiling of the ceiling locks it holds
+// and the highest sched_pri among the waiters of the inherit locks it holds; a change passes on
+// to the holder of the inherit lock it waits for, and so on down the chain.
+void SyncLayer::refresh(int32_t thread, size_t depth) {
+  Thread& t = th(thread);
+  ThreadSync& s = ts(t);
+  int boost = -1;
+  for (const Held& h : s.held) {
+    const Lock& L = locks_[static_cast<size_t>(h.lock)];
+    if (!L.is_mutex()) continue;
+    if (L.config.protocol == Protocol::ceiling) boost = std::max(boost, L.config.ceiling);
+    if (L.config.protocol == Protocol::inherit)
+      for (int32_t w : L.waiters.waiters()) boost = std::max(boost, th(w).sched_pri);
+  }
+  s.boost = boost;
+  update_promoted(t);
+  int want = d_.policy().compute_sched_pri(t);
+  if (want == t.sched_pri) return;
+  d_.set_sched_pri(t, want, want > t.sched_pri ? PriorityReason::promote : PriorityReason::unpromote);
+  pass_on(t, depth);
+}
+
+// The sched_pri of `t` changed: if it waits for an inherit mutex, its holder's boost follows.
+void SyncLayer::pass_on(const Thread& t, size_t depth) {
+  int32_t l = threads_[static_cast<size_t>(t.index)].waiting_on;
+  if (l < 0 || depth >= threads_.size()) return;
+  const Lock& next = locks_[static_cast<size_t>(l)];
+  if (next.is_mutex() && next.config.protocol == Protocol::inherit && next.owner >= 0) refresh(next.owner, depth + 1);
+}
+
+}  // namespace sim::sync

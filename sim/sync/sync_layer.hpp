@@ -1,0 +1,152 @@
+// The synchronisation layer: events (wait queues), mutexes with their protocols, spin locks,
+// rw locks and the BSD funnels, executed for the dispatcher's interpreter (xnu-facts.md 5.7,
+// 5.8, 6 and 7). It owns the state of every lock and event; the dispatcher owns the threads.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "sim/dispatcher/dispatcher.hpp"
+#include "sim/sync/lock.hpp"
+#include "sim/sync/wait_queue.hpp"
+
+namespace sim::sync {
+
+using core::Duration;
+using core::SimTime;
+using model::Thread;
+
+// What the builder tells the layer about the scenario.
+struct SyncSetup {
+  std::vector<LockConfig> locks;  // the scenario's locks, in declaration order
+  size_t events = 0;
+  bool merged_funnels = false;    // machine.funnels "merged", or xnu 792 (one funnel)
+  bool kernel_funnel = false;     // some op names the kernel funnel
+  bool network_funnel = false;    // some op names the network funnel
+};
+
+// A lock a thread holds, and since when (for lock_released's hold time).
+struct Held {
+  int32_t lock = -1;
+  SimTime since;
+  model::LockMode mode = model::LockMode::exclusive;
+};
+
+// A contended acquisition, from lock_contended to lock_acquired (however many retries).
+struct Attempt {
+  int32_t lock = -1;
+  model::LockMode mode = model::LockMode::exclusive;
+  SimTime since;
+  bool spun = false;  // its adaptive mutex spin is used up until the next wakeup
+};
+
+// What the layer knows about one thread.
+struct ThreadSync {
+  // Contended acquisitions: one, or two when a thread woken to retry a lock must first win back
+  // its funnel (xnu keeps a pending_promoter stack for this).
+  std::vector<Attempt> attempts;
+  int64_t last_waited = 0;          // ns waited by its latest acquisition
+  int32_t waiting_on = -1;          // lock whose wait queue holds it
+  int32_t handed = -1;              // lock handed to it while it waited: its op is complete
+  std::vector<int32_t> pending;     // xnu mutexes whose lck_mtx_waiters count it (at most
+                                    // two: a mutex and the funnel it re-takes first)
+  int32_t waiting_event = -1;       // event whose wait queue holds it
+  int xnu_pri = -1;                 // while xnu-promoted (TH_MODE_PROMOTED): its floor, the
+                                    // level it had when marked or was raised to; -1 otherwise
+  int boost = -1;                   // inherit/ceiling boost, -1 none
+  std::vector<Held> held;           // in acquisition order
+  const Attempt* attempt(int32_t lock) const {
+    auto it = std::find_if(attempts.begin(), attempts.end(), [&](const Attempt& a) { return a.lock == lock; });
+    return it == attempts.end() ? nullptr : &*it;
+  }
+  Attempt* attempt(int32_t lock) {
+    auto it = std::find_if(attempts.begin(), attempts.end(), [&](const Attempt& a) { return a.lock == lock; });
+    return it == attempts.end() ? nullptr : &*it;
+  }
+  int funnel = -1;                  // funnel it set (0 kernel, 1 network), -1 none
+  bool funnel_held = false;         // the funnel's mutex is held now (not between a voluntary
+                                    // block and the re-take)
+};
+
+class SyncLayer final : public dispatcher::OpHandler, public dispatcher::BlockHook {
+ public:
+  // PPC adaptive mutex spin (MutexSpin) and the simple-lock timeout (LockTimeOut), xnu-facts.md 7.
+  static constexpr Duration kMutexSpin = Duration::microseconds(10);
+  static constexpr Duration kLockTimeOut = Duration::milliseconds(250);
+
+  // Borrows the dispatcher, which must outlive the layer. Funnel mutexes are appended to the
+  // scenario's locks: "kernel_funnel", then "network_funnel" (split funnels only), when used.
+  SyncLayer(dispatcher::Dispatcher& d, SyncSetup setup);
+
+  // Registers the op handlers (lock, unlock, wait, signal, funnel) and, when the scenario has
+  // funnels or spin locks, the block hook (funnel drop and re-take, spin-lock panic reports).
+  void attach();
+
+  // Lock names by trace index (for NameTable::locks and results).
+  std::vector<std::string> lock_names() const;
+
+  // --- read access (tests, invariant checks) ---------------------------------------------
+  const std::vector<Lock>& locks() const { return locks_; }
+  const ThreadSync& thread_state(int32_t thread) const { return threads_[static_cast<size_t>(thread)]; }
+  const WaitQueue& event_waiters(int32_t event) const { return events_[static_cast<size_t>(event)]; }
+  // The lock index of funnel 0 (kernel) or 1 (network), -1 when it does not exist; with merged
+  // funnels both name the kernel funnel.
+  int32_t funnel_lock(int funnel) const { return funnel_lock_[static_cast<size_t>(funnel_id(funnel))]; }
+
+  // --- OpHandler, BlockHook --------------------------------------------------------------
+  bool execute(Thread& t, const model::Op& op) override;
+  void on_voluntary_block(Thread& t) override;
+  bool before_continue(Thread& t) override;
+  std::string preemption_disabled_by(const Thread& t) const override;
+
+ private:
+  enum class Acquire : uint8_t { done, waiting };
+
+  ThreadSync& ts(const Thread& t) { return threads_[static_cast<size_t>(t.index)]; }
+  Thread& th(int32_t i) { return d_.thread(i); }
+  SimTime now() const { return d_.now(); }
+  int funnel_id(int f) const { return merged_ ? 0 : f; }
+  // False when an AST is pending on t's CPU: the interpreter stops so thread_select decides.
+  bool go_on(const Thread& t) const;
+  std::string describe(int32_t lock) const;
+
+  // Ops.
+  bool lock_op(Thread& t, int32_t l, model::LockMode mode);
+  bool wait_op(Thread& t, int32_t e);
+  void signal_op(Thread& t, int32_t e, bool all);
+  bool funnel_op(Thread& t, model::FunnelName name);
+
+  // Acquisition and release, by kind.
+  Acquire mutex_acquire(Thread& t, int32_t l);
+  Acquire spin_acquire(Thread& t, int32_t l);
+  Acquire rw_acquire(Thread& t, int32_t l, model::LockMode mode);
+  void contend(Thread& t, int32_t l, model::LockMode mode);
+  void wait_for(Thread& t, int32_t l);
+  void take(Thread& t, int32_t l, model::LockMode mode);
+  void release(Thread& t, int32_t l, model::LockMode mode);
+  void hand_off(int32_t l);
+  void wake_waiter(int32_t thread);
+
+  // Priorities.
+  void lck_mtx_lock_wait(Thread& self, int32_t l);
+  void lck_mtx_lock_acquire(Thread& t, int32_t l);
+  void lck_mtx_unlock_wakeup(Thread& t, int32_t l);
+  void mark_promoted(Thread& t);
+  void promote(Thread& t, int pri);
+  void unpromote(Thread& t);
+  void refresh(int32_t thread, size_t depth = 0);
+  void pass_on(const Thread& t, size_t depth);
+  void update_promoted(Thread& t);
+
+  dispatcher::Dispatcher& d_;
+  std::vector<Lock> locks_;
+  std::vector<WaitQueue> events_;
+  std::vector<ThreadSync> threads_;
+  std::array<int32_t, 2> funnel_lock_{-1, -1};
+  bool merged_ = false;
+};
+
+}  // namespace sim::sync
