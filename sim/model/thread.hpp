@@ -96,7 +96,7 @@ struct Thread {
   bool undepress_on_resume = false;  // swtch_pri: abort the depression when the thread goes on
   uint32_t depress_generation = 0;
 
-  // Promotion (mutexes, later).
+  // Promotion (mutexes, sim/sync).
   int promotions = 0;
   int promoted_pri = -1;
 
