@@ -144,13 +144,13 @@ std::vector<model::Thread> IoKit::make_threads(int32_t first) {
   return out;
 }
 
-void IoKit::attach(dispatcher::Dispatcher& d, int32_t first_gate_lock, int32_t first_event) {
+void IoKit::attach(dispatcher::Dispatcher& d, sync::SyncLayer& sync, int32_t first_gate_lock, int32_t first_event) {
   d_ = &d;
   release_ = d.machine().release;
   first_event_ = first_event;
   for (size_t w = 0; w < workloops_.size(); ++w) {
     workloops_[w].gate = Gate(static_cast<int32_t>(w), first_gate_lock + static_cast<int32_t>(w));
-    workloops_[w].gate.attach(d_);
+    workloops_[w].gate.attach(d_, &sync);
   }
   for (uint16_t& k : kinds_) k = d.register_event_handler(this);
   for (OpKind k : {OpKind::run_action, OpKind::command_sleep, OpKind::command_wakeup, OpKind::io, OpKind::timer_arm,
@@ -187,12 +187,6 @@ std::vector<std::string> IoKit::timer_names() const {
 std::vector<std::string> IoKit::device_names() const {
   std::vector<std::string> out;
   for (const Device& d : devices_) out.push_back(d.config.id);
-  return out;
-}
-
-std::vector<std::string> IoKit::gate_names() const {
-  std::vector<std::string> out;
-  for (const WorkLoop& w : workloops_) out.push_back(w.id + ".gate");
   return out;
 }
 

@@ -39,14 +39,13 @@ class IoKit final : public dispatcher::OpHandler, public dispatcher::EventHandle
   // Registers the op, event and interrupt handlers and schedules the first interrupt arrivals.
   // Gates are traced as locks from `first_gate_lock` on, the work loops' workToDo events as
   // events from `first_event` on.
-  void attach(dispatcher::Dispatcher& d, int32_t first_gate_lock, int32_t first_event);
+  void attach(dispatcher::Dispatcher& d, sync::SyncLayer& sync, int32_t first_gate_lock, int32_t first_event);
 
   // --- names by trace index ------------------------------------------------------------------
   std::vector<std::string> interrupt_names() const;  // the scenario's, then "<device>.irq"
   std::vector<std::string> workloop_names() const;
   std::vector<std::string> timer_names() const;
   std::vector<std::string> device_names() const;
-  std::vector<std::string> gate_names() const;   // "<workloop>.gate", one per work loop
   std::vector<std::string> event_names() const;  // "<workloop>.workToDo", one per work loop
 
   // --- layout, for metrics and tests --------------------------------------------------------

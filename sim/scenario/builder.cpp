@@ -70,6 +70,12 @@ sync::SyncSetup sync_setup(const Scenario& s, const model::MachineConfig& machin
     c.ceiling = l.ceiling.value_or(0);
     setup.locks.push_back(std::move(c));
   }
+  // Each work loop's gate is an xnu mutex under its IORecursiveLock, after the scenario's locks.
+  for (const WorkloopSpec& wl : s.workloops) {
+    sync::LockConfig c;
+    c.name = wl.id + ".gate";
+    setup.locks.push_back(std::move(c));
+  }
   setup.events = s.events.size();
   setup.merged_funnels = machine.merged_funnels;
   for (const ThreadSpec& t : s.threads) scan_funnels(t.program, setup);
@@ -185,10 +191,9 @@ World build_world(const Scenario& s, const policies::PolicyInfo& policy, core::T
   w.names.locks = w.sync->lock_names();
   for (const EventSpec& e : s.events) w.names.events.push_back(e.id);
   if (iokit) {
-    // Gates are traced as locks after the sync layer's, workToDo events after the scenario's.
-    iokit->attach(*w.dispatcher, static_cast<int32_t>(w.names.locks.size()),
+    // The gates' mutexes follow the scenario's locks; workToDo events follow the scenario's.
+    iokit->attach(*w.dispatcher, *w.sync, static_cast<int32_t>(s.locks.size()),
                   static_cast<int32_t>(w.names.events.size()));
-    for (std::string& n : iokit->gate_names()) w.names.locks.push_back(std::move(n));
     for (std::string& n : iokit->event_names()) w.names.events.push_back(std::move(n));
     w.names.interrupts = iokit->interrupt_names();
     w.names.workloops = iokit->workloop_names();

@@ -121,6 +121,17 @@ bool SyncLayer::lock_op(Thread& t, int32_t l, LockMode mode) {
   return false;
 }
 
+bool SyncLayer::acquire_mutex(Thread& t, int32_t l) {
+  ThreadSync& s = ts(t);
+  if (s.handed == l) {
+    s.handed = -1;
+    return true;
+  }
+  return mutex_acquire(t, l) == Acquire::done;
+}
+
+void SyncLayer::release_mutex(Thread& t, int32_t l) { release(t, l, LockMode::exclusive); }
+
 // models xnu-792 osfmk/kern/wait_queue.c: assert_wait + thread_block on an event (FIFO)
 bool SyncLayer::wait_op(Thread& t, int32_t e) {
   events_[static_cast<size_t>(e)].push(t.index);

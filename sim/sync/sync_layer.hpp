@@ -88,6 +88,14 @@ class SyncLayer final : public dispatcher::OpHandler, public dispatcher::BlockHo
   // Lock names by trace index (for NameTable::locks and results).
   std::vector<std::string> lock_names() const;
 
+  // --- for the IOKit layer: a work loop's gate is an IORecursiveLock over one of these mutexes
+  // (xnu-facts.md 7), so it spins, promotes and wakes exactly like any xnu mutex. The gate
+  // itself counts re-entries; these see only the outermost acquisition and release.
+  // True when the running thread `t` now holds mutex `l`; false when it spins or blocked, and
+  // must call again when it runs (the xnu retry).
+  bool acquire_mutex(Thread& t, int32_t l);
+  void release_mutex(Thread& t, int32_t l);
+
   // --- read access (tests, invariant checks) ---------------------------------------------
   const std::vector<Lock>& locks() const { return locks_; }
   const ThreadSync& thread_state(int32_t thread) const { return threads_[static_cast<size_t>(thread)]; }
