@@ -652,6 +652,7 @@ class Checker {
   template <typename T>
   std::optional<T> read_enum(const Json& v, const std::string& ptr, Choices<T> choices);
   std::optional<int32_t> resolve(const Json& v, const std::string& ptr, const Ids& ids);
+  bool implicit_target(ExpectTarget target, const std::string& name) const;
 
   // Optional key helpers: leave `out` untouched when the key is absent or wrong.
   template <typename T, typename Read>
@@ -918,6 +919,23 @@ std::optional<T> Checker::read_enum(const Json& v, const std::string& ptr, Choic
     if (!near.empty()) d.notes.push_back(fmt::format("did you mean {}?", quote(near)));
   }
   return std::nullopt;
+}
+
+// Results the simulator adds for objects the scenario implies: the funnels' mutexes
+// ("kernel_funnel", "network_funnel"), each work loop's gate ("<workloop>.gate") and work thread
+// ("workloop:<workloop>").
+bool Checker::implicit_target(ExpectTarget target, const std::string& name) const {
+  if (target == ExpectTarget::lock) {
+    if (name == "kernel_funnel" || name == "network_funnel") return true;
+    const std::string suffix = ".gate";
+    return name.size() > suffix.size() && name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0 &&
+           workloops_.find(name.substr(0, name.size() - suffix.size())) >= 0;
+  }
+  if (target == ExpectTarget::thread) {
+    const std::string prefix = "workloop:";
+    return name.rfind(prefix, 0) == 0 && workloops_.find(name.substr(prefix.size())) >= 0;
+  }
+  return false;
 }
 
 std::optional<int32_t> Checker::resolve(const Json& v, const std::string& ptr, const Ids& ids) {
@@ -1922,6 +1940,9 @@ void Checker::expect(const Json& e, const std::string& ptr) {
         out.target_index = *c;
         out.target_id = std::to_string(*c);
       }
+    } else if (tv.is_string() && implicit_target(out.target, tv.get<std::string>())) {
+      // An object the simulator adds itself: its results are named like this.
+      out.target_id = tv.get<std::string>();
     } else {
       const Ids& ids = out.target == ExpectTarget::thread      ? threads_
                        : out.target == ExpectTarget::lock      ? locks_
