@@ -103,16 +103,20 @@ bool IoKit::command_sleep(Thread& t, const Op& op) {
 // models xnu-792 iokit/Kernel/IOCommandGate.cpp commandWakeup: a plain wakeup of the first
 // sleeper on the event (FIFO) or of all; the gate is not required. Sleepers then compete for it.
 bool IoKit::command_wakeup(Thread& t, const Op& op) {
-  std::deque<int32_t>& q = sleepers_[op.event];
-  size_t n = op.all ? q.size() : std::min<size_t>(1, q.size());
-  emit(TraceKind::event_signaled, &t, t.cpu, op.event, static_cast<int64_t>(n), 0);
+  wake_sleepers(t, op.event, op.all);
+  if (caller(t).chain == op.ref) return end_gated(t, op.ref, 0);
+  return go_on(t);
+}
+
+void IoKit::wake_sleepers(const Thread& by, int32_t event, bool all) {
+  std::deque<int32_t>& q = sleepers_[event];
+  size_t n = all ? q.size() : std::min<size_t>(1, q.size());
+  emit(TraceKind::event_signaled, &by, by.cpu, event, static_cast<int64_t>(n), 0);
   for (size_t i = 0; i < n; ++i) {
     int32_t s = q.front();
     q.pop_front();
     d_->wake(th(s), core::WakeReason::event);
   }
-  if (caller(t).chain == op.ref) return end_gated(t, op.ref, 0);
-  return go_on(t);
 }
 
 // IOWorkLoop::closeGate / openGate as ops (tests; the loader never produces them).

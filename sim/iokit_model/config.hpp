@@ -44,6 +44,7 @@ struct SourceConfig {
   Duration action;
   Duration filter;
   double accept = 1.0;
+  int32_t wakeup = -1;  // the action ends with commandWakeup(event, all) on this event
 };
 
 struct WorkloopConfig {

@@ -52,6 +52,7 @@ IoKit::IoKit(Config config) : config_(std::move(config)) {
       s.action = sc.action;
       s.filter = sc.filter;
       s.accept = sc.accept;
+      s.wakeup = sc.wakeup;
       s.rng = core::Rng(config_.seed, core::stream_id("filter:" + wc.id + "." + sc.id));
       w.sources.push_back(std::move(s));
     }

@@ -87,6 +87,7 @@ class IoKit final : public dispatcher::OpHandler, public dispatcher::EventHandle
     uint64_t producer = 0;     // producerCount: interrupts accepted in primary context
     uint64_t consumer = 0;     // consumerCount: interrupts handed to the action
     int32_t device = -1;       // completion: the device whose hardware completes requests
+    int32_t wakeup = -1;       // the action ends with commandWakeup(wakeup, all)
   };
   struct WorkLoop {
     std::string id;
@@ -97,6 +98,7 @@ class IoKit final : public dispatcher::OpHandler, public dispatcher::EventHandle
     int32_t command_source = -1;  // the I/O command queue, -1 when no device uses this loop
     std::deque<int64_t> commands;  // queued request ids (completed ones are skipped)
     bool work_to_do = false;      // workToDo
+    int32_t wake_after = -1;      // event the running action wakes when its computation ends
     bool sleeping = false;        // its thread waits on &workToDo
     // The work thread's place in IOWorkLoop::threadMain.
     enum class Step : uint8_t { close, pass };
@@ -182,6 +184,8 @@ class IoKit final : public dispatcher::OpHandler, public dispatcher::EventHandle
   bool action_done(Thread& t, int32_t w);
   bool command_sleep(Thread& t, const Op& op);
   bool command_wakeup(Thread& t, const Op& op);
+  // commandWakeup(event, oneThread = !all) by `by` (a client, or a work thread's action).
+  void wake_sleepers(const Thread& by, int32_t event, bool all);
   bool gate_close(Thread& t, int32_t w);
   bool gate_open(Thread& t, int32_t w);
   // The end of a gated op: keeps the gate if the next op (in the frame `below` the top one)

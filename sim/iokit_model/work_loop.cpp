@@ -22,6 +22,12 @@ bool IoKit::workloop_thread(Thread& t, int32_t w) {
         break;
       case WorkLoop::Step::pass: {
         if (loop.servicing >= 0) finish_service(w);  // the service computation just ended
+        if (loop.wake_after >= 0) {
+          // The action that just ended calls commandWakeup, still in the gate (the talk's
+          // data-collection device: "use your interrupt's Action to wakeup your client").
+          wake_sleepers(t, loop.wake_after, true);
+          loop.wake_after = -1;
+        }
         while (loop.cursor < loop.sources.size()) {
           size_t s = loop.cursor++;
           if (check_for_work(t, w, s)) return stop(t);  // it computes the action
@@ -75,9 +81,11 @@ bool IoKit::check_for_work(Thread& t, int32_t w, size_t s) {
   emit(TraceKind::workloop_action, &t, t.cpu, w, static_cast<int64_t>(s), static_cast<int64_t>(n));
   if (src.kind == EventSource::Kind::completion) complete_hardware_done(src.device);
   if (src.action.ns > 0) {
+    loop.wake_after = src.wakeup;
     d_->compute(t, src.action);
     return true;
   }
+  if (src.wakeup >= 0) wake_sleepers(t, src.wakeup, true);
   return false;
 }
 

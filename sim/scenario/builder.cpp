@@ -117,7 +117,7 @@ iokit_model::Config iokit_config(const Scenario& s, uint64_t seed) {
           e.id,
           e.kind == EventSourceKind::filter_interrupt ? iokit_model::SourceKind::filter_interrupt
                                                       : iokit_model::SourceKind::interrupt,
-          e.action, e.filter, e.accept});
+          e.action, e.filter, e.accept, e.wakeup});
     c.workloops.push_back(std::move(wc));
   }
   for (const TimerSpec& t : s.timers) c.timers.push_back(iokit_model::TimerConfig{t.id, t.workloop, t.action});

@@ -1244,7 +1244,9 @@ void Checker::workloop(const Json& e, const std::string& ptr, size_t i) {
       ids.incomplete = true;
       continue;
     }
-    check_keys(s, p, {"id", "kind", "action", "filter", "accept"}, "in an event source");
+    check_keys(s, p, {"id", "kind", "action", "filter", "accept", "wakeup"}, "in an event source");
+    if (const Json* wk = member(s, "wakeup"))
+      if (auto r = resolve(*wk, at(p, "wakeup"), events_)) src.wakeup = *r;
     if (const Json* idv = require(s, p, "id")) {
       if (auto id = read_name(*idv, at(p, "id"), "id")) {
         if (int32_t first = ids.find(*id); first >= 0) {

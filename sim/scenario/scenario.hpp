@@ -93,6 +93,7 @@ struct EventSourceSpec {
   Duration action;
   Duration filter;
   double accept = 1.0;
+  int32_t wakeup = -1;  // event whose command-gate sleepers the action wakes (all), or -1
   std::string pointer;
 };
 

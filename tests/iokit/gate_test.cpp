@@ -65,3 +65,27 @@ TEST_CASE("scenario: expects may name the gates, work threads and funnels the si
     CHECK_FALSE(r.scenario);
   }
 }
+
+TEST_CASE("iokit: an interrupt action with \"wakeup\" wakes the command-gate sleepers", "[iokit][unit]") {
+  // The talk's data-collection device: the client sleeps in commandSleep (gate released); the
+  // interrupt's action runs on the work thread with the gate held and ends with commandWakeup.
+  // 1 ms: interrupt, 5 us handler; the work thread (81) runs the 20 us action and wakes the
+  // reader at 1.025 ms; it re-takes the gate, leaves it, and runs its 10 us copy: 1.035 ms.
+  scenario::Scenario s = load(R"({"format": "xnusim-scenario", "version": 1, "duration": "5ms",
+    "machine": {"xnu": "792"},
+    "events": [{"id": "data"}],
+    "workloops": [{"id": "wl", "sources": [{"id": "src", "kind": "interrupt", "action": "20us", "wakeup": "data"}]}],
+    "interrupts": [{"id": "irq", "arrival": {"at": ["1ms"]}, "handler": "5us", "source": "wl.src"}],
+    "threads": [{"id": "reader", "program": [
+      {"op": "run_action", "workloop": "wl", "for": "10us"},
+      {"op": "command_sleep", "workloop": "wl", "event": "data"},
+      {"op": "run_action", "workloop": "wl", "for": "10us"}]}]})");
+  Run r = run(s, "xnu");
+  CHECK(r.thread("reader").response_ns.max == 1'035'000);
+  std::vector<core::TraceEvent> signaled;  // on "data" (event 0; the work loop's workToDo follows)
+  for (const auto& e : r.trace.of(core::TraceKind::event_signaled))
+    if (e.other == 0) signaled.push_back(e);
+  REQUIRE(signaled.size() == 1);
+  CHECK(signaled[0].time.ns == 1'025'000);
+  CHECK(signaled[0].a == 1);
+}
