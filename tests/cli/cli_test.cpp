@@ -1,53 +1,13 @@
 // The xnusim binary: subcommands, exit codes and message formats.
 #include <catch2/catch.hpp>
 
-#include <sys/wait.h>
-
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
 
-namespace {
+#include "tests/cli/cli_support.hpp"
 
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Runs the binary from the repository root with `args`, capturing stdout and stderr.
-Result xnusim(const std::string& args) {
-  static int counter = 0;
-  std::string base = "/tmp/xnusim-cli-test-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
-  std::string cmd = std::string("cd '") + XNUSIM_SOURCE_DIR + "' && '" + XNUSIM_BINARY + "' " + args + " >" + base +
-                    ".out 2>" + base + ".err </dev/null";
-  int status = std::system(cmd.c_str());
-  Result r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(base + ".out");
-  r.err = slurp(base + ".err");
-  std::remove((base + ".out").c_str());
-  std::remove((base + ".err").c_str());
-  return r;
-}
-
-std::string write_temp(const std::string& name, const std::string& text) {
-  std::string path = "/tmp/xnusim-cli-test-" + std::to_string(getpid()) + "-" + name;
-  std::ofstream(path) << text;
-  return path;
-}
-
-}  // namespace
+using testing::xnusim;
+using testing::write_temp;
+using Result = testing::CliResult;
 
 TEST_CASE("cli: --version and --help describe the tool", "[cli][cli]") {
   Result v = xnusim("--version");

@@ -2,50 +2,16 @@
 // report, results carry the lock figures, and runs with locks are deterministic.
 #include <catch2/catch.hpp>
 
-#include <sys/wait.h>
-
-#include <cstdio>
-#include <cstdlib>
-#include <fstream>
-#include <sstream>
 
 #include <nlohmann/json.hpp>
+
+#include "tests/cli/cli_support.hpp"
 
 #include "sim/scenario/loader.hpp"
 #include "tests/support.hpp"
 
-namespace {
-
-struct Result {
-  int code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// Runs the binary from the repository root with `args`, capturing stdout and stderr.
-Result xnusim(const std::string& args) {
-  static int counter = 0;
-  std::string base = "/tmp/xnusim-sync-cli-" + std::to_string(getpid()) + "-" + std::to_string(counter++);
-  std::string cmd = std::string("cd '") + XNUSIM_SOURCE_DIR + "' && '" + XNUSIM_BINARY + "' " + args + " >" + base +
-                    ".out 2>" + base + ".err </dev/null";
-  int status = std::system(cmd.c_str());
-  Result r;
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  r.out = slurp(base + ".out");
-  r.err = slurp(base + ".err");
-  std::remove((base + ".out").c_str());
-  std::remove((base + ".err").c_str());
-  return r;
-}
-
-}  // namespace
+using testing::xnusim;
+using Result = testing::CliResult;
 
 TEST_CASE("sync cli: a lock scenario runs and its expects pass with --check", "[sync][cli]") {
   Result r = xnusim("run scenarios/inversion/three-threads-none.json --check --json -");
