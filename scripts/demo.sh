@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
-exec build/sim/cli/xnusim run scenarios/basics/bw-c.json --check "$@"
+exec "${BUILD_DIR:-build}/sim/cli/xnusim" run scenarios/basics/bw-c.json --check "$@"

@@ -6,7 +6,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh || { echo "0 passed, 1 failed"; exit 1; }
 
 log=$(mktemp)
-build/tests/xnusim-tests --order decl "$@" 2>&1 | tee "$log"
+"${BUILD_DIR:-build}/tests/xnusim-tests" --order decl "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 
 # Catch2 2.x closes with "All tests passed (A assertions in N test cases)" or
