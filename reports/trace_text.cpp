@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "sim/model/program.hpp"
+
 namespace sim::reports {
 
 using core::TraceKind;
@@ -139,6 +141,15 @@ std::string format_trace_line(const core::TraceEvent& e, const core::NameTable& 
                          core::NameTable::at(names.events, static_cast<int32_t>(e.b)), static_cast<uint32_t>(e.a));
     case TraceKind::panicked:
       return fmt::format("{} {}", head, e.thread < 0 ? std::string_view("kernel") : who);
+    case TraceKind::demoted:
+      return fmt::format("{} {} metered={} release_tick={}", head, who, core::format_duration(core::Duration{e.a}), e.b);
+    case TraceKind::mode_changed:
+      return fmt::format("{} {} mode={} base={}", head, who,
+                         model::to_string(static_cast<model::ThreadMode>(e.a)), e.b);
+    case TraceKind::set_mode_failed:
+      return fmt::format("{} {} kern_return={}{}", head, who, e.a, e.a == 4 ? " (KERN_INVALID_ARGUMENT)" : "");
+    case TraceKind::depressed:
+      return fmt::format("{} {} until={}", head, who, core::format_time(core::SimTime{e.a}));
     case TraceKind::exited:
     case TraceKind::quantum_expired:
     case TraceKind::preempt_deferred:
