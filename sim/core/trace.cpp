@@ -56,7 +56,6 @@ std::string_view to_string(SwitchReason r) {
     case SwitchReason::quantum: return "quantum";
     case SwitchReason::yield: return "yield";
     case SwitchReason::exit: return "exit";
-    case SwitchReason::idle_wake: return "wake";
   }
   return "?";
 }

@@ -303,7 +303,7 @@ void Dispatcher::thread_select(Processor& p) {
   SwitchReason why = SwitchReason::none;
   if (cur && cur->state == ThreadState::running) {
     account(p);
-    policy_->update_priority(*cur);  // the running thread catches up if its stamp is stale
+    policy_->update_priority(*cur, PriorityReason::decay);  // the running thread catches up if stale
     if (cur->preemption_level > 0) {
       // Preemption is disabled (a simple lock is held or spun for): the CPU stays with it.
       p.current_pri = cur->sched_pri;
@@ -512,7 +512,7 @@ void Dispatcher::wake(Thread& t, WakeReason why) {
   t.wakeup_cost_pending = true;
   t.waiting_for_reschedule = false;
   emit(TraceEvent{now_, TraceKind::woke, static_cast<uint8_t>(why), -1, t.index, -1, 0, t.sched_pri});
-  policy_->update_priority(t);
+  policy_->update_priority(t, PriorityReason::wake);
   thread_setrun(t, false, true, -1);
 }
 

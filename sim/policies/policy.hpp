@@ -65,9 +65,10 @@ class Policy {
   virtual int compute_sched_pri(const Thread& t) const = 0;
   // Length of a fresh quantum for `t`.
   virtual Duration quantum_for(const Thread& t) const = 0;
-  // xnu update_priority: called by thread_setrun (wake) and thread_select (running thread)
-  // so that a thread whose stamp is stale catches up; may call host->set_sched_pri.
-  virtual void update_priority(Thread& /*t*/) {}
+  // xnu update_priority: called by thread_setrun (wake, `why` = wake) and thread_select (the
+  // running thread, `why` = decay) so that a thread whose stamp is stale catches up; may call
+  // host->set_sched_pri with `why`.
+  virtual void update_priority(Thread& /*t*/, core::PriorityReason /*why*/) {}
   // Called by the dispatcher whenever `t` has run on a CPU over [from, to) (switch-out,
   // quantum expiry, run completion); Thread::cpu_delta_ns already includes that time.
   virtual void charge(Thread& /*t*/, SimTime /*from*/, SimTime /*to*/) {}

@@ -90,8 +90,6 @@ uint64_t XnuPolicy::sample_delta(Thread& t) {
   return d;
 }
 
-void XnuPolicy::update_priority(Thread& t) { update_priority(t, PriorityReason::decay); }
-
 // models xnu-792 osfmk/kern/priority.c update_priority (517: the same with linear load)
 void XnuPolicy::update_priority(Thread& t, PriorityReason why) {
   if (t.sched_stamp == sched_tick_) return;

@@ -44,7 +44,7 @@ class XnuPolicy final : public StandardQueuePolicy {
 
   int compute_sched_pri(const Thread& t) const override;
   Duration quantum_for(const Thread& t) const override;
-  void update_priority(Thread& t) override;
+  void update_priority(Thread& t, core::PriorityReason why) override;
   void charge(Thread& t, SimTime from, SimTime to) override;
   void quantum_expire(Thread& t) override;
   Duration tick_period() const override { return kSchedTick; }
@@ -61,7 +61,6 @@ class XnuPolicy final : public StandardQueuePolicy {
   // thread_timer_delta: CPU time since the last sample, in usage units (792: ns; 517: us of
   // statistical ticks times sched_load); the sample point moves even if the time is not used.
   uint64_t sample_delta(Thread& t);
-  void update_priority(Thread& t, core::PriorityReason why);
   void failsafe_trip(Thread& t);
   void failsafe_release(Thread& t);
 
