@@ -2,6 +2,8 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+
+#include <unistd.h>
 #include <memory>
 
 #include <fmt/format.h>
@@ -62,6 +64,7 @@ int run(const RunArgs& a) {
     return kExitBadInput;
   }
   RunOptions options;
+  options.progress = !a.quiet && isatty(fileno(stderr));
   options.policy = a.policy;
   options.seed = a.seed;
   if (!a.duration.empty()) {

@@ -1,6 +1,8 @@
 // End-to-end run of a scenario: build, attach sinks, run, collect results and expects.
 #include "sim/cli/run_support.hpp"
 
+#include <chrono>
+
 #include <fmt/format.h>
 
 #include "reports/json_report.hpp"
@@ -99,7 +101,26 @@ RunOutput run_scenario(const scenario::Scenario& s, const RunOptions& options) {
     world.dispatcher->set_step_hook([d, hook = options.step_hook] { hook(*d); });
   }
 
+  // Progress: looked at every 4096 instants; printed at most twice a second once the run has
+  // taken a second of wall time, on one line that is cleared at the end.
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point started = Clock::now(), last = started;
+  bool printed = false;
+  if (options.progress) {
+    world.dispatcher->set_progress(
+        [&](core::SimTime now) {
+          Clock::time_point t = Clock::now();
+          if (t - started < std::chrono::seconds(1) || t - last < std::chrono::milliseconds(500)) return;
+          last = t;
+          printed = true;
+          fmt::print(stderr, "\rxnusim: simulated {} of {} ({:.0f}%)  ", core::format_duration_human(now.ns),
+                     core::format_duration_human(duration.ns),
+                     100.0 * static_cast<double>(now.ns) / static_cast<double>(duration.ns));
+        },
+        4096);
+  }
   world.dispatcher->run(core::SimTime{duration.ns});
+  if (printed) fmt::print(stderr, "\r\033[K");
 
   RunOutput out;
   out.results = metrics.results();

@@ -22,6 +22,7 @@ struct RunOptions {
   std::optional<core::Duration> duration;   // overrides the scenario's
   std::FILE* trace = nullptr;               // text trace destination, or none
   core::TraceSink* extra_sink = nullptr;    // e.g. an invariant checker (tests)
+  bool progress = false;                    // report progress on stderr during long runs
   // Called after every instant with the dispatcher (tests check invariants).
   std::function<void(const dispatcher::Dispatcher&)> step_hook;
 };

@@ -52,6 +52,7 @@ void Dispatcher::run(SimTime end) {
       } while (!queue_.empty() && queue_.top().time == now_);
       dispatch_pass();
       if (step_hook_) step_hook_();
+      if (progress_every_ && ++instants_ % progress_every_ == 0) progress_(now_);
     }
   } catch (const SimulatedPanic&) {
     // The simulated machine stopped: results cover the run up to the panic.

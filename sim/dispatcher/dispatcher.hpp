@@ -122,6 +122,11 @@ class Dispatcher final : public policies::PolicyHost {
 
   // Called after every instant's dispatch pass (tests check invariants from it).
   void set_step_hook(std::function<void()> hook) { step_hook_ = std::move(hook); }
+  // Called with the simulated time every `every` instants (progress reports for long runs).
+  void set_progress(std::function<void(SimTime)> report, uint64_t every) {
+    progress_ = std::move(report);
+    progress_every_ = every;
+  }
 
   // --- PolicyHost ---------------------------------------------------------------------------
   SimTime now() const override { return now_; }
@@ -230,7 +235,10 @@ class Dispatcher final : public policies::PolicyHost {
   SimTime now_;
   SimTime end_;
   uint64_t events_handled_ = 0;
+  uint64_t instants_ = 0;
   std::function<void()> step_hook_;
+  std::function<void(SimTime)> progress_;
+  uint64_t progress_every_ = 0;
   std::vector<OpHandler*> op_handlers_;        // by OpKind
   std::vector<EventHandler*> event_handlers_;  // kind - kFirstExtensionKind
   BlockHook* block_hook_ = nullptr;
