@@ -50,7 +50,8 @@ void Distribution::add(int64_t v) {
   max_ = std::max(max_, v);
   sum_ += static_cast<uint64_t>(v);
   if (histogram_.empty()) {
-    if (static_cast<int64_t>(samples_.size()) < kExactLimit) {
+    if (static_cast<int64_t>(samples_.size()) < kExactLimit && (!budget_ || budget_->remaining > 0)) {
+      if (budget_) --budget_->remaining;
       samples_.push_back(v);
       return;
     }
@@ -62,6 +63,7 @@ void Distribution::add(int64_t v) {
 void Distribution::fold_into_histogram() {
   histogram_.assign(kBucketCount, 0);
   for (int64_t s : samples_) ++histogram_[static_cast<size_t>(bucket_of(static_cast<uint64_t>(s)))];
+  if (budget_) budget_->remaining += static_cast<int64_t>(samples_.size());
   std::vector<int64_t>().swap(samples_);  // release the memory, not just the size
 }
 

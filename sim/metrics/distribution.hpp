@@ -10,8 +10,20 @@
 
 namespace sim::metrics {
 
+// A pool of exact samples shared by the distributions of one sink, so that memory is bounded
+// however long a run lasts: when the pool is used up, a distribution that needs to keep another
+// sample folds into its histogram instead (its percentiles are then within 1%) and gives its
+// samples back to the pool.
+struct SampleBudget {
+  static constexpr int64_t kDefault = 4'000'000;  // 32 MB of samples per sink
+  int64_t remaining = kDefault;
+};
+
 class Distribution {
  public:
+  // Without a budget only the per-distribution limit applies.
+  explicit Distribution(SampleBudget* budget = nullptr) : budget_(budget) {}
+
   // Samples kept verbatim (exact nearest-rank percentiles) up to this many.
   static constexpr int64_t kExactLimit = 1'000'000;
   // Histogram resolution: sub-buckets per power of two, so a bucket is at most 1/128 (< 1%) of
@@ -19,13 +31,16 @@ class Distribution {
   static constexpr int kSubBucketBits = 7;
   static constexpr int kSubBuckets = 1 << kSubBucketBits;
 
+  // Draws exact samples from `budget` (borrowed); call before the first add.
+  void set_budget(SampleBudget* budget) { budget_ = budget; }
   // Records one sample; v must be >= 0 (negative values are clamped to 0). O(1).
   void add(int64_t v);
   int64_t count() const { return count_; }
   // All zero when empty. Const and repeatable: later add() calls are unaffected.
   Summary summary() const;
 
-  // True once more than kExactLimit samples were added and percentiles come from the histogram.
+  // True once percentiles come from the histogram: more than kExactLimit samples were added, or
+  // the shared budget ran out.
   bool approximate() const { return !histogram_.empty(); }
 
  private:
@@ -35,6 +50,7 @@ class Distribution {
 
   __extension__ using Sum = unsigned __int128;  // cannot overflow: < 2^63 samples, each < 2^63
 
+  SampleBudget* budget_ = nullptr;  // borrowed
   int64_t count_ = 0;
   int64_t min_ = std::numeric_limits<int64_t>::max();
   int64_t max_ = 0;

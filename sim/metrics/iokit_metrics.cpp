@@ -20,11 +20,16 @@ T& at(std::vector<T>& v, int64_t i) {
 
 IoKitMetrics::IoKitMetrics(IoKitLayout layout) : layout_(std::move(layout)) {
   interrupts_.resize(layout_.interrupts.size());
-  for (size_t i = 0; i < interrupts_.size(); ++i) interrupts_[i].r.id = layout_.interrupts[i];
+  for (size_t i = 0; i < interrupts_.size(); ++i) {
+    interrupts_[i].r.id = layout_.interrupts[i];
+    interrupts_[i].latency.set_budget(&budget_);
+  }
   workloops_.resize(layout_.workloops.size());
   for (size_t w = 0; w < workloops_.size(); ++w) {
     const IoKitLayout::Workloop& l = layout_.workloops[w];
     workloops_[w].r.id = l.id;
+    workloops_[w].action_latency.set_budget(&budget_);
+    workloops_[w].gate_wait.set_budget(&budget_);
     workloops_[w].pending.resize(l.interrupt_source.size());
     if (l.work_event >= 0) {
       if (workloop_of_event_.size() <= static_cast<size_t>(l.work_event)) workloop_of_event_.resize(static_cast<size_t>(l.work_event) + 1, -1);
@@ -36,7 +41,10 @@ IoKitMetrics::IoKitMetrics(IoKitLayout layout) : layout_(std::move(layout)) {
     }
   }
   devices_.resize(layout_.devices.size());
-  for (size_t d = 0; d < devices_.size(); ++d) devices_[d].r.id = layout_.devices[d];
+  for (size_t d = 0; d < devices_.size(); ++d) {
+    devices_[d].r.id = layout_.devices[d];
+    devices_[d].io.set_budget(&budget_);
+  }
 }
 
 void IoKitMetrics::on_event(const core::TraceEvent& e) {

@@ -66,6 +66,7 @@ class IoKitMetrics final : public core::TraceSink {
   };
 
   IoKitLayout layout_;
+  SampleBudget budget_;  // shared by every distribution here: memory stays bounded
   std::vector<PerInterrupt> interrupts_;
   std::vector<PerWorkloop> workloops_;
   std::vector<PerDevice> devices_;

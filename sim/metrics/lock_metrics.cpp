@@ -9,7 +9,11 @@ using core::TraceKind;
 
 LockMetrics::LockMetrics(size_t threads, std::vector<std::string> locks) : threads_(threads) {
   locks_.resize(locks.size());
-  for (size_t i = 0; i < locks.size(); ++i) locks_[i].r.id = std::move(locks[i]);
+  for (size_t i = 0; i < locks.size(); ++i) {
+    locks_[i].r.id = std::move(locks[i]);
+    locks_[i].wait.set_budget(&budget_);
+    locks_[i].hold.set_budget(&budget_);
+  }
 }
 
 void LockMetrics::on_event(const core::TraceEvent& e) {

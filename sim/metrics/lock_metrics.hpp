@@ -39,6 +39,7 @@ class LockMetrics final : public core::TraceSink {
     std::vector<int32_t> waiting;  // locks it waits for (at most two, see blocked_ns)
     int64_t waiting_since = 0;     // ns, since `waiting` became non-empty
   };
+  SampleBudget budget_;  // shared by every distribution here: memory stays bounded
   std::vector<PerLock> locks_;
   std::vector<PerThread> threads_;
 };

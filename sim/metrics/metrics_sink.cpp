@@ -19,6 +19,10 @@ MetricsSink::MetricsSink(const std::vector<model::Thread>& threads, int cpus) {
     p.r.kernel = t.kernel;
     p.r.min_sched_pri = p.r.max_sched_pri = p.sched_pri = t.sched_pri;
   }
+  for (PerThread& p : threads_) {
+    p.response.set_budget(&budget_);
+    p.latency.set_budget(&budget_);
+  }
   cpus_.resize(static_cast<size_t>(cpus));
 }
 

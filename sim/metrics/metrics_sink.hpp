@@ -45,6 +45,7 @@ class MetricsSink final : public core::TraceSink {
   void close_segment(PerCpu& c, int64_t at);
   void charge_thread(PerCpu& c, int64_t at);
 
+  SampleBudget budget_;  // shared by every distribution here: memory stays bounded
   std::vector<PerThread> threads_;
   std::vector<PerCpu> cpus_;
   int64_t context_switches_ = 0;

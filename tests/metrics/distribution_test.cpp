@@ -206,3 +206,30 @@ TEST_CASE("distribution: histogram percentiles of small values are exact and cla
   CHECK(s.p999 == top);
   CHECK(s.max == top);
 }
+
+TEST_CASE("metrics: distributions sharing a sample budget fold into histograms when it runs out",
+          "[metrics][unit]") {
+  // The shared pool bounds a sink's memory however long the run: the distribution that finds
+  // the pool empty folds (percentiles within 1%, min/max/mean still exact) and returns its
+  // samples, so the others stay exact.
+  sim::metrics::SampleBudget budget{10};
+  sim::metrics::Distribution a, b;
+  a.set_budget(&budget);
+  b.set_budget(&budget);
+  for (int64_t v = 1; v <= 8; ++v) a.add(v * 1000);
+  CHECK(budget.remaining == 2);
+  for (int64_t v = 1; v <= 3; ++v) b.add(v * 1000);  // the third finds the pool empty
+  CHECK(b.approximate());
+  CHECK_FALSE(a.approximate());
+  CHECK(budget.remaining == 2);  // b's two exact samples went back
+  auto s = b.summary();
+  CHECK(s.count == 3);
+  CHECK(s.min == 1000);
+  CHECK(s.max == 3000);
+  CHECK(s.mean == 2000);
+  a.add(9000);
+  a.add(10000);
+  CHECK_FALSE(a.approximate());
+  CHECK(a.summary().p50 == 5000);
+  CHECK(budget.remaining == 0);
+}
