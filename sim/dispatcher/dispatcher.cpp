@@ -384,6 +384,7 @@ void Dispatcher::resume_same(Processor& p, Thread& t) {
 void Dispatcher::switch_to(Processor& p, Thread* prev, Thread* next, SwitchReason why) {
   ++p.generation;  // cancels the CPU event of the previous thread
   p.active = next;
+  if (prev && switch_observer_) switch_observer_->left_cpu(*prev, p.index);
   p.handed = nullptr;
   p.deferred_traced = false;
   p.yield_pending = false;

@@ -90,6 +90,15 @@ class BlockHook {
   virtual std::string preemption_disabled_by(const Thread& /*t*/) const { return {}; }
 };
 
+// Told when a thread leaves its CPU (blocks, is preempted, yields or exits), e.g. so that the
+// threads spinning for a mutex it holds stop (PPC spins only while the owner runs).
+class SwitchObserver {
+ public:
+  virtual ~SwitchObserver() = default;
+  // `t` has just left CPU `cpu`; called from thread_select, before the next thread starts.
+  virtual void left_cpu(Thread& t, int cpu) = 0;
+};
+
 // The code run in primary interrupt context for one interrupt source (e.g. IOKit's
 // IOInterruptEventSource or a filter). Called by the dispatcher on the interrupted CPU.
 class InterruptClient {
@@ -138,6 +147,7 @@ class Dispatcher final : public policies::PolicyHost {
   // Returns the event kind to schedule for `handler` (one per handler).
   uint16_t register_event_handler(EventHandler* handler);
   void set_block_hook(BlockHook* hook) { block_hook_ = hook; }
+  void set_switch_observer(SwitchObserver* observer) { switch_observer_ = observer; }
   void schedule(SimTime at, uint32_t rank, uint16_t kind, int32_t target, uint32_t generation = 0, int64_t arg = 0) {
     queue_.push(at, rank, kind, target, generation, arg);
   }
@@ -242,6 +252,7 @@ class Dispatcher final : public policies::PolicyHost {
   std::vector<OpHandler*> op_handlers_;        // by OpKind
   std::vector<EventHandler*> event_handlers_;  // kind - kFirstExtensionKind
   BlockHook* block_hook_ = nullptr;
+  SwitchObserver* switch_observer_ = nullptr;
   std::string panic_report_;
 };
 

@@ -57,6 +57,11 @@ void SyncLayer::attach() {
   // sim: the hook is set only when it has work, so that runs without funnels or spin locks
   // interpret ops exactly as they would without this layer.
   if (spin_locks || funnel_lock_[0] >= 0 || funnel_lock_[1] >= 0) d_.set_block_hook(this);
+  // Adaptive spins (xnu mutexes on several CPUs) end when the owner leaves its CPU.
+  bool adaptive = d_.machine().cpus > 1 && std::any_of(locks_.begin(), locks_.end(), [](const Lock& l) {
+    return l.is_mutex() && l.config.protocol == Protocol::xnu;
+  });
+  if (adaptive) d_.set_switch_observer(this);
 }
 
 std::vector<std::string> SyncLayer::lock_names() const {
@@ -260,8 +265,8 @@ SyncLayer::Acquire SyncLayer::mutex_acquire(Thread& t, int32_t l) {
   const Thread& owner = th(L.owner);
   Attempt& a = *s.attempt(l);
   if (L.config.protocol == Protocol::xnu && !a.spun && owner.state == ThreadState::running) {
-    // PPC: spin while the owner is on a CPU, up to MutexSpin, then wait (xnu-facts.md 7).
-    // sim: the spin is not cut short if the owner leaves its CPU meanwhile.
+    // PPC: spin while the owner is on a CPU, up to MutexSpin, then wait (xnu-facts.md 7); the
+    // spin ends early when the owner leaves its CPU (left_cpu).
     a.spun = true;
     L.spinners.push_back(t.index);
     d_.spin(t, kMutexSpin, l);
@@ -269,6 +274,18 @@ SyncLayer::Acquire SyncLayer::mutex_acquire(Thread& t, int32_t l) {
   }
   wait_for(t, l);
   return Acquire::waiting;
+}
+
+void SyncLayer::left_cpu(Thread& t, int /*cpu*/) {
+  for (const Held& h : ts(t).held) {
+    Lock& L = locks_[static_cast<size_t>(h.lock)];
+    if (!L.is_mutex() || L.config.protocol != Protocol::xnu || L.spinners.empty()) continue;
+    // The owner is off its CPU: spinning is pointless, each spinner retries and, its spin used
+    // up, waits (models the owner-running test of the PPC lck_mtx_lock spin loop).
+    std::vector<int32_t> spinners;
+    spinners.swap(L.spinners);
+    for (int32_t sp : spinners) d_.stop_spin(th(sp));
+  }
 }
 
 // models ppc hw_lock.s hw_lock_lock (simple locks): spin with preemption disabled, panic at

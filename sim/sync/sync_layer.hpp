@@ -71,7 +71,7 @@ struct ThreadSync {
                                     // block and the re-take)
 };
 
-class SyncLayer final : public dispatcher::OpHandler, public dispatcher::BlockHook {
+class SyncLayer final : public dispatcher::OpHandler, public dispatcher::BlockHook, public dispatcher::SwitchObserver {
  public:
   // PPC adaptive mutex spin (MutexSpin) and the simple-lock timeout (LockTimeOut), xnu-facts.md 7.
   static constexpr Duration kMutexSpin = Duration::microseconds(10);
@@ -109,6 +109,8 @@ class SyncLayer final : public dispatcher::OpHandler, public dispatcher::BlockHo
   void on_voluntary_block(Thread& t) override;
   bool before_continue(Thread& t) override;
   std::string preemption_disabled_by(const Thread& t) const override;
+  // SwitchObserver: a mutex owner that leaves its CPU ends the adaptive spins for its mutexes.
+  void left_cpu(Thread& t, int cpu) override;
 
  private:
   enum class Acquire : uint8_t { done, waiting };
