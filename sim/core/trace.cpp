@@ -56,6 +56,7 @@ std::string_view to_string(SwitchReason r) {
     case SwitchReason::quantum: return "quantum";
     case SwitchReason::yield: return "yield";
     case SwitchReason::exit: return "exit";
+    case SwitchReason::handoff: return "handoff";
   }
   return "?";
 }

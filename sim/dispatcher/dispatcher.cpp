@@ -313,6 +313,21 @@ void Dispatcher::thread_select(Processor& p) {
     }
     if (p.yield_pending) {
       p.yield_pending = false;
+      Thread* target = p.handoff_to >= 0 ? &threads_[static_cast<size_t>(p.handoff_to)] : nullptr;
+      p.handoff_to = -1;
+      if (target && target != cur && target->queued != model::QueueKind::none &&
+          (target->bound_cpu < 0 || target->bound_cpu == p.index)) {
+        // models xnu-792 osfmk/kern/syscall_subr.c thread_switch with a thread: thread_run hands
+        // the CPU to it directly, with the rest of the caller's quantum (xnu-facts.md 5.3); the
+        // caller goes to the tail of its level, with a preemption check, like a yield.
+        Duration rest = p.first_timeslice() && p.quantum_end > now_ ? p.quantum_end - now_ : Duration{};
+        p.timeslice = 0;  // the remainder goes to the target, not back to the caller
+        requeue_preempted(p, *cur, SwitchReason::yield);
+        policy_->remove(*target);
+        if (rest.ns > 0) target->current_quantum = rest;
+        switch_to(p, cur, target, SwitchReason::handoff);
+        return;
+      }
       p.timeslice = 0;  // a yield first ends the timeslice (xnu-facts.md 5.3)
       why = SwitchReason::yield;
     } else {
@@ -388,6 +403,7 @@ void Dispatcher::switch_to(Processor& p, Thread* prev, Thread* next, SwitchReaso
   p.handed = nullptr;
   p.deferred_traced = false;
   p.yield_pending = false;
+  p.handoff_to = -1;
   p.advance = false;
   if (!next) {
     emit(TraceEvent{now_, TraceKind::switched, static_cast<uint8_t>(why), static_cast<int16_t>(p.index),
@@ -731,6 +747,7 @@ void Dispatcher::advance(Processor& p) {
           t.must_continue_hook = true;
         }
         p.yield_pending = true;
+        p.handoff_to = op.ref;  // -1: a plain yield
         post_ast(p);
         return;
       case OpKind::set_priority:

@@ -44,6 +44,7 @@ struct Processor {
   bool deferred_traced = false;  // a preempt_deferred event was emitted for this thread
   bool advance = false;          // the active thread must interpret its next ops
   bool yield_pending = false;    // the active thread asked to yield
+  int32_t handoff_to = -1;       // ... directly to this thread (thread_switch hand-off)
 
   // Primary interrupt context: handlers run one at a time, above every thread.
   bool in_interrupt = false;

@@ -605,8 +605,8 @@ std::vector<std::string> op_fields(OpKind k) {
     case OpKind::timer_arm: return {"timer", "after"};
     case OpKind::timer_cancel: return {"timer"};
     case OpKind::terminate: return {"device"};
+    case OpKind::yield: return {"to"};
     case OpKind::sleep_until_next_period:
-    case OpKind::yield:
     case OpKind::swtch_pri: return {};
     case OpKind::internal_workloop:  // internal ops have no scenario spelling
     case OpKind::internal_callout:
@@ -1763,6 +1763,10 @@ Op Checker::op(const Json& v, const std::string& ptr, const ThreadScope& scope, 
       sum.takes_time = true;
       break;
     case OpKind::yield:
+      // Optional hand-off target (thread_switch to a named thread).
+      if (const Json* to = member(v, "to"))
+        if (auto r = resolve(*to, at(ptr, "to"), threads_)) out.ref = *r;
+      break;
     case OpKind::swtch_pri: break;
     case OpKind::set_priority:
       if (const Json* p = require(v, ptr, "priority"))

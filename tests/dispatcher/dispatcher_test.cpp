@@ -161,3 +161,28 @@ TEST_CASE("dispatcher: an urgent thread preempts kernel-mode code at once", "[di
   // ahead of k1 (lower), which was switched out by the urgent preemption.
   CHECK(r.thread("k90").latency_ns.max == 1'000'000);
 }
+
+TEST_CASE("dispatcher: a yield to a named thread hands it the CPU and the rest of the quantum",
+          "[dispatcher][fidelity]") {
+  // xnu-facts.md 5.3: a hand-off (thread_switch to a thread) passes the remainder to the new
+  // thread; the caller goes to the tail. a yields to c at 3 ms: c runs 3..10 ms (a's 7 ms),
+  // then its quantum ends and b, queued first, gets the CPU.
+  model::Op to_c = simple_op(OpKind::yield);
+  to_c.ref = 2;
+  auto s = scenario_of({thread("a", 31, {run_op(ms(3)), to_c, run_op(ms(1))}), thread("b", 31, {run_op(ms(20))}),
+                        thread("c", 31, {run_op(ms(20))})},
+                       ms(25));
+  Run r = run(s);
+  auto sw = r.switches(s);
+  REQUIRE(sw.size() >= 4);
+  CHECK(std::vector<std::string>(sw.begin(), sw.begin() + 4) ==
+        std::vector<std::string>{"0us cpu0 idle->a", "3000us cpu0 a->c", "10000us cpu0 c->b", "20000us cpu0 b->a"});
+  auto switched = r.trace.of(core::TraceKind::switched);
+  CHECK(switched[1].reason == static_cast<uint8_t>(core::SwitchReason::handoff));
+  // A yield to a thread that is not waiting for a CPU is a plain yield.
+  model::Op to_self = simple_op(OpKind::yield);
+  to_self.ref = 0;
+  auto solo = scenario_of({thread("a", 31, {run_op(ms(1)), to_self, run_op(ms(1))})}, ms(5));
+  Run r2 = run(solo);
+  CHECK(r2.switches(solo) == std::vector<std::string>{"0us cpu0 idle->a", "2000us cpu0 a->idle"});
+}
