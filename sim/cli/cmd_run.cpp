@@ -39,14 +39,28 @@ std::FILE* open_output(const std::string& path) {
   return f;
 }
 
-bool write_text(const std::string& path, const std::string& text) {
-  std::FILE* f = open_output(path);
-  if (!f) return false;
-  std::fwrite(text.data(), 1, text.size(), f);
-  if (f != stdout) std::fclose(f);
-  else std::fflush(stdout);
-  return true;
-}
+// An output file opened before the run, so that a path that cannot be written is reported
+// before any simulation time is spent; closed (and flushed) when it goes out of scope.
+class Output {
+ public:
+  bool open(const std::string& path) {
+    if (path.empty()) return true;
+    file_ = open_output(path);
+    return file_ != nullptr;
+  }
+  std::FILE* file() const { return file_; }
+  void write(const std::string& text) {
+    if (!file_) return;
+    std::fwrite(text.data(), 1, text.size(), file_);
+    std::fflush(file_);
+  }
+  ~Output() {
+    if (file_ && file_ != stdout) std::fclose(file_);
+  }
+
+ private:
+  std::FILE* file_ = nullptr;
+};
 
 int run(const RunArgs& a) {
   scenario::LoadResult loaded = scenario::load_scenario_file(a.file);
@@ -78,17 +92,12 @@ int run(const RunArgs& a) {
   }
   // Outputs that go to stdout replace the text summary there.
   bool stdout_taken = a.json_path == "-" || a.csv_path == "-" || a.trace_path == "-";
-  std::FILE* trace = nullptr;
-  if (!a.trace_path.empty()) {
-    trace = open_output(a.trace_path);
-    if (!trace) return kExitBadInput;
-    options.trace = trace;
-  }
+  Output trace, json, csv;
+  if (!trace.open(a.trace_path) || !json.open(a.json_path) || !csv.open(a.csv_path)) return kExitBadInput;
+  options.trace = trace.file();
   RunOutput out = run_scenario(s, options);
-  if (trace && trace != stdout) std::fclose(trace);
-
-  if (!a.json_path.empty() && !write_text(a.json_path, out.json.dump(2) + "\n")) return kExitBadInput;
-  if (!a.csv_path.empty() && !write_text(a.csv_path, reports::results_to_csv(out.results))) return kExitBadInput;
+  json.write(out.json.dump(2) + "\n");
+  csv.write(reports::results_to_csv(out.results));
   if (!a.quiet) {
     std::string summary = reports::text_summary(out.results);
     if (stdout_taken) {

@@ -104,3 +104,10 @@ TEST_CASE("cli: policies lists the registry", "[cli][cli]") {
   CHECK(r.code == 0);
   CHECK(r.out.find("fixed") != std::string::npos);
 }
+
+TEST_CASE("cli: an output that cannot be written is refused before the run", "[cli][cli]") {
+  Result r = xnusim("run scenarios/basics/bw-c.json --json /nonexistent-dir/out.json");
+  CHECK(r.code == 2);
+  CHECK(r.err.find("cannot write \"/nonexistent-dir/out.json\"") != std::string::npos);
+  CHECK(r.out.empty());  // no summary: nothing was simulated
+}
