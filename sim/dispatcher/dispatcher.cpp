@@ -217,7 +217,6 @@ void Dispatcher::schedule_cpu_event(Processor& p) {
   if (t.in_run) at = std::min(at, std::max(p.progress_from, now_) + t.run_remaining);
   else at = std::min(at, p.progress_from);
   ++p.generation;
-  p.event_at = at;
   queue_.push(at, kRankCpu, kEvCpu, p.index, p.generation);
 }
 
@@ -424,7 +423,6 @@ void Dispatcher::switch_to(Processor& p, Thread* prev, Thread* next, SwitchReaso
   next->waiting_for_reschedule = false;
   p.current_pri = next->sched_pri;
   p.rt_deadline = next->is_realtime() ? next->rt_deadline : SimTime::never();
-  p.last_dispatch = now_;
   p.progress_from = now_ + cost;
   if (next->current_quantum.ns == 0) next->current_quantum = policy_->quantum_for(*next);
   p.quantum_end = now_ + next->current_quantum;
@@ -525,7 +523,6 @@ void Dispatcher::wake(Thread& t, WakeReason why) {
   // models xnu-792 osfmk/kern/sched_prim.c thread_unblock: fresh quantum, RT deadline, metering
   t.current_quantum = Duration{};
   t.computation_metered_ns = 0;
-  t.computation_epoch = now_;
   if (t.is_realtime()) t.rt_deadline = now_ + t.realtime.constraint;
   t.wakeup_cost_pending = true;
   t.waiting_for_reschedule = false;
@@ -639,7 +636,6 @@ void Dispatcher::thread_policy_set(Thread& t, const model::Op& op) {
   if (t.failsafe) {
     // A demoted thread records the new policy; it takes effect at the fail-safe release.
     t.saved_mode = op.mode;
-    t.saved_base_pri = base;
     if (op.mode != model::ThreadMode::realtime) t.base_pri = base;
   } else {
     t.mode = op.mode;
@@ -822,7 +818,6 @@ void Dispatcher::compute(Thread& t, Duration d) {
 void Dispatcher::spin(Thread& t, Duration limit, int32_t lock) {
   t.spinning = true;
   t.spin_lock = lock;
-  t.spin_used = Duration{};
   t.spin_limit = limit;
   emit(TraceEvent{now_, TraceKind::spin_began, 0, static_cast<int16_t>(t.cpu), t.index, lock, 0, 0});
   t.in_run = true;

@@ -31,11 +31,9 @@ struct Processor {
   // Quantum (xnu processor->quantum_end, timeslice).
   SimTime quantum_end = SimTime::never();
   int timeslice = 0;
-  SimTime last_dispatch;
 
   // Execution of the active thread resumes at `progress_from` (after a switch cost).
   SimTime progress_from;
-  SimTime cost_until;          // end of the switch cost being paid
 
   // Pending AST: look again at what should run here.
   bool ast_pending = false;
@@ -53,7 +51,6 @@ struct Processor {
   core::Duration saved_cost;     // switch cost still owed when the interrupt came
 
   uint32_t generation = 0;       // bumps cancel the pending CPU event
-  SimTime event_at = SimTime::never();
 
   bool idle() const { return active == nullptr && handed == nullptr; }
   bool first_timeslice() const { return timeslice > 0; }

@@ -85,11 +85,9 @@ struct Thread {
 
   // Fail-safe (section 4.3).
   int64_t computation_metered_ns = 0;
-  SimTime computation_epoch;
   bool failsafe = false;
   uint32_t safe_release = 0;    // tick at which a demoted thread is restored
   ThreadMode saved_mode = ThreadMode::timeshare;
-  int saved_base_pri = 0;
 
   // Depression (swtch_pri, section 3.4).
   bool depressed = false;
@@ -107,7 +105,6 @@ struct Thread {
   bool spinning = false;    // the CPU time is spent spinning for a lock
   int32_t spin_lock = -1;
   Duration spin_limit;
-  Duration spin_used;
   int32_t op_frame = -1;    // frame of the op an OpHandler is executing (for repeat_op)
   int preemption_level = 0; // simple locks held or being spun for
   bool must_continue_hook = false;  // BlockHook::before_continue is owed before the next op

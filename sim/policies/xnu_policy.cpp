@@ -137,7 +137,6 @@ void XnuPolicy::quantum_expire(Thread& t) {
 
 void XnuPolicy::failsafe_trip(Thread& t) {
   t.saved_mode = t.mode;
-  t.saved_base_pri = t.base_pri;
   // An RT thread drops to DEPRESSPRI; a fixed kernel thread keeps its base but decays.
   if (t.is_realtime()) t.base_pri = model::DEPRESSPRI;
   t.mode = model::ThreadMode::timeshare;
