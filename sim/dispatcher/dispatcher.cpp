@@ -341,8 +341,7 @@ void Dispatcher::thread_select(Processor& p) {
         }
       }
       if (keep) {
-        p.current_pri = cur->sched_pri;
-        p.rt_deadline = cur->is_realtime() ? cur->rt_deadline : SimTime::never();
+        set_current(p, *cur);
         if (!cur->in_run && now_ >= p.progress_from) p.advance = true;  // it stopped interpreting to let us decide
         return;
       }
@@ -385,8 +384,7 @@ void Dispatcher::resume_same(Processor& p, Thread& t) {
   t.state = ThreadState::running;
   t.waiting_for_reschedule = false;
   t.cpu = p.index;
-  p.current_pri = t.sched_pri;
-  p.rt_deadline = t.is_realtime() ? t.rt_deadline : SimTime::never();
+  set_current(p, t);
   p.quantum_end = now_ + t.current_quantum;
   p.timeslice = t.is_timeshare() ? timeshare_quanta() : 1;
   p.deferred_traced = false;
@@ -421,8 +419,7 @@ void Dispatcher::switch_to(Processor& p, Thread* prev, Thread* next, SwitchReaso
   next->state = ThreadState::running;
   next->cpu = p.index;
   next->waiting_for_reschedule = false;
-  p.current_pri = next->sched_pri;
-  p.rt_deadline = next->is_realtime() ? next->rt_deadline : SimTime::never();
+  set_current(p, *next);
   p.progress_from = now_ + cost;
   if (next->current_quantum.ns == 0) next->current_quantum = policy_->quantum_for(*next);
   p.quantum_end = now_ + next->current_quantum;
@@ -437,8 +434,7 @@ void Dispatcher::switch_to(Processor& p, Thread* prev, Thread* next, SwitchReaso
 void Dispatcher::hand_to(Processor& p, Thread& t) {
   p.handed = &t;
   t.cpu = p.index;
-  p.current_pri = t.sched_pri;
-  p.rt_deadline = t.is_realtime() ? t.rt_deadline : SimTime::never();
+  set_current(p, t);
   post_ast(p);
 }
 

@@ -217,6 +217,12 @@ class Dispatcher final : public policies::PolicyHost {
   void account(Processor& p);
   void schedule_cpu_event(Processor& p);
   void post_ast(Processor& p) { p.ast_pending = true; }
+  // What the preemption tests compare against: the priority (and RT deadline) of the thread
+  // that runs on, or is handed to, `p`.
+  static void set_current(Processor& p, const Thread& t) {
+    p.current_pri = t.sched_pri;
+    p.rt_deadline = t.is_realtime() ? t.rt_deadline : SimTime::never();
+  }
   int timeshare_quanta() const;
 
   // Thread life cycle.
