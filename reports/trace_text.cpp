@@ -40,7 +40,6 @@ const std::vector<std::string>* objects_of(const core::TraceEvent& e, const core
       switch (static_cast<core::BlockReason>(e.reason)) {
         case core::BlockReason::lock: return &n.locks;
         case core::BlockReason::event: return &n.events;
-        case core::BlockReason::gate:
         case core::BlockReason::command: return &n.workloops;
         case core::BlockReason::io: return &n.devices;
         default: return nullptr;

@@ -68,7 +68,6 @@ std::string_view to_string(BlockReason r) {
     case BlockReason::event: return "event";
     case BlockReason::lock: return "lock";
     case BlockReason::funnel: return "funnel";
-    case BlockReason::gate: return "gate";
     case BlockReason::io: return "io";
     case BlockReason::exit: return "exit";
     case BlockReason::command: return "command";

@@ -61,7 +61,7 @@ enum class TraceKind : uint8_t {
 };
 
 enum class SwitchReason : uint8_t { none, block, preempt, quantum, yield, exit, handoff };
-enum class BlockReason : uint8_t { sleep, period, event, lock, funnel, gate, io, exit, command };
+enum class BlockReason : uint8_t { sleep, period, event, lock, funnel, io, exit, command };
 enum class WakeReason : uint8_t { timer, release, event, lock, io, start, interrupt };
 enum class PriorityReason : uint8_t { set_priority, decay, quantum, tick, wake, failsafe, promote,
                                       unpromote, depress, mode };
