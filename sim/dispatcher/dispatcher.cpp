@@ -347,7 +347,18 @@ void Dispatcher::thread_select(Processor& p) {
       }
       why = p.first_timeslice() ? SwitchReason::preempt : SwitchReason::quantum;
     }
+    // models xnu-792 thread_invoke's order: choose_thread picks the next thread *before*
+    // thread_dispatch re-queues the outgoing one (xnu-facts.md 5.2, 5.3), so a thread that is not
+    // strictly above the queues cannot be chosen again ahead of an equal one. Picking after the
+    // re-queue let a bound thread win the tie of its CPU-local queue (5.1) against a shared one,
+    // and an RT thread with no quantum left then expired again at once, forever (issue 8, 1.1).
+    // A yielding thread that is still strictly above every queued thread is kept (5.2).
+    Thread* first = policy_->view(p.index).highq() >= cur->sched_pri ? policy_->choose(p.index) : nullptr;
     requeue_preempted(p, *cur, why);
+    Thread* next = first ? first : policy_->choose(p.index);
+    if (next == cur) resume_same(p, *cur);
+    else switch_to(p, cur, next, why);
+    return;
   } else if (cur) {
     why = cur->state == ThreadState::done ? SwitchReason::exit : SwitchReason::block;
     if (cur->state == ThreadState::blocked) {
@@ -385,6 +396,9 @@ void Dispatcher::resume_same(Processor& p, Thread& t) {
   t.waiting_for_reschedule = false;
   t.cpu = p.index;
   set_current(p, t);
+  // As at any dispatch, a thread with no quantum left gets a fresh one (xnu-facts.md 5.3); an RT
+  // thread that used its whole quantum must not expire again at once (issue 8, 1.1).
+  if (t.current_quantum.ns == 0) t.current_quantum = policy_->quantum_for(t);
   p.quantum_end = now_ + t.current_quantum;
   p.timeslice = t.is_timeshare() ? timeshare_quanta() : 1;
   p.deferred_traced = false;
