@@ -46,9 +46,13 @@ void Dispatcher::run(SimTime end) {
 
   try {
     while (!queue_.empty() && queue_.top().time < end) {
+      if (queue_.top().time != now_) instant_steps_ = 0;
       now_ = queue_.top().time;
       do {
-        handle(queue_.pop());
+        step_instant("events");
+        core::Event e = queue_.pop();
+        event_seq_ = e.seq;
+        handle(e);
       } while (!queue_.empty() && queue_.top().time == now_);
       dispatch_pass();
       if (step_hook_) step_hook_();
@@ -124,7 +128,7 @@ void Dispatcher::handle(const core::Event& e) {
     default: {
       size_t i = static_cast<size_t>(e.kind) - kFirstExtensionKind;
       if (e.kind < kFirstExtensionKind || i >= event_handlers_.size())
-        throw InternalError(fmt::format("unknown event kind {} at {}", e.kind, core::format_time(now_)));
+        throw internal_error(fmt::format("unknown event kind {}", e.kind));
       ++events_handled_;
       event_handlers_[i]->on_event(e);
       break;
@@ -174,7 +178,8 @@ void Dispatcher::on_cpu_event(Processor& p) {
 // index); repeat until nothing is pending, so that wakeups caused by ops are dispatched in the
 // same instant.
 void Dispatcher::dispatch_pass() {
-  for (int rounds = 0;; ++rounds) {
+  for (;;) {
+    step_instant("dispatch rounds");
     bool pending = false;
     for (Processor& p : cpus_) {
       if (p.advance && !p.in_interrupt) {
@@ -191,9 +196,39 @@ void Dispatcher::dispatch_pass() {
     // A CPU in interrupt context keeps its AST and interpreter work for the return.
     for (const Processor& p : cpus_) pending |= !p.in_interrupt && (p.ast_pending || p.advance);
     if (!pending) return;
-    if (rounds > 1'000'000)
-      throw InternalError(fmt::format("dispatch did not settle at {}", core::format_time(now_)));
   }
+}
+
+InternalError Dispatcher::internal_error(const std::string& what) const {
+  return InternalError(fmt::format("internal error at {} s (event {}): {}", core::format_time(now_), event_seq_, what));
+}
+
+// The no-progress guard: names the instant, and the threads involved: those on a CPU (running,
+// or handed and not yet switched to) and those that executed ops at this instant.
+void Dispatcher::no_progress(const char* what) const {
+  std::string who;
+  size_t named = 0, more = 0;
+  for (const Thread& t : threads_) {
+    const Processor* on = nullptr;
+    for (const Processor& p : cpus_)
+      if ((p.active == &t && t.state == ThreadState::running) || p.handed == &t) on = &p;
+    bool ran_ops = t.ops_instant == now_ && t.ops_at_instant > 0;
+    if (!on && !ran_ops) continue;
+    if (named == 16) {
+      ++more;
+      continue;
+    }
+    ++named;
+    if (!who.empty()) who += ", ";
+    who += fmt::format("\"{}\"", t.name);
+    if (on) who += fmt::format(" ({} cpu{})", on->handed == &t ? "handed to" : "on", on->index);
+    if (ran_ops) who += fmt::format(" ({} ops)", t.ops_at_instant);
+  }
+  if (more) who += fmt::format(" and {} more", more);
+  if (who.empty()) who = "none";
+  throw internal_error(fmt::format("no progress: more than {} steps ({}) at this instant without simulated time "
+                                   "passing; threads involved: {}",
+                                   max_steps_per_instant_, what, who));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -725,6 +760,14 @@ void Dispatcher::advance(Processor& p) {
       continue;
     }
     const model::Op& op = (*f.ops)[f.pc++];
+    if (t.ops_instant != now_) {
+      t.ops_instant = now_;
+      t.ops_at_instant = 0;
+    }
+    if (++t.ops_at_instant > kMaxOpsPerInstant)
+      panic(&t, fmt::format("more than {} ops at this instant without simulated time passing (op \"{}\"); "
+                            "a loop of zero-time ops",
+                            kMaxOpsPerInstant, model::to_string(op.kind)));
     switch (op.kind) {
       case OpKind::run: {
         Duration d = draw(t, op.duration);
@@ -778,8 +821,8 @@ void Dispatcher::advance(Processor& p) {
         OpHandler* h = static_cast<size_t>(op.kind) < op_handlers_.size() ? op_handlers_[static_cast<size_t>(op.kind)]
                                                                           : nullptr;
         if (!h)
-          throw InternalError(fmt::format("op \"{}\" reached the interpreter but is not supported (at {})",
-                                          model::to_string(op.kind), op.pointer));
+          throw internal_error(fmt::format("op \"{}\" reached the interpreter but is not supported (at {})",
+                                           model::to_string(op.kind), op.pointer));
         t.op_frame = static_cast<int32_t>(t.frames.size()) - 1;
         if (!h->execute(t, op)) return;
         if (t.state != ThreadState::running || p.active != &t) return;

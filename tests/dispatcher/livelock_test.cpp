@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "sim/dispatcher/dispatcher.hpp"
+#include "sim/policies/registry.hpp"
 #include "sim/scenario/loader.hpp"
 #include "tests/cli/cli_support.hpp"
 #include "tests/support.hpp"
@@ -89,4 +91,97 @@ TEST_CASE("dispatcher: the reported livelock input runs to its end from the comm
     CHECK(r.code == 0);
     CHECK(r.out.find("\"duration_ns\": 10000000") != std::string::npos);
   }
+}
+
+namespace {
+
+// An extension layer with a bug: each of its events schedules another at the same instant, so
+// the instant never ends. The dispatcher has no such bug left to provoke the guard with.
+struct StuckLayer final : dispatcher::EventHandler {
+  dispatcher::Dispatcher* d = nullptr;
+  uint16_t kind = 0;
+  int64_t handled = 0;
+  void on_event(const core::Event&) override {
+    ++handled;
+    d->schedule(d->now(), dispatcher::kRankTimer, kind, 0);
+  }
+};
+
+struct GuardWorld {
+  std::vector<std::vector<model::Op>> programs;
+  core::TraceBus bus;
+  std::unique_ptr<dispatcher::Dispatcher> d;
+  StuckLayer stuck;
+  explicit GuardWorld(std::vector<scenario::ThreadSpec> specs) {
+    programs.reserve(specs.size());
+    std::vector<model::Thread> ts;
+    for (auto& spec : specs) {
+      programs.push_back(spec.program);
+      model::Thread t;
+      t.index = static_cast<int32_t>(ts.size());
+      t.name = spec.id;
+      t.mode = t.declared_mode = model::ThreadMode::fixed;
+      t.base_pri = t.sched_pri = spec.priority;
+      t.program = &programs.back();
+      ts.push_back(t);
+    }
+    model::MachineConfig m;
+    m.release = model::Release::xnu792;
+    d = std::make_unique<dispatcher::Dispatcher>(m, std::move(ts), policies::find_policy("fixed")->make, &bus);
+    stuck.d = d.get();
+    stuck.kind = d->register_event_handler(&stuck);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("dispatcher: an instant that makes no progress ends the run with an internal error naming it and its threads",
+          "[dispatcher][unit]") {
+  // "spin" computes on cpu0 from 0 for 10 ms; "sleeper" sleeps. At 1 ms the stuck layer starts
+  // scheduling events at 1 ms forever.
+  GuardWorld w({thread("spin", 40, {run_op(ms(10))}), thread("sleeper", 30, {sleep_op(ms(50))})});
+  w.d->set_max_steps_per_instant(1000);
+  w.d->schedule(core::SimTime{1'000'000}, dispatcher::kRankTimer, w.stuck.kind, 0);
+  std::string what;
+  try {
+    w.d->run(core::SimTime{20'000'000});
+  } catch (const dispatcher::InternalError& e) {
+    what = e.what();
+  }
+  // Steps at 1 ms: one per event, one per dispatch round; the 1001st ends the run.
+  CHECK(w.stuck.handled == 1000);
+  CHECK(what.rfind("internal error at 0.001000000 s (event ", 0) == 0);
+  CHECK(what.find("no progress: more than 1000 steps (events) at this instant without simulated time passing; "
+                  "threads involved: \"spin\" (on cpu0)") != std::string::npos);
+  CHECK(what.find("sleeper") == std::string::npos);
+}
+
+TEST_CASE("dispatcher: the no-progress guard's default limit ends a stuck instant within seconds",
+          "[dispatcher][unit]") {
+  GuardWorld w({thread("spin", 40, {run_op(ms(10))})});
+  w.d->schedule(core::SimTime{0}, dispatcher::kRankTimer, w.stuck.kind, 0);
+  CHECK_THROWS_AS(w.d->run(core::SimTime{20'000'000}), dispatcher::InternalError);
+  // Its events come first at 0 (timer rank before start rank): every step is one of them.
+  CHECK(static_cast<uint64_t>(w.stuck.handled) == dispatcher::kMaxStepsPerInstant);
+}
+
+// Issue 8, 1.2 (run-time side): 10^7 x yield between two threads used to end with "dispatch did
+// not settle" and no names. Each yield is an op at instant 0; the first thread past 1,000,000
+// ops panics (exit 4), the report naming it, the instant and the op's JSON Pointer.
+TEST_CASE("dispatcher: a thread executing too many ops at one instant is a simulated panic naming it and the op",
+          "[dispatcher][regression]") {
+  const char* text = R"({"format":"xnusim-scenario","version":1,"duration":"10ms","threads":[
+    {"id":"a","program":[{"op":"run","for":"1ms"},{"op":"loop","times":10000000,"body":[{"op":"yield"}]}]},
+    {"id":"b","cpu":0,"program":[{"op":"run","for":"1ms"},{"op":"loop","times":10000000,"body":[{"op":"yield"}]}]}]})";
+  std::string path = write_temp("yield-loop.json", text);
+  for (const char* policy : {"xnu", "fixed"}) {
+    CliResult r = xnusim("run " + path + " --policy " + policy);
+    INFO(r.out << r.err);
+    CHECK(r.code == 4);
+    // a runs its 1 ms first, then b; at 2 ms b starts yielding to a, which yields back: b is the
+    // first past the budget.
+    CHECK(r.err.find("panic at 0.002000000 s: thread \"b\" on cpu0 at /threads/1/program/1/body/0: more than 1000000 "
+                     "ops at this instant without simulated time passing (op \"yield\")") != std::string::npos);
+  }
+  std::remove(path.c_str());
 }
