@@ -46,9 +46,13 @@ void Dispatcher::run(SimTime end) {
 
   try {
     while (!queue_.empty() && queue_.top().time < end) {
+      if (queue_.top().time != now_) instant_steps_ = 0;
       now_ = queue_.top().time;
       do {
-        handle(queue_.pop());
+        step_instant("events");
+        core::Event e = queue_.pop();
+        event_seq_ = e.seq;
+        handle(e);
       } while (!queue_.empty() && queue_.top().time == now_);
       dispatch_pass();
       if (step_hook_) step_hook_();
@@ -124,7 +128,7 @@ void Dispatcher::handle(const core::Event& e) {
     default: {
       size_t i = static_cast<size_t>(e.kind) - kFirstExtensionKind;
       if (e.kind < kFirstExtensionKind || i >= event_handlers_.size())
-        throw InternalError(fmt::format("unknown event kind {} at {}", e.kind, core::format_time(now_)));
+        throw internal_error(fmt::format("unknown event kind {}", e.kind));
       ++events_handled_;
       event_handlers_[i]->on_event(e);
       break;
@@ -174,7 +178,8 @@ void Dispatcher::on_cpu_event(Processor& p) {
 // index); repeat until nothing is pending, so that wakeups caused by ops are dispatched in the
 // same instant.
 void Dispatcher::dispatch_pass() {
-  for (int rounds = 0;; ++rounds) {
+  for (;;) {
+    step_instant("dispatch rounds");
     bool pending = false;
     for (Processor& p : cpus_) {
       if (p.advance && !p.in_interrupt) {
@@ -191,9 +196,39 @@ void Dispatcher::dispatch_pass() {
     // A CPU in interrupt context keeps its AST and interpreter work for the return.
     for (const Processor& p : cpus_) pending |= !p.in_interrupt && (p.ast_pending || p.advance);
     if (!pending) return;
-    if (rounds > 1'000'000)
-      throw InternalError(fmt::format("dispatch did not settle at {}", core::format_time(now_)));
   }
+}
+
+InternalError Dispatcher::internal_error(const std::string& what) const {
+  return InternalError(fmt::format("internal error at {} s (event {}): {}", core::format_time(now_), event_seq_, what));
+}
+
+// The no-progress guard: names the instant, and the threads involved: those on a CPU (running,
+// or handed and not yet switched to) and those that executed ops at this instant.
+void Dispatcher::no_progress(const char* what) const {
+  std::string who;
+  size_t named = 0, more = 0;
+  for (const Thread& t : threads_) {
+    const Processor* on = nullptr;
+    for (const Processor& p : cpus_)
+      if ((p.active == &t && t.state == ThreadState::running) || p.handed == &t) on = &p;
+    bool ran_ops = t.ops_instant == now_ && t.ops_at_instant > 0;
+    if (!on && !ran_ops) continue;
+    if (named == 16) {
+      ++more;
+      continue;
+    }
+    ++named;
+    if (!who.empty()) who += ", ";
+    who += fmt::format("\"{}\"", t.name);
+    if (on) who += fmt::format(" ({} cpu{})", on->handed == &t ? "handed to" : "on", on->index);
+    if (ran_ops) who += fmt::format(" ({} ops)", t.ops_at_instant);
+  }
+  if (more) who += fmt::format(" and {} more", more);
+  if (who.empty()) who = "none";
+  throw internal_error(fmt::format("no progress: more than {} steps ({}) at this instant without simulated time "
+                                   "passing; threads involved: {}",
+                                   max_steps_per_instant_, what, who));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -347,7 +382,18 @@ void Dispatcher::thread_select(Processor& p) {
       }
       why = p.first_timeslice() ? SwitchReason::preempt : SwitchReason::quantum;
     }
+    // models xnu-792 thread_invoke's order: choose_thread picks the next thread *before*
+    // thread_dispatch re-queues the outgoing one (xnu-facts.md 5.2, 5.3), so a thread that is not
+    // strictly above the queues cannot be chosen again ahead of an equal one. Picking after the
+    // re-queue let a bound thread win the tie of its CPU-local queue (5.1) against a shared one,
+    // and an RT thread with no quantum left then expired again at once, forever (issue 8, 1.1).
+    // A yielding thread that is still strictly above every queued thread is kept (5.2).
+    Thread* first = policy_->view(p.index).highq() >= cur->sched_pri ? policy_->choose(p.index) : nullptr;
     requeue_preempted(p, *cur, why);
+    Thread* next = first ? first : policy_->choose(p.index);
+    if (next == cur) resume_same(p, *cur);
+    else switch_to(p, cur, next, why);
+    return;
   } else if (cur) {
     why = cur->state == ThreadState::done ? SwitchReason::exit : SwitchReason::block;
     if (cur->state == ThreadState::blocked) {
@@ -385,6 +431,9 @@ void Dispatcher::resume_same(Processor& p, Thread& t) {
   t.waiting_for_reschedule = false;
   t.cpu = p.index;
   set_current(p, t);
+  // As at any dispatch, a thread with no quantum left gets a fresh one (xnu-facts.md 5.3); an RT
+  // thread that used its whole quantum must not expire again at once (issue 8, 1.1).
+  if (t.current_quantum.ns == 0) t.current_quantum = policy_->quantum_for(t);
   p.quantum_end = now_ + t.current_quantum;
   p.timeslice = t.is_timeshare() ? timeshare_quanta() : 1;
   p.deferred_traced = false;
@@ -711,6 +760,14 @@ void Dispatcher::advance(Processor& p) {
       continue;
     }
     const model::Op& op = (*f.ops)[f.pc++];
+    if (t.ops_instant != now_) {
+      t.ops_instant = now_;
+      t.ops_at_instant = 0;
+    }
+    if (++t.ops_at_instant > kMaxOpsPerInstant)
+      panic(&t, fmt::format("more than {} ops at this instant without simulated time passing (op \"{}\"); "
+                            "a loop of zero-time ops",
+                            kMaxOpsPerInstant, model::to_string(op.kind)));
     switch (op.kind) {
       case OpKind::run: {
         Duration d = draw(t, op.duration);
@@ -764,8 +821,8 @@ void Dispatcher::advance(Processor& p) {
         OpHandler* h = static_cast<size_t>(op.kind) < op_handlers_.size() ? op_handlers_[static_cast<size_t>(op.kind)]
                                                                           : nullptr;
         if (!h)
-          throw InternalError(fmt::format("op \"{}\" reached the interpreter but is not supported (at {})",
-                                          model::to_string(op.kind), op.pointer));
+          throw internal_error(fmt::format("op \"{}\" reached the interpreter but is not supported (at {})",
+                                           model::to_string(op.kind), op.pointer));
         t.op_frame = static_cast<int32_t>(t.frames.size()) - 1;
         if (!h->execute(t, op)) return;
         if (t.state != ThreadState::running || p.active != &t) return;

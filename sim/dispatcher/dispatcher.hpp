@@ -49,6 +49,16 @@ struct InternalError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// Any one simulated instant may take at most this many steps (events handled plus dispatch
+// passes' rounds) before the run is declared stuck: an instant that makes no progress ends with
+// an InternalError naming the instant and the threads involved, never a hang (issue 8, 1.1).
+// Legitimate instants take a few steps per thread; this is generous by orders of magnitude.
+inline constexpr uint64_t kMaxStepsPerInstant = 10'000'000;
+// A thread may execute at most this many ops at one simulated instant; one more is a simulated
+// panic naming the thread, the instant and the op (issue 8, 1.2: a zero-time loop). The loader
+// bounds such loops statically where it can; this is the run-time backstop.
+inline constexpr int64_t kMaxOpsPerInstant = 1'000'000;
+
 // The simulated kernel panicked the way xnu would (exit code 4); `report` says who, where, when.
 struct SimulatedPanic : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -131,6 +141,10 @@ class Dispatcher final : public policies::PolicyHost {
 
   // Called after every instant's dispatch pass (tests check invariants from it).
   void set_step_hook(std::function<void()> hook) { step_hook_ = std::move(hook); }
+  // Overrides kMaxStepsPerInstant (tests provoke the no-progress guard quickly with it).
+  void set_max_steps_per_instant(uint64_t steps) { max_steps_per_instant_ = steps; }
+  // An InternalError stamped with the current simulated time and event sequence number.
+  InternalError internal_error(const std::string& what) const;
   // Called with the simulated time every `every` instants (progress reports for long runs).
   void set_progress(std::function<void(SimTime)> report, uint64_t every) {
     progress_ = std::move(report);
@@ -198,6 +212,11 @@ class Dispatcher final : public policies::PolicyHost {
 
  private:
   void handle(const core::Event& e);
+  // Counts one step of the current instant; past the limit, throws the no-progress error.
+  void step_instant(const char* what) {
+    if (++instant_steps_ > max_steps_per_instant_) no_progress(what);
+  }
+  [[noreturn]] void no_progress(const char* what) const;
   void on_start(Thread& t);
   void on_release(Thread& t);
   void on_cpu_event(Processor& p);
@@ -252,6 +271,9 @@ class Dispatcher final : public policies::PolicyHost {
   SimTime end_;
   uint64_t events_handled_ = 0;
   uint64_t instants_ = 0;
+  uint64_t event_seq_ = 0;       // sequence number of the event being (or last) handled
+  uint64_t instant_steps_ = 0;   // steps taken at now_
+  uint64_t max_steps_per_instant_ = kMaxStepsPerInstant;
   std::function<void()> step_hook_;
   std::function<void(SimTime)> progress_;
   uint64_t progress_every_ = 0;

@@ -91,7 +91,12 @@ void MetricsSink::on_event(const core::TraceEvent& e) {
       break;
     case TraceKind::priority_changed: {
       PerThread& t = threads_[static_cast<size_t>(e.thread)];
-      if (t.running_on >= 0) charge_thread(cpus_[static_cast<size_t>(t.running_on)], now);
+      // Charge the time so far at the old band; not while its CPU is in a handler: that time is
+      // interrupt time, and the thread's clock restarts when the handler returns (issue 8, 1.7:
+      // a wakeup made by a handler changed the interrupted thread's priority, and the handler's
+      // time was counted as both busy and interrupt, so idle went negative).
+      if (t.running_on >= 0 && !cpus_[static_cast<size_t>(t.running_on)].in_interrupt)
+        charge_thread(cpus_[static_cast<size_t>(t.running_on)], now);
       t.sched_pri = static_cast<int>(e.b);
       t.r.min_sched_pri = std::min(t.r.min_sched_pri, t.sched_pri);
       t.r.max_sched_pri = std::max(t.r.max_sched_pri, t.sched_pri);

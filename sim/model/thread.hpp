@@ -109,6 +109,8 @@ struct Thread {
   int preemption_level = 0; // simple locks held or being spun for
   bool must_continue_hook = false;  // BlockHook::before_continue is owed before the next op
   uint32_t timer_generation = 0;
+  SimTime ops_instant = SimTime::never();  // the instant ops_at_instant counts ops of
+  int64_t ops_at_instant = 0;              // ops executed at ops_instant (zero-time loop guard)
   core::Rng rng;
 
   // Jobs.
