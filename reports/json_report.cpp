@@ -93,6 +93,9 @@ ordered_json results_to_json(const metrics::Results& r) {
     o["contended"] = l.contended;
     o["wait_ns"] = summary_json(l.wait_ns);
     o["hold_ns"] = summary_json(l.hold_ns);
+    // Extension keys (sim/sync, locks held at thread exit).
+    o["held_at_exit"] = l.held_at_exit;
+    o["waiting_at_end"] = l.waiting_at_end;
     locks[l.id] = std::move(o);
   }
   j["locks"] = std::move(locks);
@@ -132,6 +135,7 @@ ordered_json results_to_json(const metrics::Results& r) {
   system["context_switches"] = r.system.context_switches;
   system["events"] = r.system.events;
   system["panics"] = r.system.panics;  // an empty vector becomes []
+  system["locks_held_at_exit"] = r.system.locks_held_at_exit;  // extension key (sim/sync)
   j["system"] = std::move(system);
 
   ordered_json expect = ordered_json::array();

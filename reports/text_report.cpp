@@ -202,6 +202,21 @@ void render_devices(std::string& out, const metrics::Results& r) {
   table.render(out);
 }
 
+// One warning per lock left held by threads that ended (docs/locks-and-inversion.md).
+void render_held_at_exit(std::string& out, const metrics::Results& r) {
+  for (const auto& l : r.locks) {
+    if (l.held_at_exit == 0) continue;
+    std::string who;
+    for (const std::string& t : l.exited_holders) who += fmt::format("{}\"{}\"", who.empty() ? "" : ", ", t);
+    std::string waiting = l.waiting_at_end == 0   ? std::string("no thread waits for it")
+                          : l.waiting_at_end == 1 ? std::string("1 thread still waits for it")
+                                                  : fmt::format("{} threads still wait for it", l.waiting_at_end);
+    fmt::format_to(std::back_inserter(out), "warning: {} {} exited holding {} \"{}\"; {}\n",
+                   l.exited_holders.size() == 1 ? "thread" : "threads", who, l.kind.empty() ? "lock" : l.kind,
+                   l.id, waiting);
+  }
+}
+
 }  // namespace
 
 std::string text_summary(const metrics::Results& r) {
@@ -235,6 +250,7 @@ std::string text_summary(const metrics::Results& r) {
                  panics == 0 ? std::string("no panics")
                              : fmt::format("{} panic{}", panics, panics == 1 ? "" : "s"));
   for (const auto& p : r.system.panics) fmt::format_to(std::back_inserter(out), "panic: {}\n", p);
+  render_held_at_exit(out, r);
 
   if (!r.expect.empty()) {
     out += '\n';

@@ -19,6 +19,7 @@ const std::vector<std::string>* objects_of(const core::TraceEvent& e, const core
     case TraceKind::lock_released:
     case TraceKind::spin_began:
     case TraceKind::spin_ended:
+    case TraceKind::lock_held_at_exit:
       return &n.locks;
     case TraceKind::event_waited:
     case TraceKind::event_signaled:
@@ -102,6 +103,10 @@ std::string format_trace_line(const core::TraceEvent& e, const core::NameTable& 
                          e.a < 0 ? std::string_view("none") : names.thread(static_cast<int32_t>(e.a)));
     case TraceKind::lock_released:
       return fmt::format("{} {} lock={} held={}", head, who, object_name(e, names), core::format_duration(core::Duration{e.a}));
+    case TraceKind::lock_held_at_exit:
+      return fmt::format("{} {} lock={}{} held={} waiters={}", head, who, object_name(e, names),
+                         e.reason == 1 ? " mode=read" : e.reason == 2 ? " mode=write" : "",
+                         core::format_duration(core::Duration{e.a}), e.b);
     case TraceKind::spin_began:
       return fmt::format("{} {} lock={}", head, who, object_name(e, names));
     case TraceKind::spin_ended:

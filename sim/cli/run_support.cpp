@@ -86,7 +86,7 @@ RunOutput run_scenario(const scenario::Scenario& s, const RunOptions& options) {
   if (has_locks) bus.add(&inversions);
   metrics::MetricsSink metrics(world.dispatcher->threads(), s.machine.cpus);
   bus.add(&metrics);
-  metrics::LockMetrics locks(world.dispatcher->threads().size(), world.names.locks);
+  metrics::LockMetrics locks(world.dispatcher->threads().size(), world.names.locks, world.names.threads);
   if (has_locks) bus.add(&locks);
   std::optional<metrics::IoKitMetrics> iokit;
   if (world.iokit) {
@@ -128,6 +128,7 @@ RunOutput run_scenario(const scenario::Scenario& s, const RunOptions& options) {
   RunOutput out;
   out.results = metrics.results();
   out.results.locks = locks.locks();
+  out.results.system.locks_held_at_exit = locks.held_at_exit();
   for (size_t i = 0; i < out.results.threads.size(); ++i) {
     metrics::ThreadResult& t = out.results.threads[i];
     t.blocked_ns = locks.blocked_ns(static_cast<int32_t>(i));

@@ -35,6 +35,7 @@ std::string_view to_string(TraceKind k) {
     case TraceKind::funnel_taken: return "funnel_taken";
     case TraceKind::event_waited: return "event_waited";
     case TraceKind::event_signaled: return "event_signaled";
+    case TraceKind::lock_held_at_exit: return "lock_held_at_exit";
     case TraceKind::interrupt_arrived: return "interrupt_arrived";
     case TraceKind::interrupt_began: return "interrupt_began";
     case TraceKind::interrupt_ended: return "interrupt_ended";

@@ -45,6 +45,9 @@ enum class TraceKind : uint8_t {
   funnel_taken,      // thread holds funnel `other`; a = ns it waited
   event_waited,      // thread waits on event `other`
   event_signaled,    // thread signalled event `other`; a = threads woken
+  lock_held_at_exit, // thread ended holding lock `other`, which stays held for ever (xnu releases
+                     // nothing at thread termination); reason = 0 mutex, 1 rw lock for reading,
+                     // 2 rw lock for writing; a = ns held so far; b = threads waiting for it now
   // Interrupts and IOKit (sim/dispatcher interrupt entry, sim/iokit_model).
   interrupt_arrived, // cpu: source `other` asserted
   interrupt_began,   // cpu: entry for source `other` begins (handler after b = entry cost);

@@ -597,6 +597,7 @@ void Dispatcher::block(Thread& t, BlockReason why, int32_t object) {
 void Dispatcher::exit_thread(Thread& t) {
   Processor& p = cpus_[static_cast<size_t>(t.cpu)];
   if (block_hook_) block_hook_->on_voluntary_block(t);
+  if (switch_observer_) switch_observer_->exiting(t);
   t.state = ThreadState::done;
   emit(TraceEvent{now_, TraceKind::exited, 0, static_cast<int16_t>(p.index), t.index, -1, 0, 0});
   p.current_pri = -1;

@@ -107,6 +107,9 @@ class SwitchObserver {
   virtual ~SwitchObserver() = default;
   // `t` has just left CPU `cpu`; called from thread_select, before the next thread starts.
   virtual void left_cpu(Thread& t, int cpu) = 0;
+  // `t` (running) ends: its program is done. Called from exit_thread after
+  // BlockHook::on_voluntary_block and before the `exited` event (sim/sync: locks held at exit).
+  virtual void exiting(Thread& /*t*/) {}
 };
 
 // The code run in primary interrupt context for one interrupt source (e.g. IOKit's

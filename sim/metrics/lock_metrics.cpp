@@ -2,12 +2,15 @@
 #include "sim/metrics/lock_metrics.hpp"
 
 #include <algorithm>
+#include <string>
+#include <utility>
 
 namespace sim::metrics {
 
 using core::TraceKind;
 
-LockMetrics::LockMetrics(size_t threads, std::vector<std::string> locks) : threads_(threads) {
+LockMetrics::LockMetrics(size_t threads, std::vector<std::string> locks, std::vector<std::string> thread_names)
+    : threads_(threads), thread_names_(std::move(thread_names)) {
   locks_.resize(locks.size());
   for (size_t i = 0; i < locks.size(); ++i) {
     locks_[i].r.id = std::move(locks[i]);
@@ -42,6 +45,16 @@ void LockMetrics::on_event(const core::TraceEvent& e) {
     case TraceKind::spin_ended:
       threads_[static_cast<size_t>(e.thread)].spin_ns += e.a;
       break;
+    case TraceKind::lock_held_at_exit: {
+      // No hold_ns sample: the lock is never released.
+      LockResult& r = locks_[static_cast<size_t>(e.other)].r;
+      ++r.held_at_exit;
+      ++held_at_exit_;
+      r.kind = e.reason == 0 ? "mutex" : "rw lock";
+      size_t t = static_cast<size_t>(e.thread);
+      r.exited_holders.push_back(t < thread_names_.size() ? thread_names_[t] : "#" + std::to_string(t));
+      break;
+    }
     default:
       break;
   }
@@ -50,6 +63,7 @@ void LockMetrics::on_event(const core::TraceEvent& e) {
 void LockMetrics::finish(core::SimTime end) {
   for (PerThread& t : threads_) {
     if (t.waiting.empty()) continue;
+    for (int32_t l : t.waiting) ++locks_[static_cast<size_t>(l)].r.waiting_at_end;
     t.blocked_ns += end.ns - t.waiting_since;
     t.waiting.clear();
   }

@@ -61,6 +61,14 @@ struct LockResult {
   int64_t contended = 0;
   Summary wait_ns;
   Summary hold_ns;
+  // Extension keys, after the v1 keys: threads that ended holding it (it then stays held for
+  // ever: docs/locks-and-inversion.md), and threads still waiting for it when the run ended.
+  int64_t held_at_exit = 0;
+  int64_t waiting_at_end = 0;
+  // Not in the JSON, for the text summary's warning: the ids of the threads that ended holding
+  // it, in the order they ended, and what it is ("mutex" or "rw lock").
+  std::vector<std::string> exited_holders{};
+  std::string kind{};
 };
 
 struct InterruptResult {
@@ -89,6 +97,7 @@ struct SystemResult {
   int64_t context_switches = 0;
   int64_t events = 0;
   std::vector<std::string> panics;
+  int64_t locks_held_at_exit = 0;  // the sum of the locks' held_at_exit (extension key)
 };
 
 struct ExpectResult {

@@ -43,6 +43,8 @@ constexpr Field kLock[] = {
     {"contended", Shape::leaf},
     {"wait_ns", Shape::summary},
     {"hold_ns", Shape::summary},
+    {"held_at_exit", Shape::leaf},
+    {"waiting_at_end", Shape::leaf},
 };
 constexpr Field kInterrupt[] = {
     {"count", Shape::leaf},
@@ -63,6 +65,7 @@ constexpr Field kDevice[] = {
 constexpr Field kSystem[] = {
     {"context_switches", Shape::leaf},
     {"events", Shape::leaf},
+    {"locks_held_at_exit", Shape::leaf},
 };
 
 struct FieldList {

@@ -57,11 +57,10 @@ void SyncLayer::attach() {
   // sim: the hook is set only when it has work, so that runs without funnels or spin locks
   // interpret ops exactly as they would without this layer.
   if (spin_locks || funnel_lock_[0] >= 0 || funnel_lock_[1] >= 0) d_.set_block_hook(this);
-  // Adaptive spins (xnu mutexes on several CPUs) end when the owner leaves its CPU.
-  bool adaptive = d_.machine().cpus > 1 && std::any_of(locks_.begin(), locks_.end(), [](const Lock& l) {
-    return l.is_mutex() && l.config.protocol == Protocol::xnu;
-  });
-  if (adaptive) d_.set_switch_observer(this);
+  // Adaptive spins (xnu mutexes on several CPUs) end when the owner leaves its CPU (left_cpu);
+  // a thread that ends holding a lock is reported (exiting). Without adaptive spins left_cpu
+  // finds no spinners and changes nothing.
+  if (!locks_.empty()) d_.set_switch_observer(this);
 }
 
 std::vector<std::string> SyncLayer::lock_names() const {
@@ -288,6 +287,28 @@ void SyncLayer::left_cpu(Thread& t, int /*cpu*/) {
   }
 }
 
+// models xnu thread_terminate_self (osfmk/kern/thread.c) for the locks a thread still holds:
+// nothing releases them (xnu keeps no list of the mutexes or rw locks a thread holds; the lock
+// keeps its owner), so they stay held and their waiters wait for ever. The terminating thread's
+// last thread_block panics in thread_invoke while a simple lock keeps preemption disabled
+// (xnu-facts.md 5.6). Its funnel was dropped by that same thread_block (on_voluntary_block,
+// called just before). docs/locks-and-inversion.md, "A thread that ends holding a lock".
+void SyncLayer::exiting(Thread& t) {
+  const ThreadSync& s = ts(t);
+  if (t.preemption_level > 0) {
+    std::string held = preemption_disabled_by(t);
+    d_.panic(&t, fmt::format("thread_invoke: exiting with preemption disabled ({})",
+                             held.empty() ? "a simple lock is held" : held));
+  }
+  for (const Held& h : s.held) {
+    const Lock& L = locks_[static_cast<size_t>(h.lock)];
+    uint8_t how = L.config.kind != LockKind::rw ? 0 : h.mode == LockMode::read ? 1 : 2;
+    int64_t waiting = static_cast<int64_t>(L.waiters.size() + L.spinners.size());
+    d_.emit(TraceEvent{now(), TraceKind::lock_held_at_exit, how, static_cast<int16_t>(t.cpu), t.index, h.lock,
+                       (now() - h.since).ns, waiting});
+  }
+}
+
 // models ppc hw_lock.s hw_lock_lock (simple locks): spin with preemption disabled, panic at
 // LockTimeOut.
 SyncLayer::Acquire SyncLayer::spin_acquire(Thread& t, int32_t l) {
@@ -436,7 +457,9 @@ void SyncLayer::lck_mtx_lock_wait(Thread& self, int32_t l) {
   Lock& L = locks_[static_cast<size_t>(l)];
   int w = std::clamp(std::max(self.sched_pri, self.base_pri), model::MUTEX_PROMOTE_MIN, model::MUTEX_PROMOTE_MAX);
   Thread& holder = th(L.owner);
-  if (holder.base_pri < model::MINPRI_KERNEL) {
+  // sim: a holder that has ended is not promoted: its priority no longer matters, and a dead
+  // thread's results should not show it raised. The mutex's record still follows its waiters.
+  if (holder.base_pri < model::MINPRI_KERNEL && holder.state != ThreadState::done) {
     // sim: xnu counts promotions++ for every holder but marks only those below MINPRI_KERNEL
     // promoted; counting only those keeps `promotions > 0` equal to TH_MODE_PROMOTED, which is
     // all the policies read.
@@ -514,6 +537,7 @@ void SyncLayer::update_promoted(Thread& t) {
 // to the holder of the inherit lock it waits for, and so on down the chain.
 void SyncLayer::refresh(int32_t thread, size_t depth) {
   Thread& t = th(thread);
+  if (t.state == ThreadState::done) return;  // sim: an ended holder keeps its last priority
   ThreadSync& s = ts(t);
   int boost = -1;
   for (const Held& h : s.held) {

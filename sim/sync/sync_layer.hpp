@@ -111,6 +111,9 @@ class SyncLayer final : public dispatcher::OpHandler, public dispatcher::BlockHo
   std::string preemption_disabled_by(const Thread& t) const override;
   // SwitchObserver: a mutex owner that leaves its CPU ends the adaptive spins for its mutexes.
   void left_cpu(Thread& t, int cpu) override;
+  // SwitchObserver: a thread that ends holding a mutex or rw lock leaves it held for ever
+  // (traced as lock_held_at_exit, one per lock); holding a spin lock is a simulated panic.
+  void exiting(Thread& t) override;
 
  private:
   enum class Acquire : uint8_t { done, waiting };

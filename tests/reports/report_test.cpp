@@ -128,7 +128,7 @@ TEST_CASE("json report: the documented keys appear in the documented order", "[r
   CHECK(j["cpus"][0]["by_band_ns"]["raised"] == 3'000'000);
   CHECK(j["cpus"][0]["by_band_ns"]["lowered"] == 6'500'000);
 
-  CHECK(keys_of(j["system"]) == Keys{"context_switches", "events", "panics"});
+  CHECK(keys_of(j["system"]) == Keys{"context_switches", "events", "panics", "locks_held_at_exit"});
   CHECK(j["expect"].dump() ==
         R"([{"text":"thread \"high\" response_ns.max <= 3000000 (3ms): got 1000000","ok":true},)"
         R"({"text":"thread \"low\" deadline_misses == 0: got 1","ok":false}])");
@@ -141,7 +141,7 @@ TEST_CASE("json report: empty collections are present as {} and []", "[reports][
   CHECK(sim::reports::results_to_json(r).dump() ==
         R"({"format":"xnusim-results","version":1,"scenario":"empty","policy":"xnu","seed":1,)"
         R"("xnu":"517","duration_ns":0,"threads":{},"cpus":[],"locks":{},"interrupts":{},)"
-        R"("workloops":{},"devices":{},"system":{"context_switches":0,"events":0,"panics":[]},)"
+        R"("workloops":{},"devices":{},"system":{"context_switches":0,"events":0,"panics":[],"locks_held_at_exit":0},)"
         R"("expect":[]})");
 }
 
@@ -156,7 +156,8 @@ TEST_CASE("json report: the other collections are keyed by id in declaration ord
   r.system.panics = {"thread a asked for a second funnel"};
   const ordered_json j = sim::reports::results_to_json(r);
   CHECK(keys_of(j["locks"]) == Keys{"m2", "m1"});
-  CHECK(keys_of(j["locks"]["m2"]) == Keys{"acquisitions", "contended", "wait_ns", "hold_ns"});
+  CHECK(keys_of(j["locks"]["m2"]) ==
+        Keys{"acquisitions", "contended", "wait_ns", "hold_ns", "held_at_exit", "waiting_at_end"});
   CHECK(j["locks"]["m2"]["hold_ns"]["p50"] == 2);
   CHECK(keys_of(j["interrupts"]["eth"]) == Keys{"count", "latency_ns"});
   CHECK(j["interrupts"]["eth"]["latency_ns"]["mean"] == 15);

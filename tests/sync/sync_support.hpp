@@ -98,7 +98,7 @@ struct SyncRun {
     world = scenario::build_world(s, *policies::find_policy(policy), &bus, s.seed);
     inversions.emplace(&bus, world.dispatcher->threads().size(), s.machine.cpus);
     bus.add(&*inversions);
-    locks.emplace(world.dispatcher->threads().size(), world.names.locks);
+    locks.emplace(world.dispatcher->threads().size(), world.names.locks, world.names.threads);
     bus.add(&*locks);
     bus.add(&trace);
     if (before) before(*world.dispatcher);
