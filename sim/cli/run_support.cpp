@@ -8,6 +8,7 @@
 #include "reports/json_report.hpp"
 #include "sim/core/diag.hpp"
 #include "reports/trace_text.hpp"
+#include "sim/cli/console.hpp"
 #include "sim/cli/expect_check.hpp"
 #include "sim/metrics/inversion_detector.hpp"
 #include "sim/metrics/iokit_metrics.hpp"
@@ -116,14 +117,14 @@ RunOutput run_scenario(const scenario::Scenario& s, const RunOptions& options) {
           if (t - started < std::chrono::seconds(1) || t - last < std::chrono::milliseconds(500)) return;
           last = t;
           printed = true;
-          fmt::print(stderr, "\rxnusim: simulated {} of {} ({:.0f}%)  ", core::format_duration_human(now.ns),
+          eprint("\rxnusim: simulated {} of {} ({:.0f}%)  ", core::format_duration_human(now.ns),
                      core::format_duration_human(duration.ns),
                      100.0 * static_cast<double>(now.ns) / static_cast<double>(duration.ns));
         },
         4096);
   }
   world.dispatcher->run(core::SimTime{duration.ns});
-  if (printed) fmt::print(stderr, "\r\033[K");
+  if (printed) eprint("\r\033[K");
 
   RunOutput out;
   out.results = metrics.results();
