@@ -2,7 +2,9 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <chrono>
 #include <cstdio>
+#include <limits>
 #include <memory>
 #include <optional>
 
@@ -14,7 +16,8 @@
 #include "sim/cli/commands.hpp"
 #include "sim/cli/console.hpp"
 #include "sim/cli/output_file.hpp"
-#include "sim/cli/run_support.hpp"
+#include "reports/trace_text.hpp"
+#include "sim/run/simulation.hpp"
 #include "sim/scenario/loader.hpp"
 
 namespace sim::cli {
@@ -47,9 +50,31 @@ std::optional<uint64_t> parse_seed(const std::string& text, std::string& error) 
   return v;
 }
 
+// Progress on stderr: looked at every 4096 instants; printed at most twice a second once the run
+// has taken a second of wall time, on one line that is cleared at the end.
+class Progress {
+ public:
+  void report(core::SimTime now, core::Duration end) {
+    Clock::time_point t = Clock::now();
+    if (t - started_ < std::chrono::seconds(1) || t - last_ < std::chrono::milliseconds(500)) return;
+    last_ = t;
+    printed_ = true;
+    eprint("\rxnusim: simulated {} of {} ({:.0f}%)  ", core::format_duration_human(now.ns),
+           core::format_duration_human(end.ns), 100.0 * static_cast<double>(now.ns) / static_cast<double>(end.ns));
+  }
+  void clear() {
+    if (printed_) eprint("\r\033[K");
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point started_ = Clock::now(), last_ = started_;
+  bool printed_ = false;
+};
+
 int run(const RunArgs& a) {
   // Options first: a bad option costs no loading and no simulation.
-  RunOptions options;
+  run::Options options;
   if (a.seed) {
     std::string error;
     options.seed = parse_seed(*a.seed, error);
@@ -80,16 +105,18 @@ int run(const RunArgs& a) {
     return kExitBadInput;
   }
   const scenario::Scenario& s = *loaded.scenario;
-  if (std::string e = check_policy_name(s, a.policy); !e.empty()) {
+  if (std::string e = run::check_policy_name(s, a.policy); !e.empty()) {
     eprint("{}\n", e);
     return kExitBadInput;
   }
-  if (std::string e = check_supported(s); !e.empty()) {
+  if (std::string e = run::check_supported(s); !e.empty()) {
     eprint("{}", e);
     return kExitBadInput;
   }
-  options.progress = !a.quiet && isatty(fileno(stderr));
   options.policy = a.policy;
+  Progress progress;
+  if (!a.quiet && isatty(fileno(stderr)))
+    options.progress = [&progress](core::SimTime now, core::Duration end) { progress.report(now, end); };
 
   // Every output is opened before the run (an unwritable path costs no simulation); files are
   // written beside their targets and renamed at the end, so a signal or an error during the run
@@ -102,10 +129,17 @@ int run(const RunArgs& a) {
       return kExitBadInput;
     }
   }
-  options.trace = trace.file();
-  RunOutput out = run_scenario(s, options);
-  json.write(reports::results_to_json_text(out.results));
-  csv.write(reports::results_to_csv(out.results));
+  run::Simulation sim(s, options);
+  std::optional<reports::TextTraceWriter> trace_writer;
+  if (trace.is_open()) {
+    trace_writer.emplace(trace.file(), sim.names());
+    sim.add_sink(&*trace_writer);
+  }
+  const run::Results results = sim.run();
+  progress.clear();
+  trace_writer.reset();  // flushes; the stream is closed below
+  json.write(reports::results_to_json_text(results));
+  csv.write(reports::results_to_csv(results));
   // Every output is complete and closed before any is renamed: a failed write leaves all the
   // earlier files as they were (the destructors remove the temporaries).
   for (OutputFile* o : {&trace, &json, &csv}) {
@@ -128,20 +162,20 @@ int run(const RunArgs& a) {
   if (!a.quiet) {
     if (stdout_taken) {
       // Keep stdout machine-readable; the expects still reach the user.
-      for (const metrics::ExpectResult& e : out.results.expect) eprint("{} {}\n", e.ok ? "PASS" : "FAIL", e.text);
+      for (const metrics::ExpectResult& e : results.expect) eprint("{} {}\n", e.ok ? "PASS" : "FAIL", e.text);
     } else {
-      write_text(stdout, reports::text_summary(out.results));
+      write_text(stdout, reports::text_summary(results));
     }
   }
-  if (!out.results.system.panics.empty()) {
-    for (const std::string& p : out.results.system.panics) eprint("xnusim: {}\n", p);
+  if (!results.system.panics.empty()) {
+    for (const std::string& p : results.system.panics) eprint("xnusim: {}\n", p);
     return kExitPanic;
   }
-  if (a.check && !out.expects_ok) {
+  if (a.check && !run::expects_ok(results)) {
     size_t failed = 0;
-    for (const metrics::ExpectResult& e : out.results.expect) failed += e.ok ? 0 : 1;
-    eprint("xnusim: {} of {} expect{} failed\n", failed, out.results.expect.size(),
-           out.results.expect.size() == 1 ? "" : "s");
+    for (const metrics::ExpectResult& e : results.expect) failed += e.ok ? 0 : 1;
+    eprint("xnusim: {} of {} expect{} failed\n", failed, results.expect.size(),
+           results.expect.size() == 1 ? "" : "s");
     return kExitExpectFailed;
   }
   return kExitOk;

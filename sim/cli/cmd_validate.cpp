@@ -5,7 +5,7 @@
 
 #include "sim/cli/commands.hpp"
 #include "sim/cli/console.hpp"
-#include "sim/cli/run_support.hpp"
+#include "sim/run/simulation.hpp"
 #include "sim/scenario/loader.hpp"
 
 namespace sim::cli {
@@ -33,7 +33,7 @@ Command add_validate_command(CLI::App& parent) {
         bad = true;
         continue;
       }
-      std::string policy_error = check_policy_name(*r.scenario, "");
+      std::string policy_error = run::check_policy_name(*r.scenario, "");
       if (!policy_error.empty()) {
         eprint("{}\n", policy_error);
         bad = true;
