@@ -122,6 +122,8 @@ int run(const RunArgs& a) {
   // written beside their targets and renamed at the end, so a signal or an error during the run
   // leaves earlier results untouched.
   install_signal_handlers();
+  // Outputs that go to stdout ("-" or /dev/stdout) replace the text summary there.
+  bool stdout_taken = writes_to_stdout(a.json_path) || writes_to_stdout(a.csv_path) || writes_to_stdout(a.trace_path);
   OutputFile trace, json, csv;
   for (auto [out, path] : {std::pair{&trace, &a.trace_path}, {&json, &a.json_path}, {&csv, &a.csv_path}}) {
     if (std::string e = out->open(*path); !e.empty()) {
@@ -135,6 +137,14 @@ int run(const RunArgs& a) {
     trace_writer.emplace(trace.file(), sim.names());
     sim.add_sink(&*trace_writer);
   }
+  // CATCH-SITE (issue 8, item 5), not active yet: a run-time time overflow is bad input, exit 2
+  // naming the op. core::TimeOverflow (sim/core/time.hpp, carrying the op's JSON pointer) is
+  // being added by another engineer; when it lands, run the line below inside
+  //   try { ... } catch (const core::TimeOverflow& e) {
+  //     eprint("{}: error: {}\n", s.file, e.what());  // what() names the op's pointer
+  //     return kExitBadInput;  // the destructors remove the temporaries
+  //   }
+  // Until then it reaches main's handler as an internal error (exit 3).
   const run::Results results = sim.run();
   progress.clear();
   trace_writer.reset();  // flushes; the stream is closed below
@@ -157,8 +167,6 @@ int run(const RunArgs& a) {
       }
     }
   }
-  // Outputs that go to stdout replace the text summary there.
-  bool stdout_taken = a.json_path == "-" || a.csv_path == "-" || a.trace_path == "-";
   if (!a.quiet) {
     if (stdout_taken) {
       // Keep stdout machine-readable; the expects still reach the user.

@@ -207,6 +207,14 @@ std::string check_distinct_outputs(const std::vector<std::pair<std::string, std:
   return "";
 }
 
+bool writes_to_stdout(const std::string& path) {
+  if (path.empty()) return false;
+  if (path == "-") return true;
+  struct stat out_st {}, st {};
+  return fstat(STDOUT_FILENO, &out_st) == 0 && ::stat(path.c_str(), &st) == 0 && st.st_dev == out_st.st_dev &&
+         st.st_ino == out_st.st_ino;
+}
+
 void install_signal_handlers() {
   struct sigaction sa {};
   sa.sa_handler = on_terminating_signal;

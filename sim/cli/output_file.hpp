@@ -51,6 +51,9 @@ class OutputFile {
 // Each entry is (option name, path); empty paths are ignored.
 std::string check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs);
 
+// True when `path` is "-" or names the file stdout is open on (e.g. /dev/stdout).
+bool writes_to_stdout(const std::string& path);
+
 // Installs handlers for SIGINT, SIGTERM and SIGHUP that remove the open temporaries (unlink(2)
 // only) and _exit(128 + signal). Async-signal-safe.
 void install_signal_handlers();

@@ -220,6 +220,11 @@ TEST_CASE("cli: two outputs on one file, or on stdout, are refused before the ru
   Result d = xnusim("run scenarios/basics/bw-c.json --csv - --json /dev/stdout");
   CHECK(d.code == 2);
   CHECK(d.err.find("both write to stdout") != std::string::npos);
+  // One output on /dev/stdout is stdout too: the summary stays off it.
+  Result e = xnusim("run scenarios/basics/bw-c.json --json /dev/stdout");
+  REQUIRE(e.code == 0);
+  CHECK(nlohmann::json::parse(e.out)["policy"] == "xnu");
+  CHECK(e.err.find("PASS thread \"a\"") != std::string::npos);
   std::filesystem::remove_all(dir);
 }
 
