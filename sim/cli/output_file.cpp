@@ -80,6 +80,8 @@ std::string OutputFile::open(const std::string& path) {
     if (!file_) return cannot_write(path, errno);
     return "";
   }
+  // A file the user may not write stays refused, although the rename would replace it.
+  if (exists && ::access(path.c_str(), W_OK) != 0) return cannot_write(path, errno);
   std::error_code ec;
   fs::path target = exists ? fs::canonical(path, ec) : fs::path(path);
   if (ec) return cannot_write(path, ec.value());
