@@ -2,6 +2,7 @@
 #include <catch2/catch.hpp>
 
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <chrono>
 #include <filesystem>
@@ -175,6 +176,28 @@ TEST_CASE("cli: a finished run replaces earlier outputs and leaves only them", "
   auto j = nlohmann::json::parse(read_file(dir + "/out.json"));
   CHECK(j["threads"]["a"]["response_ns"]["max"] == 3'000'000);
   CHECK(read_file(dir + "/out.csv").rfind("id,task,mode,", 0) == 0);
+  // The new file has the mode any new file gets (not the temporary's 0600); a replaced one keeps its own.
+  mode_t mask = ::umask(0);
+  ::umask(mask);
+  auto mode_of = [](const std::string& p) {
+    return static_cast<mode_t>(std::filesystem::status(p).permissions()) & 07777;
+  };
+  CHECK(mode_of(dir + "/out.csv") == (0666 & ~mask));
+  std::filesystem::permissions(dir + "/out.json", std::filesystem::perms(0640));
+  CHECK(xnusim("run scenarios/basics/bw-c.json --quiet --json " + dir + "/out.json").code == 0);
+  CHECK(mode_of(dir + "/out.json") == 0640);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("cli: an output to a FIFO is written directly, not through a temporary", "[cli][regression]") {
+  std::string dir = scratch_dir("fifo");
+  std::string fifo = dir + "/pipe", copy = dir + "/copy.json";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  int code = testing::xnusim_status("run scenarios/basics/bw-c.json --quiet --json " + fifo + " & cat " + fifo +
+                                    " >" + copy + "; wait $!");
+  CHECK(code == 0);
+  CHECK(nlohmann::json::parse(read_file(copy))["threads"]["a"]["response_ns"]["max"] == 3'000'000);
+  CHECK(testing::files_in(dir) == std::vector<std::string>{"copy.json", "pipe"});
   std::filesystem::remove_all(dir);
 }
 
