@@ -13,7 +13,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include "sim/cli/run_support.hpp"
+#include "sim/run/simulation.hpp"
 #include "sim/policies/registry.hpp"
 #include "sim/scenario/loader.hpp"
 
@@ -98,13 +98,13 @@ struct Figures {
 
 Figures run_case(const Case& c, const std::string& policy) {
   scenario::Scenario s = c.make();
-  cli::RunOptions o;
+  run::Options o;
   o.policy = policy;
   auto t0 = std::chrono::steady_clock::now();
-  cli::RunOutput out = cli::run_scenario(s, o);
+  run::Results results = run::run_scenario(s, o);
   auto t1 = std::chrono::steady_clock::now();
   Figures f;
-  f.events = static_cast<uint64_t>(out.results.system.events);
+  f.events = static_cast<uint64_t>(results.system.events);
   f.wall_s = std::chrono::duration<double>(t1 - t0).count();
   f.sim_s = static_cast<double>(s.duration.ns) / 1e9;
   struct rusage ru {};

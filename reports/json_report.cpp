@@ -4,7 +4,9 @@
 #include <cstddef>
 #include <utility>
 
-#include "sim/model/priorities.hpp"
+#include <string_view>
+
+#include "sim/metrics/catalog.hpp"
 
 namespace sim::reports {
 
@@ -12,57 +14,25 @@ namespace {
 
 using nlohmann::ordered_json;
 
-ordered_json summary_json(const metrics::Summary& s) {
+// One results object: the catalogue's fields for its type, in catalogue order; a dotted path
+// nests ("response_ns.p99" is key "p99" of object "response_ns").
+template <typename T>
+ordered_json object_json(const std::vector<metrics::Field<T>>& fields, const T& object) {
   ordered_json j = ordered_json::object();
-  j["count"] = s.count;
-  j["min"] = s.min;
-  j["p50"] = s.p50;
-  j["p90"] = s.p90;
-  j["p99"] = s.p99;
-  j["p999"] = s.p999;
-  j["max"] = s.max;
-  j["mean"] = s.mean;
-  return j;
-}
-
-ordered_json thread_json(const metrics::ThreadResult& t) {
-  ordered_json j = ordered_json::object();
-  j["cpu_time_ns"] = t.cpu_time_ns;
-  j["jobs"] = t.jobs;
-  j["deadline_misses"] = t.deadline_misses;
-  j["response_ns"] = summary_json(t.response_ns);
-  j["latency_ns"] = summary_json(t.latency_ns);
-  j["jitter_ns"] = t.jitter_ns;
-  j["blocked_ns"] = t.blocked_ns;
-  j["inversion_ns"] = t.inversion_ns;
-  j["preemptions"] = t.preemptions;
-  j["context_switches"] = t.context_switches;
-  j["migrations"] = t.migrations;
-  j["demotions"] = t.demotions;
-  j["min_sched_pri"] = t.min_sched_pri;
-  j["max_sched_pri"] = t.max_sched_pri;
-  // Extension keys, after the documented ones so readers of v1 are unaffected.
-  j["task"] = t.task;
-  j["mode"] = t.mode;
-  j["base_priority"] = t.base_priority;
-  j["band"] = std::string(model::to_string(model::band_of(t.base_priority)));
-  j["kernel"] = t.kernel;
-  j["spin_ns"] = t.spin_ns;
-  return j;
-}
-
-ordered_json cpu_json(const metrics::CpuResult& c) {
-  ordered_json j = ordered_json::object();
-  j["busy_ns"] = c.busy_ns;
-  j["interrupt_ns"] = c.interrupt_ns;
-  j["idle_ns"] = c.idle_ns;
-  ordered_json bands = ordered_json::object();
-  for (int b = 0; b < model::kBandCount; ++b) {
-    bands[std::string(model::to_string(static_cast<model::Band>(b)))] =
-        c.by_band_ns[static_cast<size_t>(b)];
+  for (const metrics::Field<T>& f : fields) {
+    ordered_json* node = &j;
+    std::string_view path = f.path;
+    for (size_t dot = path.find('.'); dot != std::string_view::npos; dot = path.find('.')) {
+      node = &(*node)[std::string(path.substr(0, dot))];
+      path.remove_prefix(dot + 1);
+    }
+    ordered_json& leaf = (*node)[std::string(path)];
+    switch (f.type) {
+      case metrics::FieldType::number: leaf = f.number(object); break;
+      case metrics::FieldType::text: leaf = f.text(object); break;
+      case metrics::FieldType::flag: leaf = f.flag(object); break;
+    }
   }
-  j["by_band_ns"] = std::move(bands);
-  j["overhead_ns"] = c.overhead_ns;
   return j;
 }
 
@@ -79,63 +49,39 @@ ordered_json results_to_json(const metrics::Results& r) {
   j["duration_ns"] = r.duration_ns;
 
   ordered_json threads = ordered_json::object();
-  for (const auto& t : r.threads) threads[t.id] = thread_json(t);
+  for (const auto& t : r.threads) threads[t.id] = object_json(metrics::thread_fields(), t);
   j["threads"] = std::move(threads);
 
   ordered_json cpus = ordered_json::array();
-  for (const auto& c : r.cpus) cpus.push_back(cpu_json(c));
+  for (const auto& c : r.cpus) cpus.push_back(object_json(metrics::cpu_fields(), c));
   j["cpus"] = std::move(cpus);
 
   ordered_json locks = ordered_json::object();
-  for (const auto& l : r.locks) {
-    ordered_json o = ordered_json::object();
-    o["acquisitions"] = l.acquisitions;
-    o["contended"] = l.contended;
-    o["wait_ns"] = summary_json(l.wait_ns);
-    o["hold_ns"] = summary_json(l.hold_ns);
-    // Extension keys (sim/sync, locks held at thread exit).
-    o["held_at_exit"] = l.held_at_exit;
-    o["waiting_at_end"] = l.waiting_at_end;
-    locks[l.id] = std::move(o);
-  }
+  for (const auto& l : r.locks) locks[l.id] = object_json(metrics::lock_fields(), l);
   j["locks"] = std::move(locks);
 
   ordered_json interrupts = ordered_json::object();
-  for (const auto& i : r.interrupts) {
-    ordered_json o = ordered_json::object();
-    o["count"] = i.count;
-    o["latency_ns"] = summary_json(i.latency_ns);
-    interrupts[i.id] = std::move(o);
-  }
+  for (const auto& i : r.interrupts) interrupts[i.id] = object_json(metrics::interrupt_fields(), i);
   j["interrupts"] = std::move(interrupts);
 
   ordered_json workloops = ordered_json::object();
-  for (const auto& w : r.workloops) {
-    ordered_json o = ordered_json::object();
-    o["actions"] = w.actions;
-    o["interrupts_delivered"] = w.interrupts_delivered;
-    o["action_latency_ns"] = summary_json(w.action_latency_ns);
-    o["gate_wait_ns"] = summary_json(w.gate_wait_ns);
-    workloops[w.id] = std::move(o);
-  }
+  for (const auto& w : r.workloops) workloops[w.id] = object_json(metrics::workloop_fields(), w);
   j["workloops"] = std::move(workloops);
 
   ordered_json devices = ordered_json::object();
-  for (const auto& d : r.devices) {
-    ordered_json o = ordered_json::object();
-    o["ios"] = d.ios;
-    o["completed"] = d.completed;
-    o["offline"] = d.offline;
-    o["io_ns"] = summary_json(d.io_ns);
-    devices[d.id] = std::move(o);
-  }
+  for (const auto& d : r.devices) devices[d.id] = object_json(metrics::device_fields(), d);
   j["devices"] = std::move(devices);
 
-  ordered_json system = ordered_json::object();
-  system["context_switches"] = r.system.context_switches;
-  system["events"] = r.system.events;
+  ordered_json system = object_json(metrics::system_fields(), r.system);
+  // v1's keys first (panics is the last of them, and not a number, so not in the catalogue);
+  // the catalogue's extension keys follow it.
+  ordered_json extension = ordered_json::object();
+  for (const char* key : {"locks_held_at_exit"}) {
+    extension[key] = system[key];
+    system.erase(key);
+  }
   system["panics"] = r.system.panics;  // an empty vector becomes []
-  system["locks_held_at_exit"] = r.system.locks_held_at_exit;  // extension key (sim/sync)
+  for (auto& [key, value] : extension.items()) system[key] = value;
   j["system"] = std::move(system);
 
   ordered_json expect = ordered_json::array();

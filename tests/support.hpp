@@ -3,16 +3,35 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "sim/cli/run_support.hpp"
+#include <nlohmann/json.hpp>
+
+#include "reports/json_report.hpp"
+#include "reports/trace_text.hpp"
 #include "sim/core/trace.hpp"
+#include "sim/run/simulation.hpp"
 #include "sim/scenario/scenario.hpp"
+
+namespace sim::sync {}
+namespace sim::iokit_model {}
 
 namespace testing {
 
-using namespace sim;
+// The layers by their short names. Not `using namespace sim`: that would make the namespace
+// sim::run collide with testing::run below.
+namespace core = sim::core;
+namespace model = sim::model;
+namespace policies = sim::policies;
+namespace dispatcher = sim::dispatcher;
+namespace sync = sim::sync;
+namespace iokit_model = sim::iokit_model;
+namespace scenario = sim::scenario;
+namespace metrics = sim::metrics;
+namespace reports = sim::reports;
 using core::Duration;
 
 inline Duration ms(int64_t v) { return Duration::milliseconds(v); }
@@ -83,8 +102,33 @@ class RecordingSink final : public core::TraceSink {
   std::vector<core::TraceEvent> events;
 };
 
+// One run through the run layer, with its results JSON for tests that compare documents.
+struct RunOutput {
+  metrics::Results results;
+  nlohmann::ordered_json json;
+  bool expects_ok = true;
+};
+
+// Runs `s` through sim::run::Simulation; `sinks` see every event after the metric sinks, and
+// `trace`, when given, receives the text trace.
+inline RunOutput run_scenario(const scenario::Scenario& s, const sim::run::Options& options = {},
+                              std::vector<core::TraceSink*> sinks = {}, std::FILE* trace = nullptr) {
+  sim::run::Simulation simulation(s, options);
+  std::optional<reports::TextTraceWriter> writer;
+  if (trace) {
+    writer.emplace(trace, simulation.names());
+    simulation.add_sink(&*writer);
+  }
+  for (core::TraceSink* k : sinks) simulation.add_sink(k);
+  RunOutput out;
+  out.results = simulation.run();
+  out.json = reports::results_to_json(out.results);
+  out.expects_ok = sim::run::expects_ok(out.results);
+  return out;
+}
+
 struct Run {
-  cli::RunOutput out;
+  RunOutput out;
   RecordingSink trace;
   const metrics::ThreadResult& thread(const std::string& id) const {
     for (const auto& t : out.results.threads)
@@ -104,16 +148,15 @@ struct Run {
 
 // Runs `s` with `options` and returns the text trace as well as the output.
 struct Traced {
-  cli::RunOutput out;
+  RunOutput out;
   std::string trace;
 };
-inline Traced run_traced(const scenario::Scenario& s, cli::RunOptions options) {
+inline Traced run_traced(const scenario::Scenario& s, const sim::run::Options& options) {
   char* buf = nullptr;
   size_t len = 0;
   std::FILE* mem = open_memstream(&buf, &len);
-  options.trace = mem;
   Traced t;
-  t.out = cli::run_scenario(s, options);
+  t.out = run_scenario(s, options, {}, mem);
   std::fclose(mem);
   t.trace.assign(buf, len);
   std::free(buf);
@@ -122,10 +165,9 @@ inline Traced run_traced(const scenario::Scenario& s, cli::RunOptions options) {
 
 inline Run run(const scenario::Scenario& s, const std::string& policy = "fixed") {
   Run r;
-  cli::RunOptions o;
+  sim::run::Options o;
   o.policy = policy;
-  o.extra_sink = &r.trace;
-  r.out = cli::run_scenario(s, o);
+  r.out = run_scenario(s, o, {&r.trace});
   return r;
 }
 

@@ -2,6 +2,7 @@
 #include <fmt/format.h>
 
 #include "sim/cli/commands.hpp"
+#include "sim/cli/console.hpp"
 #include "sim/policies/registry.hpp"
 
 namespace sim::cli {
@@ -14,7 +15,7 @@ Command add_policies_command(CLI::App& parent) {
     for (const policies::PolicyInfo& p : policies::registry()) width = std::max(width, p.name.size());
     for (const policies::PolicyInfo& p : policies::registry()) {
       bool is_default = p.name == policies::default_policy_name();
-      fmt::print("{:<{}}  {}{}\n", p.name, width, p.summary, is_default ? " (default)" : "");
+      oprint("{:<{}}  {}{}\n", p.name, width, p.summary, is_default ? " (default)" : "");
     }
     return kExitOk;
   };

@@ -1,7 +1,11 @@
 // The xnusim subcommands; each registers its options on the CLI11 app and runs when chosen.
 #pragma once
 
+#include <string>
+
 #include <CLI/CLI.hpp>
+
+#include "sim/scenario/loader.hpp"
 
 namespace sim::cli {
 
@@ -18,6 +22,13 @@ struct Command {
   CLI::App* app = nullptr;
   std::function<int()> run;
 };
+
+// Loads the scenario a command line names: a file, or standard input for "-" (whose diagnostics
+// name it "<stdin>").
+scenario::LoadResult load_scenario_argument(const std::string& arg);
+
+// The subcommand names, for "did you mean" on an unknown one.
+std::vector<std::string> subcommand_names();
 
 Command add_run_command(CLI::App& parent);
 Command add_validate_command(CLI::App& parent);

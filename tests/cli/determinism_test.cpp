@@ -4,7 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "sim/cli/run_support.hpp"
+#include "sim/run/simulation.hpp"
 #include "sim/policies/registry.hpp"
 #include "sim/scenario/loader.hpp"
 #include "tests/support.hpp"
@@ -32,7 +32,7 @@ struct Output {
 };
 
 Output run_once(const scenario::Scenario& s, const std::string& policy, uint64_t seed) {
-  cli::RunOptions o;
+  sim::run::Options o;
   o.policy = policy;
   o.seed = seed;
   testing::Traced t = testing::run_traced(s, o);

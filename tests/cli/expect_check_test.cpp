@@ -1,5 +1,5 @@
-// Unit tests for cli::evaluate_expects: bounds, every target kind, nested summary paths, and
-// what a missing metric reports.
+// Unit tests for run::evaluate_expects on Results: bounds, every target kind, nested summary
+// paths, and what a missing metric reports.
 #include <catch2/catch.hpp>
 
 #include <cstdint>
@@ -7,38 +7,64 @@
 #include <utility>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include "sim/run/expects.hpp"
 
-#include "sim/cli/expect_check.hpp"
-
-using nlohmann::ordered_json;
-using sim::cli::evaluate_expects;
+using sim::run::evaluate_expects;
 using sim::scenario::ExpectOp;
 using sim::scenario::ExpectSpec;
 using sim::scenario::ExpectTarget;
 
 namespace {
 
-const ordered_json& results() {
-  static const ordered_json j = ordered_json::parse(R"({
-    "format": "xnusim-results", "version": 1, "scenario": "t", "policy": "xnu", "seed": 1,
-    "xnu": "517", "duration_ns": 10000000,
-    "threads": {
-      "high": {"cpu_time_ns": 3000000, "jobs": 3, "deadline_misses": 0,
-               "response_ns": {"count": 3, "min": 1000, "p50": 2000, "p90": 2500, "p99": 2900,
-                               "p999": 3000000, "max": 3000000, "mean": 1001000}},
-      "low": {"cpu_time_ns": 7000000, "jobs": 1, "deadline_misses": 2}
-    },
-    "cpus": [{"busy_ns": 9000000, "by_band_ns": {"aged": 0, "default": 7000000}},
-             {"busy_ns": 4000000}],
-    "locks": {"m": {"acquisitions": 4, "contended": 1, "wait_ns": {"max": 500}}},
-    "interrupts": {"eth": {"count": 12, "latency_ns": {"p99": 40}}},
-    "workloops": {"wl": {"actions": 5, "interrupts_delivered": 9}},
-    "devices": {"disk": {"ios": 2, "completed": 2, "offline": 0}},
-    "system": {"context_switches": 17, "events": 300, "panics": []},
-    "expect": []
-  })");
-  return j;
+const sim::metrics::Results& results() {
+  static const sim::metrics::Results r = [] {
+    sim::metrics::Results r;
+    r.scenario = "t";
+    r.policy = "xnu";
+    r.duration_ns = 10'000'000;
+    sim::metrics::ThreadResult high;
+    high.id = "high";
+    high.cpu_time_ns = 3'000'000;
+    high.jobs = 3;
+    high.response_ns = {3, 1000, 2000, 2500, 2900, 3'000'000, 3'000'000, 1'001'000};
+    sim::metrics::ThreadResult low;
+    low.id = "low";
+    low.cpu_time_ns = 7'000'000;
+    low.jobs = 1;
+    low.deadline_misses = 2;
+    r.threads = {high, low};
+    sim::metrics::CpuResult c0;
+    c0.busy_ns = 9'000'000;
+    c0.by_band_ns[2] = 7'000'000;  // "default"
+    sim::metrics::CpuResult c1;
+    c1.busy_ns = 4'000'000;
+    r.cpus = {c0, c1};
+    sim::metrics::LockResult m;
+    m.id = "m";
+    m.acquisitions = 4;
+    m.contended = 1;
+    m.wait_ns.max = 500;
+    r.locks = {m};
+    sim::metrics::InterruptResult eth;
+    eth.id = "eth";
+    eth.count = 12;
+    eth.latency_ns.p99 = 40;
+    r.interrupts = {eth};
+    sim::metrics::WorkloopResult wl;
+    wl.id = "wl";
+    wl.actions = 5;
+    wl.interrupts_delivered = 9;
+    r.workloops = {wl};
+    sim::metrics::DeviceResult disk;
+    disk.id = "disk";
+    disk.ios = 2;
+    disk.completed = 2;
+    r.devices = {disk};
+    r.system.context_switches = 17;
+    r.system.events = 300;
+    return r;
+  }();
+  return r;
 }
 
 ExpectSpec spec(ExpectTarget target, std::string id, std::string metric, ExpectOp op,
@@ -145,6 +171,12 @@ TEST_CASE("expect check: a missing target or metric fails with no such metric", 
   r = check_one(cpu);
   CHECK_FALSE(r.ok);
   CHECK(r.text == "cpu 5 busy_ns >= 0: no such metric");
+}
+
+TEST_CASE("expect check: descriptive attributes are not metrics", "[cli][unit]") {
+  // base_priority is a number in the results JSON, but it describes the thread: not expectable.
+  CHECK_FALSE(check_one(spec(ExpectTarget::thread, "high", "base_priority", ExpectOp::min, 0)).ok);
+  CHECK_FALSE(check_one(spec(ExpectTarget::thread, "high", "task", ExpectOp::min, 0)).ok);
 }
 
 TEST_CASE("expect check: results come back one per spec, in order", "[cli][unit]") {

@@ -131,16 +131,15 @@ TEST_CASE("property: random scenarios keep the dispatcher's invariants", "[dispa
     scenario::Scenario s = gen.scenario();
     for (const policies::PolicyInfo& p : policies::registry()) {
       INFO("scenario " << i << " policy " << p.name);
-      cli::RunOptions o;
+      sim::run::Options o;
       o.policy = std::string(p.name);
       o.step_hook = check_invariants;
       // PROPERTY_TRACE=N writes scenario N's trace to /tmp to debug a failure.
       std::FILE* trace = nullptr;
       if (const char* want = std::getenv("PROPERTY_TRACE"); want && std::atoi(want) == i) {
         trace = std::fopen(("/tmp/property-" + std::to_string(i) + "-" + std::string(p.name) + ".trace").c_str(), "w");
-        o.trace = trace;
       }
-      cli::RunOutput out = cli::run_scenario(s, o);
+      testing::RunOutput out = testing::run_scenario(s, o, {}, trace);
       // CPU time adds up: busy = threads' time + costs; busy + idle = duration.
       int64_t threads_time = 0;
       for (const auto& t : out.results.threads) threads_time += t.cpu_time_ns;

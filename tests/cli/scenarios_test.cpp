@@ -9,7 +9,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "sim/cli/run_support.hpp"
+#include "sim/run/simulation.hpp"
 #include "sim/policies/registry.hpp"
 #include "sim/scenario/loader.hpp"
 #include "tests/support.hpp"
@@ -36,7 +36,7 @@ std::string repo_relative(const fs::path& p) {
 constexpr int64_t kGoldenLimitNs = 5'000'000'000;
 
 std::string trace_of(const scenario::Scenario& s, const std::string& policy) {
-  cli::RunOptions o;
+  sim::run::Options o;
   o.policy = policy;
   if (s.duration.ns > kGoldenLimitNs) o.duration = core::Duration{kGoldenLimitNs};
   return testing::run_traced(s, o).trace;
@@ -52,9 +52,9 @@ TEST_CASE("scenarios: every bundled scenario loads and its expects hold", "[cli]
     scenario::LoadResult r = scenario::load_scenario_file(repo_relative(f));
     INFO(r.diagnostics.format());
     REQUIRE(r.scenario);
-    REQUIRE(cli::check_supported(*r.scenario).empty());
+    REQUIRE(sim::run::check_supported(*r.scenario).empty());
     REQUIRE_FALSE(r.scenario->description.empty());
-    cli::RunOutput out = cli::run_scenario(*r.scenario, {});
+    testing::RunOutput out = testing::run_scenario(*r.scenario, {});
     // Convention: a scenario whose file name ends in "-panic" stops with a simulated panic by
     // design (`xnusim run` exits 4); its expects describe the run up to the panic. No other
     // scenario may panic.
@@ -117,9 +117,9 @@ TEST_CASE("scenarios: BW-C and Bench-10 match response-time analysis exactly", "
     scenario::LoadResult r = scenario::load_scenario_file(w.file);
     REQUIRE(r.scenario);
     for (const policies::PolicyInfo& p : policies::registry()) {
-      cli::RunOptions o;
+      sim::run::Options o;
       o.policy = std::string(p.name);
-      cli::RunOutput out = cli::run_scenario(*r.scenario, o);
+      testing::RunOutput out = testing::run_scenario(*r.scenario, o);
       REQUIRE(out.results.threads.size() == w.wcrt_ms.size());
       for (size_t i = 0; i < w.wcrt_ms.size(); ++i) {
         INFO(w.file << " " << p.name << " " << out.results.threads[i].id);

@@ -44,9 +44,9 @@ TEST_CASE("metrics: the reported NIC-under-load input accounts every CPU nanosec
   };
   for (Want w : {Want{5'000'000'000, 114'279'000}, Want{20'000'000'000, 460'226'000}}) {
     INFO("duration " << w.duration_ns);
-    cli::RunOptions o;
+    sim::run::Options o;
     o.duration = Duration{w.duration_ns};
-    cli::RunOutput out = cli::run_scenario(*lr.scenario, o);
+    RunOutput out = testing::run_scenario(*lr.scenario, o);
     REQUIRE(out.results.cpus.size() == 2);
     for (const auto& c : out.results.cpus) {
       CHECK(c.idle_ns == 0);

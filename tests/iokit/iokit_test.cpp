@@ -372,8 +372,8 @@ TEST_CASE("iokit: a scenario with random interrupts, filters, timers and I/O giv
   scenario::LoadResult loaded = scenario::load_scenario_text(text, "iokit.json");
   INFO(loaded.diagnostics.format());
   REQUIRE(loaded.scenario);
-  CHECK(cli::check_supported(*loaded.scenario).empty());
-  cli::RunOptions o;
+  CHECK(sim::run::check_supported(*loaded.scenario).empty());
+  sim::run::Options o;
   o.policy = "xnu";
   Traced a = run_traced(*loaded.scenario, o);
   Traced b = run_traced(*loaded.scenario, o);

@@ -46,7 +46,7 @@ TEST_CASE("sync cli: runs with locks, funnels and random durations are determini
     sim::scenario::LoadResult r = sim::scenario::load_scenario_file(file);
     REQUIRE(r.scenario);
     for (const char* policy : {"fixed", "xnu"}) {
-      sim::cli::RunOptions o;
+      sim::run::Options o;
       o.policy = policy;
       o.duration = sim::core::Duration::seconds(1);
       testing::Traced a = testing::run_traced(*r.scenario, o);

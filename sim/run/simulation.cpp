@@ -1,0 +1,182 @@
+// Simulation: build the world, wire the metric sinks once, run, collect Results and expects.
+#include "sim/run/simulation.hpp"
+
+#include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "sim/core/diag.hpp"
+#include "sim/metrics/inversion_detector.hpp"
+#include "sim/metrics/iokit_metrics.hpp"
+#include "sim/metrics/lock_metrics.hpp"
+#include "sim/metrics/metrics_sink.hpp"
+#include "sim/policies/registry.hpp"
+#include "sim/run/expects.hpp"
+#include "sim/scenario/builder.hpp"
+
+namespace sim::run {
+
+std::string resolve_policy_name(const scenario::Scenario& s, const std::string& override_name) {
+  if (!override_name.empty()) return override_name;
+  if (s.policy) return *s.policy;
+  return std::string(policies::default_policy_name());
+}
+
+std::string check_policy_name(const scenario::Scenario& s, const std::string& override_name) {
+  std::string name = resolve_policy_name(s, override_name);
+  if (policies::find_policy(name)) return "";
+  std::vector<std::string> names;
+  for (const policies::PolicyInfo& p : policies::registry()) names.emplace_back(p.name);
+  std::string hint = core::closest_match(name, names);
+  std::string note = hint.empty() ? "" : fmt::format("\n  note: did you mean \"{}\"?", hint);
+  if (!override_name.empty())
+    return fmt::format("xnusim: error: --policy: unknown policy \"{}\"; valid: {}{}", name,
+                       policies::policy_names_joined(), note);
+  return fmt::format("{}: error: /policy: unknown policy \"{}\"; valid: {}{}", s.file, name,
+                     policies::policy_names_joined(), note);
+}
+
+std::string check_supported(const scenario::Scenario& s) {
+  std::string out;
+  for (const std::string& f : scenario::unsupported_features(s))
+    out += fmt::format("{}: error: not supported yet: {}\n", s.file, f);
+  return out;
+}
+
+namespace {
+
+// Where the IOKit layer's objects sit in the trace, for its metrics sink.
+metrics::IoKitLayout iokit_layout(const iokit_model::IoKit& k) {
+  metrics::IoKitLayout l;
+  l.interrupts = k.interrupt_names();
+  l.devices = k.device_names();
+  l.offline_status = iokit_model::kIOReturnOffline;
+  std::vector<std::string> ids = k.workloop_names();
+  for (size_t w = 0; w < ids.size(); ++w) {
+    int32_t wi = static_cast<int32_t>(w);
+    metrics::IoKitLayout::Workloop lw;
+    lw.id = ids[w];
+    lw.work_event = k.work_event(wi);
+    lw.gate_lock = k.gate_lock(wi);
+    for (size_t s = 0; s < k.source_names(wi).size(); ++s)
+      lw.interrupt_source.push_back(k.is_interrupt_source(wi, static_cast<int32_t>(s)));
+    l.workloops.push_back(std::move(lw));
+  }
+  return l;
+}
+
+const policies::PolicyInfo& checked_policy(const std::string& name) {
+  const policies::PolicyInfo* p = policies::find_policy(name);
+  if (!p) throw dispatcher::InternalError("Simulation built with an unchecked policy name \"" + name + "\"");
+  return *p;
+}
+
+}  // namespace
+
+// Everything one run owns. Members are declared in the order they must be built: the bus
+// before the world that emits on it, the world before the sinks that size themselves from it.
+struct Simulation::State {
+  State(const scenario::Scenario& s, Options o)
+      : spec(s),
+        options(std::move(o)),
+        policy_name(resolve_policy_name(s, options.policy)),
+        seed(options.seed.value_or(s.seed)),
+        duration(options.duration.value_or(s.duration)),
+        world(scenario::build_world(s, checked_policy(policy_name), &bus, seed)),
+        inversions(&bus, world.dispatcher->threads().size(), s.machine.cpus),
+        metrics(world.dispatcher->threads(), s.machine.cpus),
+        locks(world.dispatcher->threads().size(), world.names.locks, world.names.threads) {
+    // Lock sinks only listen when there are locks (funnels and gates included): without them
+    // their results are zeros, and every event they would see costs a call.
+    bool has_locks = !world.names.locks.empty();
+    // First on the bus: it emits each instant's inversion events before later events go out.
+    if (has_locks) bus.add(&inversions);
+    bus.add(&metrics);
+    if (has_locks) bus.add(&locks);
+    if (world.iokit) {
+      iokit.emplace(iokit_layout(*world.iokit));
+      bus.add(&*iokit);
+    }
+  }
+
+  const scenario::Scenario& spec;
+  Options options;
+  std::string policy_name;
+  uint64_t seed;
+  core::Duration duration;
+  core::TraceBus bus;
+  scenario::World world;
+  metrics::InversionDetector inversions;
+  metrics::MetricsSink metrics;
+  metrics::LockMetrics locks;
+  std::optional<metrics::IoKitMetrics> iokit;
+  bool ran = false;
+};
+
+Simulation::Simulation(const scenario::Scenario& s, Options options)
+    : state_(std::make_unique<State>(s, std::move(options))) {}
+
+Simulation::~Simulation() = default;
+
+const core::NameTable& Simulation::names() const { return state_->world.names; }
+const std::string& Simulation::policy_name() const { return state_->policy_name; }
+uint64_t Simulation::seed() const { return state_->seed; }
+core::Duration Simulation::duration() const { return state_->duration; }
+
+void Simulation::add_sink(core::TraceSink* sink) {
+  if (state_->ran) throw dispatcher::InternalError("Simulation::add_sink called after run()");
+  state_->bus.add(sink);
+}
+
+Results Simulation::run() {
+  State& st = *state_;
+  if (st.ran) throw dispatcher::InternalError("Simulation::run called twice");
+  st.ran = true;
+  dispatcher::Dispatcher& d = *st.world.dispatcher;
+  if (st.options.step_hook) {
+    const dispatcher::Dispatcher* dp = &d;
+    d.set_step_hook([dp, hook = st.options.step_hook] { hook(*dp); });
+  }
+  if (st.options.progress) {
+    d.set_progress([report = st.options.progress, end = st.duration](core::SimTime now) { report(now, end); },
+                   st.options.progress_every);
+  }
+  d.run(core::SimTime{st.duration.ns});
+
+  Results r = st.metrics.results();
+  r.locks = st.locks.locks();
+  r.system.locks_held_at_exit = st.locks.held_at_exit();
+  for (size_t i = 0; i < r.threads.size(); ++i) {
+    metrics::ThreadResult& t = r.threads[i];
+    t.blocked_ns = st.locks.blocked_ns(static_cast<int32_t>(i));
+    t.spin_ns = st.locks.spin_ns(static_cast<int32_t>(i));
+    t.inversion_ns = st.inversions.inversion_ns(static_cast<int32_t>(i));
+  }
+  if (st.iokit) {
+    r.interrupts = st.iokit->interrupts();
+    r.workloops = st.iokit->workloops();
+    r.devices = st.iokit->devices();
+  }
+  r.scenario = st.spec.name;
+  r.policy = st.policy_name;
+  r.seed = st.seed;
+  r.xnu = st.spec.machine.xnu == scenario::XnuRelease::r792 ? "792" : "517";
+  r.system.events = static_cast<int64_t>(d.events_handled());
+  if (!d.panic_report().empty()) r.system.panics.push_back(d.panic_report());
+  r.expect = evaluate_expects(r, st.spec.expects);
+  return r;
+}
+
+bool expects_ok(const Results& r) {
+  for (const metrics::ExpectResult& e : r.expect)
+    if (!e.ok) return false;
+  return true;
+}
+
+Results run_scenario(const scenario::Scenario& s, const Options& options) {
+  Simulation sim(s, options);
+  return sim.run();
+}
+
+}  // namespace sim::run
