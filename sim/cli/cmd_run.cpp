@@ -72,7 +72,7 @@ class Progress {
   bool printed_ = false;
 };
 
-int run(const RunArgs& a) {
+int run_command(const RunArgs& a) {
   // Options first: a bad option costs no loading and no simulation.
   run::Options options;
   if (a.seed) {
@@ -204,7 +204,7 @@ Command add_run_command(CLI::App& parent) {
   c.app->add_option("--trace", a->trace_path, "Write the event trace, one line per event, to FILE (- for stdout)");
   c.app->add_flag("--check", a->check, "Exit 1 if an expect in the scenario fails");
   c.app->add_flag("--quiet,-q", a->quiet, "Do not print the summary");
-  c.run = [a] { return run(*a); };
+  c.run = [a] { return run_command(*a); };
   return c;
 }
 

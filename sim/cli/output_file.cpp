@@ -89,10 +89,14 @@ std::string OutputFile::open(const std::string& path) {
   fs::path dir = target.parent_path();
   std::string templ = (dir.empty() ? std::string(".") : dir.string()) + "/." +
                       target.filename().string() + ".xnusim-XXXXXX";
-  int fd = mkstemp(templ.data());
-  if (fd < 0) return cannot_write(path, errno);
-  temp_ = templ;
-  slot_ = claim_slot(temp_);
+  int fd = -1;
+  {
+    SignalBlock block;  // the temporary is registered for removal before a signal can be taken
+    fd = mkstemp(templ.data());
+    if (fd < 0) return cannot_write(path, errno);
+    temp_ = templ;
+    slot_ = claim_slot(temp_);
+  }
   // mkstemp makes the file 0600; give it the mode the target has, or a new file would get.
   mode_t mode = 0;
   if (exists) {
@@ -149,9 +153,9 @@ void OutputFile::discard() {
   if (file_ && file_ != stdout) std::fclose(file_);
   file_ = nullptr;
   if (!temp_.empty()) {
-    // Unmark the slot first: the handler must not unlink a path that is being reused.
-    release_slot(slot_);
+    // Unlink before unmarking: a signal in between finds the path gone, which is harmless.
     ::unlink(temp_.c_str());
+    release_slot(slot_);
     temp_.clear();
   }
 }
