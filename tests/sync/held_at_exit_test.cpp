@@ -375,3 +375,30 @@ TEST_CASE("held at exit: no bundled scenario ends a thread holding a lock, not e
   }
   CHECK(with_locks >= 10);
 }
+
+TEST_CASE("held at exit: a waiter spinning when the holder ends stops spinning and sleeps for ever",
+          "[sync][regression]") {
+  // Two CPUs, xnu mutex: w asks at 995 us on cpu1 while low runs on cpu0, so it spins (PPC
+  // adaptive spin, up to 10 us while the owner runs: xnu-facts.md 7). low ends at 1 ms: the
+  // spin stops there (the owner left its CPU), w retries, finds the owner not running and sleeps.
+  auto low = thread("low", 10, {lock_op(0), run_op(ms(1))});
+  auto w = thread("w", 10, {sleep_op(us(995)), lock_op(0), unlock_op(0)});
+  low.cpu = 0;
+  w.cpu = 1;
+  auto s = scenario_of({low, w}, ms(4), 2);
+  s.locks.push_back(mutex("m"));
+  Traced t = traced(s, "fixed");
+  CHECK(lines_with(t.trace, {"lock_", "spin_", "blocked w on=lock", "exited low"}) ==
+        std::vector<std::string>{
+            "0.000000000 cpu0 lock_acquired low lock=m waited=0ns",
+            "0.000995000 cpu1 lock_contended w lock=m holder=low",
+            "0.000995000 cpu1 spin_began w lock=m",
+            "0.001000000 cpu0 lock_held_at_exit low lock=m held=1ms waiters=1",
+            "0.001000000 cpu0 exited low",
+            "0.001000000 cpu1 spin_ended w lock=m spun=5us",
+            "0.001000000 cpu1 blocked w on=lock object=m",
+        });
+  CHECK(thread_result(t.out, "w").blocked_ns == 3'005'000);
+  CHECK(thread_result(t.out, "w").spin_ns == 5'000);
+  CHECK(lock_result(t.out, "m").waiting_at_end == 1);
+}
