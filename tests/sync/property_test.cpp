@@ -24,6 +24,7 @@ namespace {
 struct Gen {
   std::mt19937_64 rng;
   std::vector<scenario::LockSpec> locks;
+  bool leak = false;  // some programs end holding a mutex or rw lock (and maybe a funnel)
 
   int64_t in(int64_t lo, int64_t hi) { return lo + static_cast<int64_t>(rng() % static_cast<uint64_t>(hi - lo + 1)); }
   bool chance(int percent) { return in(1, 100) <= percent; }
@@ -90,6 +91,17 @@ struct Gen {
       std::vector<model::Op> program;
       body(program, false);
       if (chance(50)) program = {loop_op(program, in(2, 4))};
+      if (leak && chance(40)) {
+        // Ends holding a lock that is not a spin lock (that one panics), maybe in a funnel.
+        int l = static_cast<int>(in(0, nlocks - 1));
+        const scenario::LockSpec& spec = locks[static_cast<size_t>(l)];
+        if (spec.kind != LockKind::spin) {
+          if (chance(30)) program.push_back(funnel_op(FunnelName::kernel));
+          LockMode mode = spec.kind != LockKind::rw ? LockMode::exclusive : chance(50) ? LockMode::read : LockMode::write;
+          program.push_back(lock_op(l, mode));
+          program.push_back(run_op(us(in(10, 500))));
+        }
+      }
       bool ts = timeshare && chance(50);
       auto t = thread("t" + std::to_string(i), static_cast<int>(ts ? in(20, 40) : in(5, 90)), program,
                       ts ? model::ThreadMode::timeshare : model::ThreadMode::fixed);
@@ -116,8 +128,9 @@ bool holds(const sync::ThreadSync& ts, int32_t lock) {
   return std::any_of(ts.held.begin(), ts.held.end(), [&](const sync::Held& h) { return h.lock == lock; });
 }
 
-// Checked after every instant.
-void check_invariants(const SyncRun& r) {
+// Checked after every instant. With `ended_holders`, a thread that has ended may still hold
+// mutexes and rw locks (xnu releases nothing at thread termination).
+void check_invariants(const SyncRun& r, bool ended_holders = false) {
   const auto& threads = r.d().threads();
   const auto& locks = r.sync().locks();
   for (size_t l = 0; l < locks.size(); ++l) {
@@ -127,7 +140,7 @@ void check_invariants(const SyncRun& r) {
     // The lock's holders are the threads whose held list names it, and none of them is gone.
     if (L.owner >= 0) {
       REQUIRE(holds(r.sync().thread_state(L.owner), li));
-      REQUIRE(threads[static_cast<size_t>(L.owner)].state != ThreadState::done);
+      if (!ended_holders) REQUIRE(threads[static_cast<size_t>(L.owner)].state != ThreadState::done);
       REQUIRE(L.readers.empty());
     }
     for (int32_t rd : L.readers) REQUIRE(holds(r.sync().thread_state(rd), li));
@@ -147,6 +160,7 @@ void check_invariants(const SyncRun& r) {
     }
     if (L.owner < 0 || !L.is_mutex()) continue;
     const model::Thread& owner = threads[static_cast<size_t>(L.owner)];
+    if (owner.state == ThreadState::done) continue;  // an ended holder is no longer raised
     // Inheritance never lets a waiter stand above its holder; a ceiling raises at once; xnu
     // keeps a contended holder (base < 80) at or above the mutex's record.
     if (L.config.protocol == sync::Protocol::inherit)
@@ -204,7 +218,7 @@ TEST_CASE("property: random lock programs keep the sync layer's invariants and a
           std::fprintf(f, "%s\n", reports::format_trace_line(e, dump.world.names).c_str());
         std::fclose(f);
       }
-      SyncRun r(s, policy, {}, check_invariants);
+      SyncRun r(s, policy, {}, [](const SyncRun& run) { check_invariants(run); });
       REQUIRE(r.panic.empty());
       // Liveness: every thread finished, every lock was released as often as taken, nothing
       // is left held or waiting.
@@ -238,4 +252,95 @@ TEST_CASE("property: random lock programs keep the sync layer's invariants and a
   CHECK(contended > 1000);
   CHECK(inversions > 20);
   CHECK(promotions > 100);
+}
+
+TEST_CASE("property: programs that end holding locks leave exactly their waiters stuck, with sound metrics",
+          "[sync][property][regression]") {
+  Gen gen{std::mt19937_64(20061122), {}};
+  gen.leak = true;
+  const int kScenarios = 100;
+  int64_t held_at_exit = 0, stuck = 0;
+  for (int i = 0; i < kScenarios; ++i) {
+    for (const char* policy : {"fixed", "xnu"}) {
+      scenario::Scenario s = gen.scenario(std::string(policy) == "xnu");
+      INFO("scenario " << i << " policy " << policy);
+      SyncRun r(s, policy, {}, [](const SyncRun& run) { check_invariants(run, true); });
+      REQUIRE(r.panic.empty());
+      const auto& threads = r.d().threads();
+      const auto& locks = r.sync().locks();
+      int64_t end = s.duration.ns;
+      // Every lock_held_at_exit names a lock its thread still holds, and the thread has ended.
+      std::map<int32_t, int64_t> events_per_lock;
+      for (const auto& e : r.trace.of(core::TraceKind::lock_held_at_exit)) {
+        ++events_per_lock[e.other];
+        REQUIRE(threads[static_cast<size_t>(e.thread)].state == ThreadState::done);
+        REQUIRE(holds(r.sync().thread_state(e.thread), e.other));
+        REQUIRE(locks[static_cast<size_t>(e.other)].config.funnel < 0);  // funnels are dropped
+        REQUIRE(e.a >= 0);
+        REQUIRE(e.b >= 0);
+      }
+      std::vector<metrics::LockResult> results = r.locks->locks();
+      int64_t total = 0;
+      for (size_t l = 0; l < locks.size(); ++l) {
+        int32_t li = static_cast<int32_t>(l);
+        int64_t dead = 0, holders = 0, waiting = 0;
+        for (const auto& t : threads) {
+          const auto& ts = r.sync().thread_state(t.index);
+          for (const auto& h : ts.held) {
+            if (h.lock != li) continue;
+            ++holders;
+            dead += t.state == ThreadState::done;
+          }
+          waiting += ts.attempt(li) != nullptr;
+        }
+        INFO("lock " << locks[l].config.name);
+        REQUIRE(results[l].held_at_exit == dead);
+        REQUIRE(events_per_lock[li] == dead);
+        REQUIRE(results[l].waiting_at_end == waiting);
+        int64_t balance = 0;
+        for (const auto& e : r.trace.events) {
+          if (e.other != li) continue;
+          if (e.kind == core::TraceKind::lock_acquired) ++balance;
+          if (e.kind == core::TraceKind::lock_released) --balance;
+        }
+        REQUIRE(balance == holders);
+        total += dead;
+      }
+      REQUIRE(r.locks->held_at_exit() == total);
+      held_at_exit += total;
+      // A thread that did not finish is stuck behind an ended holder: its chain of holders ends
+      // at a thread that has ended. Its wait runs to the end of the run.
+      for (const auto& t : threads) {
+        INFO("thread " << t.name);
+        int64_t blocked = r.locks->blocked_ns(t.index);
+        REQUIRE(blocked >= 0);
+        REQUIRE(r.inversions->inversion_ns(t.index) >= 0);
+        REQUIRE(r.inversions->inversion_ns(t.index) <= blocked);
+        if (t.state == ThreadState::done) continue;
+        ++stuck;
+        REQUIRE(t.state == ThreadState::blocked);
+        int32_t at = t.index;
+        bool reached_dead = false;
+        for (size_t hops = 0; hops <= threads.size() && !reached_dead; ++hops) {
+          int32_t l = r.sync().thread_state(at).waiting_on;
+          REQUIRE(l >= 0);
+          const sync::Lock& L = locks[static_cast<size_t>(l)];
+          int32_t next = L.owner >= 0 ? L.owner : (L.readers.empty() ? -1 : L.readers.front());
+          REQUIRE(next >= 0);
+          for (int32_t rd : L.readers) reached_dead |= threads[static_cast<size_t>(rd)].state == ThreadState::done;
+          reached_dead |= threads[static_cast<size_t>(next)].state == ThreadState::done;
+          at = next;
+        }
+        REQUIRE(reached_dead);
+        int64_t last_contended = -1;
+        for (const auto& e : r.trace.of(core::TraceKind::lock_contended))
+          if (e.thread == t.index) last_contended = e.time.ns;
+        REQUIRE(last_contended >= 0);
+        REQUIRE(blocked >= end - last_contended);
+        REQUIRE(blocked <= end);
+      }
+    }
+  }
+  CHECK(held_at_exit > 50);
+  CHECK(stuck > 50);
 }
