@@ -412,8 +412,10 @@ void Dispatcher::thread_select(Processor& p) {
     bool beaten = v.highq() > h->sched_pri ||
                   (h->is_realtime() && v.highq() == h->sched_pri && v.rt_head_deadline < h->rt_deadline);
     if (beaten) {
-      h->cpu = -1;
-      policy_->enqueue(*h, true);
+      // models xnu-792 osfmk/kern/sched_prim.c idle_thread: a DISPATCHING CPU whose next_thread is
+      // beaten puts it back with thread_setrun(SCHED_HEADQ), which may hand it to another idle
+      // CPU (the CPU may have been handed it before an interrupt and a bound wakeup came).
+      release_handed(p, *h);
     } else {
       next = h;
     }
@@ -485,6 +487,14 @@ void Dispatcher::hand_to(Processor& p, Thread& t) {
   t.cpu = p.index;
   set_current(p, t);
   post_ast(p);
+}
+
+// A thread handed to `p` will not run there after all: it goes back to the head of its queue
+// without a preemption check, or to another idle CPU.
+void Dispatcher::release_handed(Processor& p, Thread& h) {
+  h.cpu = -1;
+  h.waiting_for_reschedule = true;
+  thread_setrun(h, true, false, p.index);
 }
 
 // An idle CPU (or one whose thread has just blocked) that may be handed a thread directly.
@@ -559,8 +569,7 @@ void Dispatcher::wake(Thread& t, WakeReason why) {
     if (p.handed) {
       Thread* h = p.handed;
       p.handed = nullptr;
-      h->cpu = -1;
-      policy_->enqueue(*h, true);
+      release_handed(p, *h);
     }
     post_ast(p);
     return;

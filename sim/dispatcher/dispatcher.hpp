@@ -233,6 +233,7 @@ class Dispatcher final : public policies::PolicyHost {
   void thread_quantum_expire(Processor& p);
   void preempt_check(Thread& t);
   void hand_to(Processor& p, Thread& t);
+  void release_handed(Processor& p, Thread& h);
   void requeue_preempted(Processor& p, Thread& t, core::SwitchReason why);
   void switch_to(Processor& p, Thread* prev, Thread* next, core::SwitchReason why);
   void resume_same(Processor& p, Thread& t);
