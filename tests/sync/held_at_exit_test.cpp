@@ -47,19 +47,19 @@ std::vector<std::string> lines_with(const std::string& trace, std::vector<std::s
   return out;
 }
 
-const metrics::LockResult& lock_result(const cli::RunOutput& o, const std::string& id) {
+const metrics::LockResult& lock_result(const testing::RunOutput& o, const std::string& id) {
   for (const auto& l : o.results.locks)
     if (l.id == id) return l;
   throw std::runtime_error("no lock " + id);
 }
-const metrics::ThreadResult& thread_result(const cli::RunOutput& o, const std::string& id) {
+const metrics::ThreadResult& thread_result(const testing::RunOutput& o, const std::string& id) {
   for (const auto& t : o.results.threads)
     if (t.id == id) return t;
   throw std::runtime_error("no thread " + id);
 }
 
 Traced traced(const scenario::Scenario& s, const std::string& policy) {
-  cli::RunOptions o;
+  sim::run::Options o;
   o.policy = policy;
   return run_traced(s, o);
 }
@@ -368,7 +368,7 @@ TEST_CASE("held at exit: no bundled scenario ends a thread holding a lock, not e
     INFO(f.string());
     scenario::LoadResult r = scenario::load_scenario_file(f.string());
     REQUIRE(r.scenario);
-    cli::RunOutput out = cli::run_scenario(*r.scenario, {});
+    testing::RunOutput out = testing::run_scenario(*r.scenario, {});
     CHECK(out.results.system.locks_held_at_exit == 0);
     with_locks += !out.results.locks.empty();
     for (const auto& l : out.results.locks) CHECK(l.held_at_exit == 0);
