@@ -11,7 +11,7 @@
 #include <fmt/format.h>
 
 #include "sim/core/time.hpp"
-#include "sim/model/priorities.hpp"
+#include "sim/metrics/names.hpp"
 
 namespace sim::reports {
 
@@ -104,7 +104,7 @@ void render_threads(std::string& out, const metrics::Results& r) {
   for (const auto& t : r.threads) {
     std::vector<std::string> row{
         t.id,
-        std::string(model::to_string(model::band_of(t.base_priority))),
+        std::string(metrics::band_name(t.base_priority)),
         fmt::format("{}..{}", t.min_sched_pri, t.max_sched_pri),
         human(t.cpu_time_ns),
         fmt::format("{}", t.jobs),

@@ -3,7 +3,7 @@
 
 #include <fmt/format.h>
 
-#include "sim/model/program.hpp"
+#include "sim/metrics/names.hpp"
 
 namespace sim::reports {
 
@@ -149,7 +149,7 @@ std::string format_trace_line(const core::TraceEvent& e, const core::NameTable& 
       return fmt::format("{} {} metered={} release_tick={}", head, who, core::format_duration(core::Duration{e.a}), e.b);
     case TraceKind::mode_changed:
       return fmt::format("{} {} mode={} base={}", head, who,
-                         model::to_string(static_cast<model::ThreadMode>(e.a)), e.b);
+                         metrics::mode_name(static_cast<int>(e.a)), e.b);
     case TraceKind::set_mode_failed:
       return fmt::format("{} {} kern_return={}{}", head, who, e.a, e.a == 4 ? " (KERN_INVALID_ARGUMENT)" : "");
     case TraceKind::depressed:

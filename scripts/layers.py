@@ -8,7 +8,8 @@ LAYERS below is the one table of which folder may include which (ARCHITECTURE.md
                      turn, since headers include headers). meson gives each library only its
                      view as include path, so an include of a folder outside the view does not
                      compile.
-  layers.py check    reads every #include of every library source and fails (exit 1) when one
+  layers.py [--root DIR] check
+                     reads every #include of every library source and fails (exit 1) when one
                      names a folder or a third-party library that the table does not allow that
                      library directly, or when sim/views/ is out of date. The build runs it
                      (meson custom target `layers`), so a wrong include fails the build even
@@ -137,6 +138,10 @@ def check(root):
 
 def main():
     root = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+    args = sys.argv[1:]
+    if len(args) >= 2 and args[0] == "--root":  # another tree (tests)
+        root, args = os.path.abspath(args[1]), args[2:]
+    sys.argv = [sys.argv[0]] + args
     cmd = sys.argv[1] if len(sys.argv) > 1 else "check"
     if cmd == "views":
         write_views(root)

@@ -5,6 +5,7 @@
 #include <array>
 #include <utility>
 
+#include "sim/metrics/names.hpp"
 #include "sim/model/priorities.hpp"
 
 namespace sim::metrics {
@@ -110,7 +111,7 @@ const std::vector<Field<ThreadResult>>& thread_fields() {
     f.push_back(text<T>("mode", [](const T& t) { return t.mode; }));
     f.push_back(member("base_priority", &T::base_priority, false));
     f.push_back(text<T>("band", [](const T& t) {
-      return std::string(model::to_string(model::band_of(t.base_priority)));
+      return std::string(band_name(t.base_priority));
     }));
     f.push_back(flag<T>("kernel", [](const T& t) { return t.kernel; }));
     f.push_back(member("spin_ns", &T::spin_ns));
