@@ -202,8 +202,10 @@ void render_devices(std::string& out, const metrics::Results& r) {
   table.render(out);
 }
 
+}  // namespace
+
 // One warning per lock left held by threads that ended (docs/locks-and-inversion.md).
-void render_held_at_exit(std::string& out, const metrics::Results& r) {
+static void render_held_at_exit(std::string& out, const metrics::Results& r) {
   for (const auto& l : r.locks) {
     if (l.held_at_exit == 0) continue;
     std::string who;
@@ -217,7 +219,11 @@ void render_held_at_exit(std::string& out, const metrics::Results& r) {
   }
 }
 
-}  // namespace
+std::string warnings(const metrics::Results& r) {
+  std::string out;
+  render_held_at_exit(out, r);
+  return out;
+}
 
 std::string text_summary(const metrics::Results& r) {
   std::string out = fmt::format("scenario {}, policy {}, xnu-{}, seed {}, simulated {}\n",

@@ -11,4 +11,8 @@ namespace sim::reports {
 // Deterministic; columns sized to their content; no trailing spaces; ends with a newline.
 std::string text_summary(const metrics::Results& results);
 
+// The summary's warning lines alone (locks left held by threads that ended), for when stdout
+// carries another output and the summary is not printed; "" when there is nothing to say.
+std::string warnings(const metrics::Results& results);
+
 }  // namespace sim::reports

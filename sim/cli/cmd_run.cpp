@@ -169,7 +169,8 @@ int run_command(const RunArgs& a) {
   }
   if (!a.quiet) {
     if (stdout_taken) {
-      // Keep stdout machine-readable; the expects still reach the user.
+      // Keep stdout machine-readable; the warnings and the expects still reach the user.
+      eprint("{}", reports::warnings(results));
       for (const metrics::ExpectResult& e : results.expect) eprint("{} {}\n", e.ok ? "PASS" : "FAIL", e.text);
     } else {
       write_text(stdout, reports::text_summary(results));

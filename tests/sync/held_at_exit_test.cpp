@@ -130,6 +130,11 @@ TEST_CASE("held at exit: the binary warns once per lock, exits 0 and puts the co
   CHECK(doc["locks"]["m"]["waiting_at_end"] == 2);
   CHECK(doc["system"]["locks_held_at_exit"] == 1);
   CHECK(doc["threads"]["a"]["blocked_ns"] == 9'000'000);
+  // With stdout taken by an output, the warning goes to stderr, before the expect results.
+  CHECK(j.err == "warning: thread \"low\" exited holding mutex \"m\"; 2 threads still wait for it\n"
+                 "PASS lock \"m\" held_at_exit == 1: got 1\n"
+                 "PASS lock \"m\" waiting_at_end == 2: got 2\n"
+                 "PASS system locks_held_at_exit == 1: got 1\n");
   CliResult t = xnusim("run " + path + " --trace -");
   CHECK(t.code == 0);
   CHECK(t.out.find("0.002000000 cpu0 lock_held_at_exit low lock=m held=2ms waiters=2\n"
