@@ -12,19 +12,23 @@
 #include <limits>
 #include <sstream>
 #include <string_view>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "sim/model/priorities.hpp"
+#include "sim/scenario/load/document.hpp"
 #include "sim/scenario/metric_catalog.hpp"
 
 namespace sim::scenario {
 namespace {
 
-// ordered_json keeps members in file order, so unknown keys are reported in the order written.
-using Json = nlohmann::ordered_json;
+// Members are kept in file order, so unknown keys are reported in the order written.
+using Json = load::Value;
+using NJson = nlohmann::json;
 using core::Diagnostic;
 using core::Diagnostics;
 using model::FunnelName;
@@ -114,30 +118,26 @@ std::string one_of(const std::vector<std::string>& names, std::string_view last 
 // What a value is, for "(got ...)": the value itself for scalars, the kind for containers.
 std::string got(const Json& v) {
   switch (v.type()) {
-    case Json::value_t::null: return "null";
-    case Json::value_t::boolean: return v.get<bool>() ? "true" : "false";
-    case Json::value_t::number_integer:
-    case Json::value_t::number_unsigned:
-    case Json::value_t::number_float: return fmt::format("the number {}", v.dump());
-    case Json::value_t::string:
-      return fmt::format("the string {}", quote(v.get_ref<const std::string&>()));
-    case Json::value_t::object: return "an object";
-    case Json::value_t::array: return "an array";
-    default: return "a binary value";
+    case Json::Type::null: return "null";
+    case Json::Type::boolean: return v.as_bool() ? "true" : "false";
+    case Json::Type::integer:
+    case Json::Type::unsigned_integer:
+    case Json::Type::floating: return fmt::format("the number {}", v.dump());
+    case Json::Type::string: return fmt::format("the string {}", quote(v.str()));
+    case Json::Type::object: return "an object";
+    case Json::Type::array: return "an array";
   }
+  return "a value";
 }
 
 // A scalar as written in the file (strings quoted), for "(got -5)" after a type was accepted.
 std::string written(const Json& v) {
-  if (v.is_string()) return quote(v.get_ref<const std::string&>());
+  if (v.is_string()) return quote(v.str());
   if (v.is_primitive()) return v.dump();
   return got(v);
 }
 
-const Json* member(const Json& obj, const std::string& key) {
-  auto it = obj.find(key);
-  return it == obj.end() ? nullptr : &*it;
-}
+const Json* member(const Json& obj, const std::string& key) { return obj.find(key); }
 
 bool is_id_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -181,52 +181,82 @@ class DocumentBuilder {
     int id = 0;         // nlohmann's exception id (101 syntax, 406 number overflow)
   };
 
-  DocumentBuilder(const std::string& file, Diagnostics& diag) : file_(file), diag_(diag) {}
+  DocumentBuilder(load::Document& doc, const std::string& file, Diagnostics& diag)
+      : doc_(doc), file_(file), diag_(diag) {}
 
-  bool null() { return scalar(Json(nullptr)); }
-  bool boolean(bool b) { return scalar(Json(b)); }
-  bool number_integer(Json::number_integer_t v) { return scalar(Json(v)); }
-  bool number_unsigned(Json::number_unsigned_t v) { return scalar(Json(v)); }
-  bool number_float(Json::number_float_t v, const std::string&) { return scalar(Json(v)); }
-  bool string(std::string& s) { return scalar(Json(std::move(s))); }
-  bool binary(Json::binary_t&) { return true; }  // never produced by the JSON reader
-  bool start_object(size_t) { return open(Json::object()); }
+  bool null() { return scalar([&](uint32_t k) { doc_.add_null(k); }); }
+  bool boolean(bool b) { return scalar([&](uint32_t k) { doc_.add_bool(k, b); }); }
+  bool number_integer(NJson::number_integer_t v) {
+    return scalar([&](uint32_t k) { doc_.add_int(k, v); });
+  }
+  bool number_unsigned(NJson::number_unsigned_t v) {
+    return scalar([&](uint32_t k) { doc_.add_uint(k, v); });
+  }
+  bool number_float(NJson::number_float_t v, const std::string&) {
+    return scalar([&](uint32_t k) { doc_.add_double(k, v); });
+  }
+  bool string(std::string& s) {
+    return scalar([&](uint32_t k) { doc_.add_string(k, std::move(s)); });
+  }
+  bool binary(NJson::binary_t&) { return true; }  // never produced by the JSON reader
+  bool start_object(size_t) { return open(true); }
   bool end_object() { return close(); }
-  bool start_array(size_t) { return open(Json::array()); }
+  bool start_array(size_t) { return open(false); }
   bool end_array() { return close(); }
 
   bool key(std::string& k) {
     if (skip_depth_ > 0) return true;
     Frame& f = frames_.back();
-    if (f.value->contains(k)) {
+    uint32_t id = doc_.intern(k);
+    if (f.seen(doc_, id)) {
       // The later value is read and dropped, so that the rest of the file is still checked.
       diag_.error(
           file_, at(container_pointer(), k),
           fmt::format("duplicate key {}; a key may appear only once in an object", quote(k)));
       skip_next_ = true;
     }
+    f.key = id;
     f.token = k;
     return true;
   }
 
-  bool parse_error(size_t byte, const std::string& token, const Json::exception& ex) {
+  bool parse_error(size_t byte, const std::string& token, const NJson::exception& ex) {
     failure = Failure{byte, token, ex.what(), ex.id};
     return false;
   }
 
   // After a failure: whether the parser was inside an object (the innermost container), and
   // the key it last read there.
-  bool in_object() const { return !frames_.empty() && frames_.back().value->is_object(); }
+  bool in_object() const { return !frames_.empty() && frames_.back().object; }
   const std::string& last_key() const { return frames_.back().token; }
 
-  Json root;
   std::optional<Failure> failure;
   bool too_deep = false;
 
  private:
   struct Frame {
-    Json* value;        // an open object or array
-    std::string token;  // pointer token of the child being read: its key or index
+    uint32_t index;        // the open container's node
+    size_t first_pending;  // where its children start on the document's pending stack
+    bool object;
+    uint32_t key = load::Value::kNoKeyId;  // key of the member being read
+    size_t count = 0;                      // children added so far
+    std::string token;     // pointer token of the child being read: its key or index
+    std::unordered_set<uint32_t> keys;  // an object's keys, once it has more than a few
+
+    // Whether an object already has `id`; records it otherwise. Small objects are scanned, so
+    // only large ones pay for a set: linear either way.
+    bool seen(const load::Document& doc, uint32_t id) {
+      constexpr size_t kScan = 8;
+      size_t n = doc.pending_size() - first_pending;
+      if (n < kScan) {
+        for (size_t i = first_pending; i < doc.pending_size(); ++i)
+          if (doc.key_of_pending(i) == id) return true;
+        return false;
+      }
+      if (keys.empty())
+        for (size_t i = first_pending; i < doc.pending_size(); ++i) keys.insert(doc.key_of_pending(i));
+      return !keys.insert(id).second;
+    }
   };
 
   // The JSON Pointer of the innermost open container.
@@ -236,34 +266,32 @@ class DocumentBuilder {
     return p;
   }
 
-  // Places a complete or newly opened value; returns where it lives now.
-  Json* insert(Json v) {
-    if (frames_.empty()) {
-      root = std::move(v);
-      return &root;
-    }
+  // The key (objects) for the value about to be added, after setting the array index token.
+  uint32_t next_key() {
+    if (frames_.empty()) return load::Value::kNoKeyId;
     Frame& f = frames_.back();
-    if (f.value->is_array()) {
-      f.token = std::to_string(f.value->size());
-      f.value->push_back(std::move(v));
-      return &f.value->back();
+    if (!f.object) {
+      f.token = std::to_string(f.count);
+      ++f.count;
+      return load::Value::kNoKeyId;
     }
-    Json& slot = (*f.value)[f.token];
-    slot = std::move(v);
-    return &slot;
+    return f.key;
   }
 
-  bool scalar(Json v) {
+  template <typename Add>
+  bool scalar(Add add) {
     if (skip_depth_ > 0) return true;
     if (skip_next_) {
       skip_next_ = false;
       return true;
     }
-    insert(std::move(v));
+    bool root = frames_.empty();
+    add(next_key());
+    if (root) doc_.set_root(static_cast<uint32_t>(doc_.value_count() - 1));
     return true;
   }
 
-  bool open(Json v) {
+  bool open(bool object) {
     if (skip_depth_ > 0 || skip_next_) {
       skip_next_ = false;
       ++skip_depth_;
@@ -275,8 +303,10 @@ class DocumentBuilder {
       too_deep = true;
       return false;
     }
-    Json* p = insert(std::move(v));
-    frames_.push_back(Frame{p, ""});
+    uint32_t key = next_key();
+    uint32_t index = doc_.open(key, object);
+    if (frames_.empty()) doc_.set_root(index);
+    frames_.push_back(Frame{index, doc_.pending_size(), object, load::Value::kNoKeyId, 0, "", {}});
     return true;
   }
 
@@ -285,10 +315,12 @@ class DocumentBuilder {
       --skip_depth_;
       return true;
     }
+    doc_.close(frames_.back().index, frames_.back().first_pending);
     frames_.pop_back();
     return true;
   }
 
+  load::Document& doc_;
   const std::string& file_;
   Diagnostics& diag_;
   std::vector<Frame> frames_;
@@ -542,6 +574,7 @@ void report_syntax_error(std::string_view text, const std::string& file,
 
 // The ids declared in one section, by position (an entry without a valid id has "").
 struct Ids {
+  explicit Ids(std::string k) : kind(std::move(k)) {}
   std::string kind;  // "lock", "work loop", ... for messages
   std::vector<std::string> names;
   std::vector<std::string> pointers;
@@ -549,18 +582,35 @@ struct Ids {
   // not resolve are then not reported, since they may name that entry.
   bool incomplete = false;
 
+  // Adds an entry whose id is not known yet (or never will be).
+  void add(std::string pointer) {
+    names.emplace_back();
+    pointers.push_back(std::move(pointer));
+  }
+  // Names the last entry added.
+  void name_last(const std::string& name) {
+    names.back() = name;
+    index.emplace(name, static_cast<int32_t>(names.size() - 1));
+    sorted.reset();
+  }
   int32_t find(const std::string& name) const {
-    for (size_t i = 0; i < names.size(); ++i)
-      if (names[i] == name) return static_cast<int32_t>(i);
-    return -1;
+    auto it = index.find(name);
+    return it == index.end() ? -1 : it->second;
   }
-  std::vector<std::string> declared() const {
-    std::vector<std::string> out;
-    for (const std::string& n : names)
-      if (!n.empty()) out.push_back(n);
-    std::sort(out.begin(), out.end());
-    return out;
+  // The declared names, sorted (computed once, for messages).
+  const std::vector<std::string>& declared() const {
+    if (!sorted) {
+      sorted.emplace();
+      for (const std::string& n : names)
+        if (!n.empty()) sorted->push_back(n);
+      std::sort(sorted->begin(), sorted->end());
+    }
+    return *sorted;
   }
+
+ private:
+  std::unordered_map<std::string, int32_t> index;  // lookups only; never iterated
+  mutable std::optional<std::vector<std::string>> sorted;
 };
 
 enum class Sign : uint8_t { non_negative, positive };
@@ -652,6 +702,10 @@ class Checker {
   template <typename T>
   std::optional<T> read_enum(const Json& v, const std::string& ptr, Choices<T> choices);
   std::optional<int32_t> resolve(const Json& v, const std::string& ptr, const Ids& ids);
+  std::optional<int32_t> resolve_name(const std::string& name, const std::string& ptr,
+                                      const Ids& ids);
+  // Whether the last error is kept in the report (past the limit errors are only counted).
+  bool shown() const { return diag_.count() <= core::Diagnostics::kLimit; }
   bool implicit_target(ExpectTarget target, const std::string& name) const;
 
   // Optional key helpers: leave `out` untouched when the key is absent or wrong.
@@ -688,13 +742,13 @@ class Checker {
   Scenario s_;
   int cpus_ = 1;
   bool cpus_known_ = true;  // false when machine.cpus was wrong: skip CPU index range checks
-  Ids locks_{"lock", {}, {}, false};
-  Ids events_{"event", {}, {}, false};
-  Ids workloops_{"work loop", {}, {}, false};
-  Ids timers_{"timer", {}, {}, false};
-  Ids devices_{"device", {}, {}, false};
-  Ids interrupts_{"interrupt", {}, {}, false};
-  Ids threads_{"thread", {}, {}, false};
+  Ids locks_{"lock"};
+  Ids events_{"event"};
+  Ids workloops_{"work loop"};
+  Ids timers_{"timer"};
+  Ids devices_{"device"};
+  Ids interrupts_{"interrupt"};
+  Ids threads_{"thread"};
   std::vector<std::optional<LockKind>> lock_kinds_;
   std::vector<Ids> sources_;            // per work loop
   std::vector<bool> device_ref_error_;  // provider or workloop did not resolve
@@ -702,8 +756,8 @@ class Checker {
 
 void Checker::check_keys(const Json& obj, const std::string& ptr,
                          const std::vector<std::string>& known, std::string_view where) {
-  for (auto it = obj.begin(); it != obj.end(); ++it) {
-    const std::string& k = it.key();
+  for (const Json& m : obj) {
+    const std::string& k = m.key();
     if (std::find(known.begin(), known.end(), k) != known.end()) continue;
     Diagnostic& d = error(at(ptr, k), fmt::format("unknown key {}", quote(k)));
     std::string near = suggest(k, known);
@@ -729,7 +783,7 @@ bool Checker::require_object(const Json& v, const std::string& ptr) {
 }
 
 std::optional<std::string> Checker::read_string(const Json& v, const std::string& ptr) {
-  if (v.is_string()) return v.get<std::string>();
+  if (v.is_string()) return v.str();
   error(ptr, fmt::format("must be a string (got {})", got(v)));
   return std::nullopt;
 }
@@ -758,7 +812,7 @@ std::optional<std::string> Checker::read_name(const Json& v, const std::string& 
 }
 
 std::optional<bool> Checker::read_bool(const Json& v, const std::string& ptr) {
-  if (v.is_boolean()) return v.get<bool>();
+  if (v.is_boolean()) return v.as_bool();
   error(ptr, fmt::format("must be true or false (got {})", got(v)));
   return std::nullopt;
 }
@@ -766,11 +820,11 @@ std::optional<bool> Checker::read_bool(const Json& v, const std::string& ptr) {
 std::optional<int64_t> Checker::read_int(const Json& v, const std::string& ptr, int64_t lo,
                                          int64_t hi, std::string_view range) {
   if (v.is_number_unsigned()) {
-    uint64_t u = v.get<uint64_t>();
+    uint64_t u = v.as_uint();
     if (u <= static_cast<uint64_t>(hi) && static_cast<int64_t>(u) >= lo)
       return static_cast<int64_t>(u);
   } else if (v.is_number_integer()) {
-    int64_t i = v.get<int64_t>();
+    int64_t i = v.as_int();
     if (i >= lo && i <= hi) return i;
   }
   error(ptr, fmt::format("must be {} (got {})", range, v.is_number() ? v.dump() : got(v)));
@@ -803,7 +857,7 @@ std::optional<Duration> Checker::read_duration(const Json& v, const std::string&
       error(ptr, fmt::format("must be a duration string such as \"10ms\" (got {})", got(v)));
     return std::nullopt;
   }
-  const std::string& text = v.get_ref<const std::string&>();
+  const std::string& text = v.str();
   core::ParsedDuration p = core::parse_duration(text);
   if (!p.value) {
     Diagnostic& d =
@@ -864,7 +918,7 @@ std::optional<DurationSpec> Checker::read_duration_spec(const Json& v, const std
   }
   const std::string& kind = present.front();
   std::string p = at(ptr, kind);
-  const Json& body = v.at(kind);
+  const Json& body = *v.find(kind);
   if (kind == "uniform") {
     spec.kind = DurationSpec::Kind::uniform;
     if (!body.is_array() || body.size() != 2) {
@@ -909,13 +963,13 @@ template <typename T>
 std::optional<T> Checker::read_enum(const Json& v, const std::string& ptr, Choices<T> choices) {
   std::vector<std::string> names;
   for (const auto& [name, value] : choices) {
-    if (v.is_string() && v.get_ref<const std::string&>() == name) return value;
+    if (v.is_string() && v.str() == name) return value;
     names.emplace_back(name);
   }
   Diagnostic& d = error(
       ptr, fmt::format("must be {} (got {})", one_of(names), v.is_string() ? written(v) : got(v)));
   if (v.is_string()) {
-    std::string near = suggest(v.get<std::string>(), names);
+    std::string near = suggest(v.str(), names);
     if (!near.empty()) d.notes.push_back(fmt::format("did you mean {}?", quote(near)));
   }
   return std::nullopt;
@@ -941,11 +995,19 @@ bool Checker::implicit_target(ExpectTarget target, const std::string& name) cons
 std::optional<int32_t> Checker::resolve(const Json& v, const std::string& ptr, const Ids& ids) {
   auto name = read_string(v, ptr);
   if (!name) return std::nullopt;
+  return resolve_name(*name, ptr, ids);
+}
+
+std::optional<int32_t> Checker::resolve_name(const std::string& name_text, const std::string& ptr,
+                                             const Ids& ids) {
+  const std::string* name = &name_text;
   int32_t i = ids.find(*name);
   if (i >= 0) return i;
   if (ids.incomplete) return std::nullopt;  // the entry it names may be the broken one
-  std::vector<std::string> declared = ids.declared();
   Diagnostic& d = error(ptr, fmt::format("undeclared {} {}", ids.kind, quote(*name)));
+  // Past the report's limit the error is only counted: skip the costly notes.
+  if (!shown()) return std::nullopt;
+  const std::vector<std::string>& declared = ids.declared();
   std::string near = suggest(*name, declared);
   if (!near.empty()) d.notes.push_back(fmt::format("did you mean {}?", quote(near)));
   d.notes.push_back(declared.empty() ? fmt::format("{} {} is not declared; none are declared",
@@ -978,9 +1040,9 @@ Scenario Checker::run(const Json& root) {
                [&](const Json& v, const std::string& p) { return read_string(v, p); });
   if (const Json* v = member(root, "seed")) {
     if (v->is_number_unsigned())
-      s_.seed = v->get<uint64_t>();
-    else if (v->is_number_integer() && v->get<int64_t>() >= 0)
-      s_.seed = static_cast<uint64_t>(v->get<int64_t>());
+      s_.seed = v->as_uint();
+    else if (v->is_number_integer() && v->as_int() >= 0)
+      s_.seed = static_cast<uint64_t>(v->as_int());
     else
       error("/seed", fmt::format("must be a non-negative integer (got {})",
                                  v->is_number() ? v->dump() : got(*v)));
@@ -1010,7 +1072,7 @@ Scenario Checker::run(const Json& root) {
   }
   if (const Json* a = declare(root, "workloops", workloops_)) {
     s_.workloops.resize(a->size());
-    sources_.resize(a->size());
+    sources_.assign(a->size(), Ids("event source"));
     for (size_t i = 0; i < a->size(); ++i) workloop((*a)[i], at("/workloops", i), i);
   }
   if (const Json* a = declare(root, "timers", timers_)) {
@@ -1044,10 +1106,10 @@ Scenario Checker::run(const Json& root) {
 bool Checker::header(const Json& root) {
   bool readable = true;
   if (const Json* f = member(root, "format")) {
-    if (!f->is_string() || f->get_ref<const std::string&>() != "xnusim-scenario") {
+    if (!f->is_string() || f->str() != "xnusim-scenario") {
       Diagnostic& d = error("/format", fmt::format("must be \"xnusim-scenario\" (got {})",
                                                    f->is_string() ? written(*f) : got(*f)));
-      if (f->is_string() && f->get_ref<const std::string&>() == "xnusim-results")
+      if (f->is_string() && f->str() == "xnusim-results")
         d.notes.push_back("this is a results file written by `xnusim run --json`, not a scenario");
       readable = false;
     }
@@ -1058,13 +1120,13 @@ bool Checker::header(const Json& root) {
   if (const Json* v = member(root, "version")) {
     if (!v->is_number_integer()) {
       error("/version", fmt::format("must be the integer 1 (got {})", got(*v)));
-    } else if (v->is_number_unsigned() && v->get<uint64_t>() > 1) {
+    } else if (v->is_number_unsigned() && v->as_uint() > 1) {
       error("/version", fmt::format("this build of xnusim reads version 1 of the scenario format "
                                     "(got version {})",
                                     v->dump()))
           .notes.push_back("use the xnusim release that wrote this scenario, or a newer one");
       readable = false;
-    } else if (!v->is_number_unsigned() || v->get<uint64_t>() != 1) {
+    } else if (!v->is_number_unsigned() || v->as_uint() != 1) {
       error("/version", fmt::format("must be 1 (got {})", v->dump()));
     }
   } else {
@@ -1091,7 +1153,7 @@ void Checker::machine(const Json& m, const std::string& ptr) {
   if (const Json* v = member(m, "xnu")) {
     std::string p = at(ptr, "xnu");
     // Users often know a release by its Mac OS X version rather than by xnu's.
-    std::string text = v->is_string() ? v->get<std::string>() : "";
+    std::string text = v->is_string() ? v->str() : "";
     std::string_view os =
         text == "10.3" || text == "10.3.9"    ? "Mac OS X 10.3 (Panther) is xnu \"517\""
         : text == "10.4" || text == "10.4.11" ? "Mac OS X 10.4 (Tiger) is xnu \"792\""
@@ -1144,8 +1206,7 @@ const Json* Checker::declare(const Json& root, const std::string& key, Ids& ids)
   for (size_t i = 0; i < a->size(); ++i) {
     const Json& e = (*a)[i];
     std::string p = at(ptr, i);
-    ids.names.emplace_back();
-    ids.pointers.push_back(p);
+    ids.add(p);
     if (!e.is_object()) {
       Diagnostic& d = error(p, fmt::format("must be an object (got {})", got(e)));
       if (e.is_string()) d.notes.push_back(fmt::format("write {{\"id\": {}, ...}}", written(e)));
@@ -1165,7 +1226,7 @@ const Json* Checker::declare(const Json& root, const std::string& key, Ids& ids)
               fmt::format("first declared at {}", ids.pointers[static_cast<size_t>(first)]));
       continue;
     }
-    ids.names.back() = *id;
+    ids.name_last(*id);
   }
   return a;
 }
@@ -1214,7 +1275,6 @@ void Checker::workloop(const Json& e, const std::string& ptr, size_t i) {
   out.id = workloops_.names[i];
   out.pointer = ptr;
   Ids& ids = sources_[i];
-  ids.kind = "event source";
   if (!e.is_object()) {
     ids.incomplete = true;
     return;
@@ -1237,8 +1297,7 @@ void Checker::workloop(const Json& e, const std::string& ptr, size_t i) {
     std::string p = at(sp, j);
     EventSourceSpec& src = out.sources[j];
     src.pointer = p;
-    ids.names.emplace_back();
-    ids.pointers.push_back(p);
+    ids.add(p);
     if (!s.is_object()) {
       error(p, fmt::format("must be an object (got {})", got(s)));
       ids.incomplete = true;
@@ -1255,7 +1314,7 @@ void Checker::workloop(const Json& e, const std::string& ptr, size_t i) {
               .notes.push_back(
                   fmt::format("first declared at {}", ids.pointers[static_cast<size_t>(first)]));
         } else {
-          ids.names.back() = *id;
+          ids.name_last(*id);
           src.id = *id;
         }
       } else {
@@ -1288,8 +1347,8 @@ void Checker::workloop(const Json& e, const std::string& ptr, size_t i) {
     if (filter && kind != EventSourceKind::interrupt)
       if (auto d = read_duration(*filter, at(p, "filter"), Sign::positive)) src.filter = *d;
     if (accept && kind != EventSourceKind::interrupt) {
-      if (accept->is_number() && accept->get<double>() >= 0.0 && accept->get<double>() <= 1.0)
-        src.accept = accept->get<double>();
+      if (accept->is_number() && accept->as_double() >= 0.0 && accept->as_double() <= 1.0)
+        src.accept = accept->as_double();
       else
         error(at(p, "accept"), fmt::format("must be a probability from 0 to 1 (got {})",
                                            accept->is_number() ? accept->dump() : got(*accept)));
@@ -1339,36 +1398,64 @@ void Checker::device(const Json& e, const std::string& ptr, size_t i) {
 void Checker::check_device_graph() {
   const std::vector<DeviceSpec>& ds = s_.devices;
   size_t n = ds.size();
+  // Each device has at most one provider, so following providers from every device in turn,
+  // never re-walking a device already settled, finds every cycle in linear time.
+  enum : uint8_t { unvisited, on_path, settled };
+  std::vector<uint8_t> state(n, unvisited);
   std::vector<bool> in_cycle(n, false);
+  std::vector<std::pair<size_t, std::vector<size_t>>> cycles;  // (smallest index, chain from it)
+  std::vector<size_t> path;
   for (size_t i = 0; i < n; ++i) {
-    // i is on a cycle when following providers comes back to it within n steps.
-    std::vector<size_t> chain = {i};
-    int32_t cur = ds[i].provider;
-    while (cur >= 0 && chain.size() <= n && static_cast<size_t>(cur) != i) {
-      chain.push_back(static_cast<size_t>(cur));
+    if (state[i] != unvisited) continue;
+    path.clear();
+    int32_t cur = static_cast<int32_t>(i);
+    while (cur >= 0 && state[static_cast<size_t>(cur)] == unvisited) {
+      state[static_cast<size_t>(cur)] = on_path;
+      path.push_back(static_cast<size_t>(cur));
       cur = ds[static_cast<size_t>(cur)].provider;
     }
-    if (cur < 0 || static_cast<size_t>(cur) != i) continue;
-    in_cycle[i] = true;
-    if (*std::min_element(chain.begin(), chain.end()) != i) continue;  // report each cycle once
+    if (cur >= 0 && state[static_cast<size_t>(cur)] == on_path) {
+      auto from = std::find(path.begin(), path.end(), static_cast<size_t>(cur));
+      std::vector<size_t> cycle(from, path.end());
+      for (size_t c : cycle) in_cycle[c] = true;
+      auto smallest = std::min_element(cycle.begin(), cycle.end());
+      std::rotate(cycle.begin(), smallest, cycle.end());
+      cycles.emplace_back(cycle.front(), std::move(cycle));
+    }
+    for (size_t p : path) state[p] = settled;
+  }
+  std::sort(cycles.begin(), cycles.end());
+  for (const auto& [first, chain] : cycles) {
     std::vector<std::string> names;
     for (size_t c : chain) names.push_back(ds[c].id);
-    names.push_back(ds[i].id);
-    error(at(ds[i].pointer, "provider"),
+    names.push_back(ds[first].id);
+    error(at(ds[first].pointer, "provider"),
           fmt::format("device providers form a cycle: {}", join(names, " -> ")));
   }
+  // Whether each device reaches a work loop: memoised along each walk, so linear as well.
+  enum : uint8_t { unknown, skip, has_workloop, missing };
+  std::vector<uint8_t> reach(n, unknown);
   for (size_t i = 0; i < n; ++i) {
+    path.clear();
     size_t cur = i;
-    bool skip = false;
-    for (size_t steps = 0; steps <= n; ++steps) {
-      if (in_cycle[cur] || device_ref_error_[cur]) {
-        skip = true;  // already reported
-        break;
+    uint8_t result = unknown;
+    while (result == unknown) {
+      if (reach[cur] != unknown) {
+        result = reach[cur];
+      } else if (in_cycle[cur] || device_ref_error_[cur]) {
+        result = skip;  // already reported
+      } else if (ds[cur].workloop >= 0) {
+        result = has_workloop;
+      } else if (ds[cur].provider < 0) {
+        result = missing;
+      } else {
+        path.push_back(cur);
+        cur = static_cast<size_t>(ds[cur].provider);
       }
-      if (ds[cur].workloop >= 0 || ds[cur].provider < 0) break;
-      cur = static_cast<size_t>(ds[cur].provider);
     }
-    if (skip || ds[cur].workloop >= 0) continue;
+    reach[cur] = result;
+    for (size_t p : path) reach[p] = result;
+    if (result != missing) continue;
     error(ds[i].pointer, fmt::format("device {} has no work loop: give it \"workloop\" or a "
                                      "\"provider\" that has one",
                                      quote(ds[i].id)));
@@ -1398,17 +1485,17 @@ void Checker::interrupt(const Json& e, const std::string& ptr, size_t i) {
                         quote(*text)));
       return;
     }
-    Json wl_name(text->substr(0, dot));
+    std::string wl_name = text->substr(0, dot);
     std::string src_name = text->substr(dot + 1);
-    auto wl = resolve(wl_name, sp, workloops_);
+    auto wl = resolve_name(wl_name, sp, workloops_);
     if (!wl) return;
     const Ids& srcs = sources_[static_cast<size_t>(*wl)];
     int32_t si = srcs.find(src_name);
     if (si < 0) {
       if (srcs.incomplete) return;
-      std::vector<std::string> declared = srcs.declared();
+      const std::vector<std::string>& declared = srcs.declared();
       Diagnostic& d = error(sp, fmt::format("work loop {} has no event source {}",
-                                            quote(wl_name.get<std::string>()), quote(src_name)));
+                                            quote(wl_name), quote(src_name)));
       std::string near = suggest(src_name, declared);
       if (!near.empty()) d.notes.push_back(fmt::format("did you mean {}?", quote(near)));
       d.notes.push_back(declared.empty() ? std::string("it has no \"sources\"")
@@ -1439,13 +1526,13 @@ bool Checker::arrival(const Json& a, const std::string& ptr, ArrivalSpec& out) {
   const Json* jitter = member(a, "jitter");
   if (kinds[0] == "periodic") {
     out.kind = ArrivalSpec::Kind::periodic;
-    auto period = read_duration(a.at("periodic"), at(ptr, "periodic"), Sign::positive);
+    auto period = read_duration(*a.find("periodic"), at(ptr, "periodic"), Sign::positive);
     if (period) out.period = *period;
     if (jitter) {
       auto j = read_duration(*jitter, at(ptr, "jitter"), Sign::non_negative);
       if (j && period && *j >= *period)
         error(at(ptr, "jitter"), fmt::format("must be less than the period {} (got {})",
-                                             written(a.at("periodic")), written(*jitter)));
+                                             written(*a.find("periodic")), written(*jitter)));
       else if (j)
         out.jitter = *j;
     }
@@ -1455,12 +1542,12 @@ bool Checker::arrival(const Json& a, const std::string& ptr, ArrivalSpec& out) {
   if (kinds[0] == "poisson") {
     out.kind = ArrivalSpec::Kind::poisson;
     std::string pp = at(ptr, "poisson");
-    const Json& r = a.at("poisson");
+    const Json& r = *a.find("poisson");
     if (!r.is_string()) {
       error(pp, fmt::format("must be a rate such as \"2000/s\" (got {})", got(r)));
       return false;
     }
-    core::ParsedDuration mean = core::parse_rate(r.get<std::string>());
+    core::ParsedDuration mean = core::parse_rate(r.str());
     if (!mean.value) {
       error(pp, mean.error);
       return false;
@@ -1470,7 +1557,7 @@ bool Checker::arrival(const Json& a, const std::string& ptr, ArrivalSpec& out) {
   }
   out.kind = ArrivalSpec::Kind::at;
   std::string ap = at(ptr, "at");
-  const Json& times = a.at("at");
+  const Json& times = *a.find("at");
   if (!times.is_array()) {
     error(ap,
           fmt::format("must be an array of times such as [\"1ms\", \"5ms\"] (got {})", got(times)));
@@ -1595,20 +1682,20 @@ std::optional<RealtimeParams> Checker::realtime(const Json& v, const std::string
         fmt::format("xnu accepts {} <= computation <= {} and constraint >= computation",
                     core::format_duration(kMinRtQuantum), core::format_duration(kMaxRtQuantum));
     if (*computation > kMaxRtQuantum) {
-      error(cp, fmt::format("{} exceeds max_rt_quantum ({}); {}", comp->get<std::string>(),
+      error(cp, fmt::format("{} exceeds max_rt_quantum ({}); {}", comp->str(),
                             core::format_duration(kMaxRtQuantum), kRtRejected))
           .notes.push_back(note);
       ok = false;
     } else if (*computation < kMinRtQuantum) {
-      error(cp, fmt::format("{} is below min_rt_quantum ({}); {}", comp->get<std::string>(),
+      error(cp, fmt::format("{} is below min_rt_quantum ({}); {}", comp->str(),
                             core::format_duration(kMinRtQuantum), kRtRejected))
           .notes.push_back(note);
       ok = false;
     }
     if (constraint && *constraint < *computation) {
       error(at(ptr, "constraint"),
-            fmt::format("{} is less than the computation ({}); {}", cons->get<std::string>(),
-                        comp->get<std::string>(), kRtRejected))
+            fmt::format("{} is less than the computation ({}); {}", cons->str(),
+                        comp->str(), kRtRejected))
           .notes.push_back(note);
       ok = false;
     }
@@ -1940,15 +2027,15 @@ void Checker::expect(const Json& e, const std::string& ptr) {
     target_ok = false;
   } else if (given.size() == 1) {
     std::string tp = at(ptr, given[0]);
-    const Json& tv = e.at(given[0]);
+    const Json& tv = *e.find(given[0]);
     if (out.target == ExpectTarget::cpu) {
       if (auto c = read_cpu(tv, tp)) {
         out.target_index = *c;
         out.target_id = std::to_string(*c);
       }
-    } else if (tv.is_string() && implicit_target(out.target, tv.get<std::string>())) {
+    } else if (tv.is_string() && implicit_target(out.target, tv.str())) {
       // An object the simulator adds itself: its results are named like this.
-      out.target_id = tv.get<std::string>();
+      out.target_id = tv.str();
     } else {
       const Ids& ids = out.target == ExpectTarget::thread      ? threads_
                        : out.target == ExpectTarget::lock      ? locks_
@@ -2001,22 +2088,22 @@ void Checker::expect(const Json& e, const std::string& ptr) {
   }
   out.op = ops[0] == "min" ? ExpectOp::min : ops[0] == "max" ? ExpectOp::max : ExpectOp::eq;
   std::string vp = at(ptr, ops[0]);
-  const Json& v = e.at(ops[0]);
+  const Json& v = *e.find(ops[0]);
   bool duration = !out.metric.empty() && is_duration_metric(out.metric);
   if (v.is_string() && duration) {
     if (auto d = read_duration(v, vp, Sign::non_negative)) {
       out.value = d->ns;
-      out.value_text = v.get<std::string>();
+      out.value_text = v.str();
     }
   } else if (v.is_string() && !out.metric.empty()) {
     error(vp, fmt::format("must be a number: {} is not a time (got {})", quote(out.metric),
                           written(v)));
   } else if (v.is_number_unsigned() &&
-             v.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
-    out.value = v.get<int64_t>();
+             v.as_uint() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    out.value = v.as_int();
     out.value_text = v.dump();
-  } else if (v.is_number_integer() && !v.is_number_unsigned() && v.get<int64_t>() >= 0) {
-    out.value = v.get<int64_t>();
+  } else if (v.is_number_integer() && !v.is_number_unsigned() && v.as_int() >= 0) {
+    out.value = v.as_int();
     out.value_text = v.dump();
   } else if (!v.is_string()) {
     error(vp, fmt::format("must be {} (got {})",
@@ -2032,8 +2119,9 @@ void Checker::expect(const Json& e, const std::string& ptr) {
 void load_into(LoadResult& result, const std::string& text, const std::string& file) {
   Diagnostics& diag = result.diagnostics;
   try {
-    DocumentBuilder builder(file, diag);
-    bool parsed = Json::sax_parse(text, &builder, Json::input_format_t::json, true, false);
+    load::Document doc;
+    DocumentBuilder builder(doc, file, diag);
+    bool parsed = NJson::sax_parse(text, &builder, NJson::input_format_t::json, true, false);
     if (builder.failure) {
       report_syntax_error(text, file, builder, diag);
       return;
@@ -2043,7 +2131,11 @@ void load_into(LoadResult& result, const std::string& text, const std::string& f
       return;
     }
     Checker checker(file, diag);
-    Scenario s = checker.run(builder.root);
+    if (!doc.has_root()) {
+      if (!diag.has_errors()) diag.syntax(file, 0, 0, "the file is not valid JSON");
+      return;
+    }
+    Scenario s = checker.run(doc.root());
     if (!diag.has_errors()) result.scenario = std::move(s);
   } catch (const std::exception& ex) {
     result.scenario.reset();
