@@ -3,6 +3,7 @@
 #include "sim/scenario/loader.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -19,6 +20,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "sim/model/op_table.hpp"
 #include "sim/model/priorities.hpp"
 #include "sim/scenario/load/document.hpp"
 #include "sim/scenario/metric_catalog.hpp"
@@ -41,6 +43,12 @@ constexpr int kMaxCpus = 256;
 // Both limits only guard the loader against absurd input; no real scenario comes near them.
 constexpr size_t kMaxJsonDepth = 256;
 constexpr int kMaxLoopDepth = 32;
+// The most op executions a finite loop may imply at one simulated instant (nested loops
+// multiply): when no op of its body takes time or may block, every iteration can run at the same
+// instant, and a thread spinning there would stop the whole simulation. 100,000 is far above any
+// burst of signals or priority changes a scenario needs at one instant, and still only a few
+// milliseconds of simulator time.
+constexpr uint64_t kMaxZeroTimeOps = 100'000;
 // xnu-792 thread_policy.c: THREAD_TIME_CONSTRAINT_POLICY admission (xnu-facts 4.1).
 constexpr Duration kMinRtQuantum = Duration::microseconds(50);
 constexpr Duration kMaxRtQuantum = Duration::milliseconds(50);
@@ -54,7 +62,8 @@ std::string quote(std::string_view s) {
   constexpr size_t kMaxChars = 40;
   std::string out = "\"";
   size_t chars = 0;
-  for (char ch : s) {
+  for (size_t i = 0; i < s.size(); ++i) {
+    char ch = s[i];
     auto c = static_cast<unsigned char>(ch);
     bool starts_char = (c & 0xC0) != 0x80;  // not a UTF-8 continuation byte
     if (starts_char && chars == kMaxChars) {
@@ -69,10 +78,15 @@ std::string quote(std::string_view s) {
       case '\t': out += "\\t"; break;
       case '\r': out += "\\r"; break;
       default:
-        if (c < 0x20)
+        if (c < 0x20 || c == 0x7f) {
           out += fmt::format("\\u{:04x}", c);
-        else
+        } else if (c == 0xC2 && i + 1 < s.size() && static_cast<unsigned char>(s[i + 1]) >= 0x80 &&
+                   static_cast<unsigned char>(s[i + 1]) <= 0x9f) {
+          out += fmt::format("\\u{:04x}", static_cast<unsigned char>(s[i + 1]));  // C1 control
+          ++i;
+        } else {
           out += ch;
+        }
     }
   }
   out += '"';
@@ -619,55 +633,24 @@ enum class Sign : uint8_t { non_negative, positive };
 struct OpsSummary {
   bool takes_time = false;  // some op computes or blocks, so simulated time passes
   bool complete = true;     // every op was read without error
+  // Op executions the list implies when none takes time (loops multiplied, saturating).
+  uint64_t executions = 0;
+  bool spin_reported = false;  // a loop inside was refused for spinning at one instant
 };
+
+uint64_t saturating_add(uint64_t a, uint64_t b) {
+  uint64_t r = 0;
+  return __builtin_add_overflow(a, b, &r) ? std::numeric_limits<uint64_t>::max() : r;
+}
+
+uint64_t saturating_mul(uint64_t a, uint64_t b) {
+  uint64_t r = 0;
+  return __builtin_mul_overflow(a, b, &r) ? std::numeric_limits<uint64_t>::max() : r;
+}
 
 struct ThreadScope {
   bool has_period = false;
 };
-
-const std::vector<std::string>& op_names() {
-  static const std::vector<std::string> names = [] {
-    std::vector<std::string> v;
-    for (int k = 0; k <= static_cast<int>(OpKind::terminate); ++k)
-      v.emplace_back(model::to_string(static_cast<OpKind>(k)));
-    return v;
-  }();
-  return names;
-}
-
-// The keys each op takes besides "op" and "note".
-std::vector<std::string> op_fields(OpKind k) {
-  switch (k) {
-    case OpKind::run:
-    case OpKind::sleep: return {"for"};
-    case OpKind::loop: return {"times", "forever", "body"};
-    case OpKind::lock:
-    case OpKind::unlock: return {"lock", "mode"};
-    case OpKind::wait: return {"event"};
-    case OpKind::signal: return {"event", "all"};
-    case OpKind::funnel: return {"funnel"};
-    case OpKind::set_priority: return {"priority"};
-    case OpKind::set_mode: return {"mode", "priority", "realtime"};
-    case OpKind::run_action: return {"workloop", "for"};
-    case OpKind::command_sleep: return {"workloop", "event"};
-    case OpKind::command_wakeup: return {"workloop", "event", "all"};
-    case OpKind::io: return {"device", "for"};
-    case OpKind::timer_arm: return {"timer", "after"};
-    case OpKind::timer_cancel: return {"timer"};
-    case OpKind::terminate: return {"device"};
-    case OpKind::yield: return {"to"};
-    case OpKind::sleep_until_next_period:
-    case OpKind::swtch_pri: return {};
-    case OpKind::internal_workloop:  // internal ops have no scenario spelling
-    case OpKind::internal_callout:
-    case OpKind::internal_activator:
-    case OpKind::internal_terminate:
-    case OpKind::internal_action_done:
-    case OpKind::internal_gate_close:
-    case OpKind::internal_gate_open: return {};
-  }
-  return {};
-}
 
 template <typename T>
 using Choices = std::initializer_list<std::pair<std::string_view, T>>;
@@ -690,6 +673,9 @@ class Checker {
   bool require_object(const Json& v, const std::string& ptr);
   std::optional<std::string> read_string(const Json& v, const std::string& ptr);
   std::optional<std::string> read_nonempty(const Json& v, const std::string& ptr);
+  // A display string (scenario name, description, note, policy, calibration): no control
+  // characters, since reports and traces print it as it is.
+  std::optional<std::string> read_text(const Json& v, const std::string& ptr, bool may_be_empty);
   std::optional<std::string> read_name(const Json& v, const std::string& ptr,
                                        std::string_view what);
   std::optional<bool> read_bool(const Json& v, const std::string& ptr);
@@ -733,8 +719,69 @@ class Checker {
                       OpsSummary& sum);
   Op op(const Json& v, const std::string& ptr, const ThreadScope& scope, int depth,
         OpsSummary& sum);
-  void lock_op(const Json& v, const std::string& ptr, Op& out);
-  void set_mode_op(const Json& v, const std::string& ptr, Op& out);
+
+  // What an op reader gets: the op's object and pointer, the op being filled, and the context.
+  struct OpArgs {
+    const Json& v;
+    const std::string& ptr;
+    Op& out;
+    const ThreadScope& scope;
+    int depth;
+    OpsSummary& sum;
+  };
+ public:
+  using OpReader = void (Checker::*)(const OpArgs&);
+  // The reader of each op, by OpKind; internal ops have none (they have no spelling). Every
+  // public op having one is checked at compile time below.
+  static constexpr std::array<OpReader, model::kOpCount> op_readers() {
+    std::array<OpReader, model::kOpCount> r{};
+    auto set = [&](OpKind k, OpReader f) { r[static_cast<size_t>(k)] = f; };
+    set(OpKind::run, &Checker::read_run);
+    set(OpKind::sleep, &Checker::read_run);
+    set(OpKind::sleep_until_next_period, &Checker::read_sleep_until_next_period);
+    set(OpKind::loop, &Checker::read_loop);
+    set(OpKind::lock, &Checker::read_lock);
+    set(OpKind::unlock, &Checker::read_lock);
+    set(OpKind::wait, &Checker::read_wait);
+    set(OpKind::signal, &Checker::read_signal);
+    set(OpKind::funnel, &Checker::read_funnel);
+    set(OpKind::yield, &Checker::read_yield);
+    set(OpKind::swtch_pri, &Checker::read_nothing);
+    set(OpKind::set_priority, &Checker::read_set_priority);
+    set(OpKind::set_mode, &Checker::read_set_mode);
+    set(OpKind::run_action, &Checker::read_run_action);
+    set(OpKind::command_sleep, &Checker::read_command_sleep);
+    set(OpKind::command_wakeup, &Checker::read_command_wakeup);
+    set(OpKind::io, &Checker::read_io);
+    set(OpKind::timer_arm, &Checker::read_timer_arm);
+    set(OpKind::timer_cancel, &Checker::read_timer_cancel);
+    set(OpKind::terminate, &Checker::read_terminate);
+    return r;
+  }
+
+ private:
+  void duration_spec_key(const OpArgs& a, const char* key);
+  void fixed_duration_key(const OpArgs& a, const char* key);
+  void ref_key(const OpArgs& a, const char* key, const Ids& ids, int32_t& index);
+  void all_key(const OpArgs& a);
+  void read_run(const OpArgs& a);
+  void read_sleep_until_next_period(const OpArgs& a);
+  void read_loop(const OpArgs& a);
+  void read_lock(const OpArgs& a);
+  void read_wait(const OpArgs& a);
+  void read_signal(const OpArgs& a);
+  void read_funnel(const OpArgs& a);
+  void read_yield(const OpArgs& a);
+  void read_nothing(const OpArgs& a);
+  void read_set_priority(const OpArgs& a);
+  void read_set_mode(const OpArgs& a);
+  void read_run_action(const OpArgs& a);
+  void read_command_sleep(const OpArgs& a);
+  void read_command_wakeup(const OpArgs& a);
+  void read_io(const OpArgs& a);
+  void read_timer_arm(const OpArgs& a);
+  void read_timer_cancel(const OpArgs& a);
+  void read_terminate(const OpArgs& a);
   void expect(const Json& e, const std::string& ptr);
 
   const std::string& file_;
@@ -753,6 +800,15 @@ class Checker {
   std::vector<Ids> sources_;            // per work loop
   std::vector<bool> device_ref_error_;  // provider or workloop did not resolve
 };
+
+constexpr std::array<Checker::OpReader, model::kOpCount> kOpReaders = Checker::op_readers();
+
+constexpr bool every_public_op_has_a_reader() {
+  for (const model::OpInfo& op : model::kOpTable)
+    if (!op.internal && kOpReaders[static_cast<size_t>(op.kind)] == nullptr) return false;
+  return true;
+}
+static_assert(every_public_op_has_a_reader(), "add the new op's reader to Checker::op_readers()");
 
 void Checker::check_keys(const Json& obj, const std::string& ptr,
                          const std::vector<std::string>& known, std::string_view where) {
@@ -792,6 +848,39 @@ std::optional<std::string> Checker::read_nonempty(const Json& v, const std::stri
   auto s = read_string(v, ptr);
   if (s && s->empty()) {
     error(ptr, "must not be empty");
+    return std::nullopt;
+  }
+  return s;
+}
+
+// The first control character in UTF-8 text (C0, DEL or C1: U+0000-U+001F, U+007F-U+009F) as
+// (code point, 1-based character position), or nullopt.
+std::optional<std::pair<uint32_t, size_t>> control_character(std::string_view s) {
+  size_t chars = 0;
+  for (size_t i = 0; i < s.size(); ++i) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if ((c & 0xC0) == 0x80) continue;  // continuation byte
+    ++chars;
+    if (c < 0x20 || c == 0x7f) return std::make_pair(uint32_t{c}, chars);
+    // C1 controls are U+0080-U+009F: 0xC2 0x80-0x9F in UTF-8.
+    if (c == 0xC2 && i + 1 < s.size()) {
+      auto n = static_cast<unsigned char>(s[i + 1]);
+      if (n >= 0x80 && n <= 0x9f) return std::make_pair(uint32_t{n}, chars);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> Checker::read_text(const Json& v, const std::string& ptr,
+                                              bool may_be_empty) {
+  auto s = may_be_empty ? read_string(v, ptr) : read_nonempty(v, ptr);
+  if (!s) return s;
+  if (auto cc = control_character(*s)) {
+    error(ptr, fmt::format("must not contain control characters (found \"\\u{:04x}\" at character {})",
+                           cc->first, cc->second))
+        .notes.push_back(
+            "names, descriptions, notes, policy and calibration names are printed as they are in "
+            "reports and traces; remove the character (a line break or tab too)");
     return std::nullopt;
   }
   return s;
@@ -1035,9 +1124,9 @@ Scenario Checker::run(const Json& root) {
       "at the top level");
 
   optional_key(root, "", "name", s_.name,
-               [&](const Json& v, const std::string& p) { return read_nonempty(v, p); });
+               [&](const Json& v, const std::string& p) { return read_text(v, p, false); });
   optional_key(root, "", "description", s_.description,
-               [&](const Json& v, const std::string& p) { return read_string(v, p); });
+               [&](const Json& v, const std::string& p) { return read_text(v, p, true); });
   if (const Json* v = member(root, "seed")) {
     if (v->is_number_unsigned())
       s_.seed = v->as_uint();
@@ -1050,7 +1139,7 @@ Scenario Checker::run(const Json& root) {
   if (const Json* v = require(root, "", "duration"))
     if (auto d = read_duration(*v, "/duration", Sign::positive)) s_.duration = *d;
   if (const Json* v = member(root, "policy"))
-    if (auto p = read_nonempty(*v, "/policy")) s_.policy = *p;
+    if (auto p = read_text(*v, "/policy", false)) s_.policy = *p;
   if (const Json* m = member(root, "machine")) machine(*m, "/machine");
 
   // Each section declares its ids before its entries are read, so references may point forward
@@ -1185,7 +1274,7 @@ void Checker::machine(const Json& m, const std::string& ptr) {
     }
   }
   optional_key(m, ptr, "calibration", out.calibration,
-               [&](const Json& v, const std::string& p) { return read_nonempty(v, p); });
+               [&](const Json& v, const std::string& p) { return read_text(v, p, false); });
   optional_key(m, ptr, "funnels", out.funnels, [&](const Json& v, const std::string& p) {
     return read_enum<FunnelSetup>(v, p,
                                   {{"split", FunnelSetup::split}, {"merged", FunnelSetup::merged}});
@@ -1719,7 +1808,10 @@ std::vector<Op> Checker::ops(const Json& v, const std::string& ptr, const Thread
     return out;
   }
   out.reserve(v.size());
-  for (size_t i = 0; i < v.size(); ++i) out.push_back(op(v[i], at(ptr, i), scope, depth, sum));
+  for (size_t i = 0; i < v.size(); ++i) {
+    out.push_back(op(v[i], at(ptr, i), scope, depth, sum));
+    if (out.back().kind != OpKind::loop) sum.executions = saturating_add(sum.executions, 1);
+  }
   return out;
 }
 
@@ -1737,10 +1829,10 @@ Op Checker::op(const Json& v, const std::string& ptr, const ThreadScope& scope, 
   const Json* name = require(v, ptr, "op");
   std::optional<std::string> n;
   if (name) n = read_string(*name, at(ptr, "op"));
-  const std::vector<std::string>& names = op_names();
-  auto it = n ? std::find(names.begin(), names.end(), *n) : names.end();
-  if (it == names.end()) {
+  std::optional<OpKind> kind = n ? model::op_from_name(*n) : std::nullopt;
+  if (!kind) {
     if (n) {
+      const std::vector<std::string>& names = model::public_op_names();
       Diagnostic& d = error(at(ptr, "op"), fmt::format("unknown op {}", quote(*n)));
       std::string near = suggest(*n, names);
       d.notes.push_back(near.empty() ? fmt::format("ops: {}", join(names))
@@ -1749,158 +1841,115 @@ Op Checker::op(const Json& v, const std::string& ptr, const ThreadScope& scope, 
     sum.complete = false;
     return out;
   }
-  out.kind = static_cast<OpKind>(it - names.begin());
+  out.kind = *kind;
+  const model::OpInfo& info = model::op_info(out.kind);
   std::vector<std::string> keys = {"op", "note"};
-  for (std::string& k : op_fields(out.kind)) keys.push_back(std::move(k));
+  for (std::string& k : model::op_keys(out.kind)) keys.push_back(std::move(k));
   check_keys(v, ptr, keys, fmt::format("in op {}", quote(*n)));
   optional_key(v, ptr, "note", out.note,
-               [&](const Json& x, const std::string& p) { return read_string(x, p); });
+               [&](const Json& x, const std::string& p) { return read_text(x, p, true); });
 
-  // Required field readers; each records an error and marks the op list incomplete on failure.
   size_t errors_before = diag_.count();
-  auto duration_spec = [&](const char* key) {
-    if (const Json* f = require(v, ptr, key))
-      if (auto d = read_duration_spec(*f, at(ptr, key))) out.duration = *d;
-  };
-  auto fixed_duration = [&](const char* key) {
-    if (const Json* f = require(v, ptr, key))
-      if (auto d = read_duration(*f, at(ptr, key), Sign::positive)) out.duration.a = *d;
-  };
-  auto ref = [&](const char* key, const Ids& ids, int32_t& index) {
-    if (const Json* f = require(v, ptr, key))
-      if (auto r = resolve(*f, at(ptr, key), ids)) index = *r;
-  };
-  auto all = [&]() {
-    optional_key(v, ptr, "all", out.all,
-                 [&](const Json& x, const std::string& p) { return read_bool(x, p); });
-  };
-
-  switch (out.kind) {
-    case OpKind::run:
-    case OpKind::sleep:
-      duration_spec("for");
-      sum.takes_time = true;
-      break;
-    case OpKind::sleep_until_next_period:
-      if (!scope.has_period)
-        error(ptr, "sleep_until_next_period is only allowed in a thread with \"period\"")
-            .notes.push_back("it ends the current job early and waits for the next release");
-      sum.takes_time = true;
-      break;
-    case OpKind::loop: {
-      const Json* times = member(v, "times");
-      const Json* forever = member(v, "forever");
-      if (times && forever)
-        error(ptr, "give either \"times\" or \"forever\": true, not both");
-      else if (!times && !forever)
-        error(ptr, "a loop needs \"times\" (an integer of at least 1) or \"forever\": true");
-      if (times)
-        if (auto t = read_int(*times, at(ptr, "times"), 1, std::numeric_limits<int64_t>::max(),
-                              "an integer of at least 1"))
-          out.times = *t;
-      if (forever) {
-        auto f = read_bool(*forever, at(ptr, "forever"));
-        if (f == false)
-          error(at(ptr, "forever"), "must be true (for a bounded loop give \"times\" instead)");
-        out.forever = f.value_or(false);
-      }
-      const Json* body = require(v, ptr, "body");
-      if (!body) {
-        sum.complete = false;
-        break;
-      }
-      if (depth >= kMaxLoopDepth) {
-        error(at(ptr, "body"), fmt::format("loops are nested more than {} deep", kMaxLoopDepth));
-        sum.complete = false;
-        break;
-      }
-      OpsSummary inner;
-      out.body = ops(*body, at(ptr, "body"), scope, depth + 1, inner);
-      if (out.forever && inner.complete && !inner.takes_time)
-        error(ptr, "this loop would repeat forever without simulated time passing")
-            .notes.push_back(
-                "its body needs an op that takes time or blocks: run, sleep, "
-                "sleep_until_next_period, wait, lock, run_action, command_sleep, io or funnel");
-      // An endless loop ends the program there, so it counts as taking time for enclosing loops
-      // (and when it does not, it was reported just above).
-      sum.takes_time = sum.takes_time || inner.takes_time || out.forever;
-      sum.complete = sum.complete && inner.complete;
-      break;
-    }
-    case OpKind::lock:
-    case OpKind::unlock:
-      lock_op(v, ptr, out);
-      if (out.kind == OpKind::lock) sum.takes_time = true;
-      break;
-    case OpKind::wait:
-      ref("event", events_, out.ref);
-      sum.takes_time = true;
-      break;
-    case OpKind::signal:
-      ref("event", events_, out.ref);
-      all();
-      break;
-    case OpKind::funnel:
-      if (const Json* f = require(v, ptr, "funnel"))
-        if (auto fn = read_enum<FunnelName>(*f, at(ptr, "funnel"),
-                                            {{"kernel", FunnelName::kernel},
-                                             {"network", FunnelName::network},
-                                             {"none", FunnelName::none}}))
-          out.funnel = *fn;
-      sum.takes_time = true;
-      break;
-    case OpKind::yield:
-      // Optional hand-off target (thread_switch to a named thread).
-      if (const Json* to = member(v, "to"))
-        if (auto r = resolve(*to, at(ptr, "to"), threads_)) out.ref = *r;
-      break;
-    case OpKind::swtch_pri: break;
-    case OpKind::set_priority:
-      if (const Json* p = require(v, ptr, "priority"))
-        if (auto pr = read_priority(*p, at(ptr, "priority"))) {
-          out.priority = *pr;
-          out.has_priority = true;
-        }
-      break;
-    case OpKind::set_mode: set_mode_op(v, ptr, out); break;
-    case OpKind::run_action:
-      ref("workloop", workloops_, out.ref);
-      fixed_duration("for");
-      sum.takes_time = true;
-      break;
-    case OpKind::command_sleep:
-    case OpKind::command_wakeup:
-      ref("workloop", workloops_, out.ref);
-      ref("event", events_, out.event);
-      if (out.kind == OpKind::command_wakeup)
-        all();
-      else
-        sum.takes_time = true;
-      break;
-    case OpKind::io:
-      ref("device", devices_, out.ref);
-      fixed_duration("for");
-      sum.takes_time = true;
-      break;
-    case OpKind::timer_arm:
-      ref("timer", timers_, out.ref);
-      fixed_duration("after");
-      break;
-    case OpKind::timer_cancel: ref("timer", timers_, out.ref); break;
-    case OpKind::terminate: ref("device", devices_, out.ref); break;
-    case OpKind::internal_workloop:  // never named by op_names(), so never read
-    case OpKind::internal_callout:
-    case OpKind::internal_activator:
-    case OpKind::internal_terminate:
-    case OpKind::internal_action_done:
-    case OpKind::internal_gate_close:
-    case OpKind::internal_gate_open: break;
-  }
+  OpArgs args{v, ptr, out, scope, depth, sum};
+  (this->*kOpReaders[static_cast<size_t>(out.kind)])(args);
+  if (info.takes_time || info.may_block) sum.takes_time = true;
   if (diag_.count() != errors_before) sum.complete = false;
   return out;
 }
 
-void Checker::lock_op(const Json& v, const std::string& ptr, Op& out) {
+// --- one reader per op, found through kOpReaders; each records an error on failure -----------
+
+void Checker::duration_spec_key(const OpArgs& a, const char* key) {
+  if (const Json* f = require(a.v, a.ptr, key))
+    if (auto d = read_duration_spec(*f, at(a.ptr, key))) a.out.duration = *d;
+}
+
+void Checker::fixed_duration_key(const OpArgs& a, const char* key) {
+  if (const Json* f = require(a.v, a.ptr, key))
+    if (auto d = read_duration(*f, at(a.ptr, key), Sign::positive)) a.out.duration.a = *d;
+}
+
+void Checker::ref_key(const OpArgs& a, const char* key, const Ids& ids, int32_t& index) {
+  if (const Json* f = require(a.v, a.ptr, key))
+    if (auto r = resolve(*f, at(a.ptr, key), ids)) index = *r;
+}
+
+void Checker::all_key(const OpArgs& a) {
+  optional_key(a.v, a.ptr, "all", a.out.all,
+               [&](const Json& x, const std::string& p) { return read_bool(x, p); });
+}
+
+void Checker::read_run(const OpArgs& a) { duration_spec_key(a, "for"); }
+
+void Checker::read_sleep_until_next_period(const OpArgs& a) {
+  if (!a.scope.has_period)
+    error(a.ptr, "sleep_until_next_period is only allowed in a thread with \"period\"")
+        .notes.push_back("it ends the current job early and waits for the next release");
+}
+
+void Checker::read_loop(const OpArgs& a) {
+  const Json& v = a.v;
+  const std::string& ptr = a.ptr;
+  Op& out = a.out;
+  OpsSummary& sum = a.sum;
+  const Json* times = member(v, "times");
+  const Json* forever = member(v, "forever");
+  if (times && forever)
+    error(ptr, "give either \"times\" or \"forever\": true, not both");
+  else if (!times && !forever)
+    error(ptr, "a loop needs \"times\" (an integer of at least 1) or \"forever\": true");
+  if (times)
+    if (auto t = read_int(*times, at(ptr, "times"), 1, std::numeric_limits<int64_t>::max(),
+                          "an integer of at least 1"))
+      out.times = *t;
+  if (forever) {
+    auto f = read_bool(*forever, at(ptr, "forever"));
+    if (f == false)
+      error(at(ptr, "forever"), "must be true (for a bounded loop give \"times\" instead)");
+    out.forever = f.value_or(false);
+  }
+  const Json* body = require(v, ptr, "body");
+  if (!body) {
+    sum.complete = false;
+    return;
+  }
+  if (a.depth >= kMaxLoopDepth) {
+    error(at(ptr, "body"), fmt::format("loops are nested more than {} deep", kMaxLoopDepth));
+    sum.complete = false;
+    return;
+  }
+  OpsSummary inner;
+  out.body = ops(*body, at(ptr, "body"), a.scope, a.depth + 1, inner);
+  if (out.forever && inner.complete && !inner.takes_time)
+    error(ptr, "this loop would repeat forever without simulated time passing")
+        .notes.push_back(fmt::format("its body needs an op that takes time or blocks: {}",
+                                     model::time_passing_op_list()));
+  if (!out.forever && !inner.takes_time) {
+    // Every iteration may run at the same instant: bound what the loop implies there.
+    uint64_t n = saturating_mul(static_cast<uint64_t>(out.times), inner.executions);
+    if (n > kMaxZeroTimeOps && inner.complete && !inner.spin_reported) {
+      error(ptr, fmt::format("this loop would execute {}{} ops without simulated time passing "
+                             "(the limit is {})",
+                             n == std::numeric_limits<uint64_t>::max() ? "more than " : "", n,
+                             kMaxZeroTimeOps))
+          .notes.push_back(fmt::format("add an op that takes time, or lower \"times\" (ops that "
+                                       "take time or block: {})",
+                                       model::time_passing_op_list()));
+      sum.spin_reported = true;
+    }
+    sum.executions = saturating_add(sum.executions, n);
+  }
+  sum.spin_reported = sum.spin_reported || inner.spin_reported;
+  // An endless loop ends the program there, so it counts as taking time for enclosing loops
+  // (and when it does not, it was reported just above).
+  sum.takes_time = sum.takes_time || inner.takes_time || out.forever;
+  sum.complete = sum.complete && inner.complete;
+}
+
+void Checker::read_lock(const OpArgs& a) {
+  const Json& v = a.v;
+  const std::string& ptr = a.ptr;
+  Op& out = a.out;
   const Json* l = require(v, ptr, "lock");
   std::optional<int32_t> idx;
   if (l) idx = resolve(*l, at(ptr, "lock"), locks_);
@@ -1930,7 +1979,42 @@ void Checker::lock_op(const Json& v, const std::string& ptr, Op& out) {
   }
 }
 
-void Checker::set_mode_op(const Json& v, const std::string& ptr, Op& out) {
+void Checker::read_wait(const OpArgs& a) { ref_key(a, "event", events_, a.out.ref); }
+
+void Checker::read_signal(const OpArgs& a) {
+  ref_key(a, "event", events_, a.out.ref);
+  all_key(a);
+}
+
+void Checker::read_funnel(const OpArgs& a) {
+  if (const Json* f = require(a.v, a.ptr, "funnel"))
+    if (auto fn = read_enum<FunnelName>(*f, at(a.ptr, "funnel"),
+                                        {{"kernel", FunnelName::kernel},
+                                         {"network", FunnelName::network},
+                                         {"none", FunnelName::none}}))
+      a.out.funnel = *fn;
+}
+
+void Checker::read_yield(const OpArgs& a) {
+  // Optional hand-off target (thread_switch to a named thread).
+  if (const Json* to = member(a.v, "to"))
+    if (auto r = resolve(*to, at(a.ptr, "to"), threads_)) a.out.ref = *r;
+}
+
+void Checker::read_nothing(const OpArgs&) {}
+
+void Checker::read_set_priority(const OpArgs& a) {
+  if (const Json* p = require(a.v, a.ptr, "priority"))
+    if (auto pr = read_priority(*p, at(a.ptr, "priority"))) {
+      a.out.priority = *pr;
+      a.out.has_priority = true;
+    }
+}
+
+void Checker::read_set_mode(const OpArgs& a) {
+  const Json& v = a.v;
+  const std::string& ptr = a.ptr;
+  Op& out = a.out;
   std::optional<ThreadMode> mode;
   if (const Json* m = require(v, ptr, "mode"))
     mode = read_enum<ThreadMode>(*m, at(ptr, "mode"),
@@ -1957,6 +2041,37 @@ void Checker::set_mode_op(const Json& v, const std::string& ptr, Op& out) {
     if (rt && mode) error(at(ptr, "realtime"), "only allowed with \"mode\": \"realtime\"");
   }
 }
+
+void Checker::read_run_action(const OpArgs& a) {
+  ref_key(a, "workloop", workloops_, a.out.ref);
+  fixed_duration_key(a, "for");
+}
+
+void Checker::read_command_sleep(const OpArgs& a) {
+  ref_key(a, "workloop", workloops_, a.out.ref);
+  ref_key(a, "event", events_, a.out.event);
+}
+
+void Checker::read_command_wakeup(const OpArgs& a) {
+  read_command_sleep(a);
+  all_key(a);
+}
+
+void Checker::read_io(const OpArgs& a) {
+  ref_key(a, "device", devices_, a.out.ref);
+  fixed_duration_key(a, "for");
+}
+
+void Checker::read_timer_arm(const OpArgs& a) {
+  ref_key(a, "timer", timers_, a.out.ref);
+  fixed_duration_key(a, "after");
+}
+
+void Checker::read_timer_cancel(const OpArgs& a) { ref_key(a, "timer", timers_, a.out.ref); }
+
+void Checker::read_terminate(const OpArgs& a) { ref_key(a, "device", devices_, a.out.ref); }
+
+
 
 // --- expect -----------------------------------------------------------------------------------
 

@@ -416,7 +416,7 @@ TEST_CASE("scenario: durations are parsed exactly through the loader", "[scenari
   CHECK(d.pointer == "/threads/0/program/0/for");
   CHECK(d.message == "\"0.5ns\" is finer than 1 ns");
   const auto nounit = single_error(load(with_program(R"([{"op": "run", "for": "5"}])")));
-  CHECK(nounit.message == "\"5\" has no unit; use ns, us, ms or s, e.g. \"5ms\"");
+  CHECK(nounit.message == "\"5\" has no unit; use ns, us, ms, s, min or h, e.g. \"5ms\"");
 }
 
 TEST_CASE("scenario: zero and negative durations are rejected where a positive one is needed",
@@ -451,7 +451,7 @@ TEST_CASE("scenario: every error in a file is reported in one run", "[scenario][
 TEST_CASE("scenario: at most 20 errors are kept and the rest are counted", "[scenario][unit]") {
   std::string program = "[";
   for (int i = 0; i < 25; ++i)
-    program += std::string(i ? ", " : "") + R"({"op": "run", "for": "1h"})";
+    program += std::string(i ? ", " : "") + R"({"op": "run", "for": "1d"})";
   program += "]";
   LoadResult r = load(with_program(program));
   CHECK_FALSE(r.scenario.has_value());
