@@ -33,10 +33,9 @@ using model::OpKind;
 using model::RealtimeParams;
 using model::ThreadMode;
 
-
 constexpr int kMaxCpus = 256;
-// Both limits only guard the loader against absurd input; no real scenario comes near them.
-constexpr size_t kMaxJsonDepth = 256;
+// Only guards the loader against absurd input; no real scenario comes near it (the JSON nesting
+// limit is in text_positions.cpp).
 constexpr int kMaxLoopDepth = 32;
 // The most op executions a finite loop may imply at one simulated instant (nested loops
 // multiply): when no op of its body takes time or may block, every iteration can run at the same
