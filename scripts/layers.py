@@ -107,10 +107,13 @@ def check(root):
         src = os.path.join(root, folder)
         if not os.path.isdir(src):
             continue
-        for name in sorted(os.listdir(src)):
-            if not name.endswith((".hpp", ".cpp", ".h")):
+        files = []
+        for dirpath, dirnames, filenames in os.walk(src):
+            dirnames.sort()
+            files += [os.path.relpath(os.path.join(dirpath, n), root) for n in sorted(filenames)]
+        for path in files:
+            if not path.endswith((".hpp", ".cpp", ".h")):
                 continue
-            path = os.path.join(folder, name)
             with open(os.path.join(root, path), encoding="utf-8") as f:
                 for n, line in enumerate(f, 1):
                     m = INCLUDE.match(line)

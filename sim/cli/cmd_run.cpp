@@ -17,6 +17,7 @@
 #include "sim/cli/console.hpp"
 #include "sim/cli/output_file.hpp"
 #include "reports/trace_text.hpp"
+#include "sim/core/time.hpp"
 #include "sim/run/simulation.hpp"
 #include "sim/scenario/loader.hpp"
 
@@ -137,15 +138,23 @@ int run_command(const RunArgs& a) {
     trace_writer.emplace(trace.file(), sim.names());
     sim.add_sink(&*trace_writer);
   }
-  // CATCH-SITE (issue 8, item 5), not active yet: a run-time time overflow is bad input, exit 2
-  // naming the op. core::TimeOverflow (sim/core/time.hpp, carrying the op's JSON pointer) is
-  // being added by another engineer; when it lands, run the line below inside
-  //   try { ... } catch (const core::TimeOverflow& e) {
-  //     eprint("{}: error: {}\n", s.file, e.what());  // what() names the op's pointer
-  //     return kExitBadInput;  // the destructors remove the temporaries
-  //   }
-  // Until then it reaches main's handler as an internal error (exit 3).
-  const run::Results results = sim.run();
+  // A time past int64 nanoseconds is bad input (exit 2), not an internal error: the loader caps
+  // every duration literal, so only a random draw (an exponential or normal tail) gets here, and
+  // the dispatcher names the op that drew it. The destructors remove the temporaries.
+  std::optional<run::Results> ran;
+  try {
+    ran.emplace(sim.run());
+  } catch (const core::TimeOverflow& e) {
+    progress.clear();
+    if (e.pointer().empty())
+      eprint("{}: error: {}\n", s.file, e.what());
+    else
+      eprint("{}: error: {}: {}\n  note: a duration drawn at random for this op took simulated time past "
+             "its limit; narrow its distribution or shorten the run\n",
+             s.file, e.pointer(), e.what());
+    return kExitBadInput;
+  }
+  const run::Results& results = *ran;
   progress.clear();
   trace_writer.reset();  // flushes; the stream is closed below
   json.write(reports::results_to_json_text(results));

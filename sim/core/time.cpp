@@ -63,10 +63,12 @@ int64_t pow10(int n) {
 // value * scale_ns exactly, or an error when it is finer than 1 ns or overflows.
 ParsedDuration scale(const Decimal& d, int64_t scale_ns, std::string_view text) {
   ParsedDuration r;
-  if (d.integer > std::numeric_limits<int64_t>::max() / scale_ns) {
-    r.error = fmt::format("\"{}\" is too large (the limit is about 292 years)", text);
+  auto too_large = [&] {
+    r.error = fmt::format("\"{}\" is too large: a duration may be at most {} (about 31.7 years)",
+                          text, format_duration(kMaxDuration));
     return r;
-  }
+  };
+  if (d.integer > kMaxDuration.ns / scale_ns) return too_large();
   int64_t whole = d.integer * scale_ns;
   // fraction * scale_ns / 10^digits must be an integer.
   int128 num = static_cast<int128>(d.fraction) * scale_ns;
@@ -77,11 +79,21 @@ ParsedDuration scale(const Decimal& d, int64_t scale_ns, std::string_view text) 
   }
   int64_t frac = static_cast<int64_t>(num / den);
   int64_t v = whole + frac;
+  if (v > kMaxDuration.ns) return too_large();
   r.value = Duration{d.negative ? -v : v};
   return r;
 }
 
 }  // namespace
+
+void throw_time_overflow(const char* what, int64_t a, char op, int64_t b) {
+  std::string left = std::string_view(what) == "simulated time" ? format_time(SimTime{a}) + "s"
+                                                                 : format_duration(Duration{a});
+  std::string right = op == '*' ? fmt::format("{}", b) : format_duration(Duration{b});
+  throw TimeOverflow(fmt::format("{} overflow: {} {} {} is past the limit of simulated time "
+                                 "(9223372036.854775807s, about 292 years)",
+                                 what, left, op, right));
+}
 
 ParsedDuration parse_duration(std::string_view text) {
   ParsedDuration r;
@@ -98,11 +110,19 @@ ParsedDuration parse_duration(std::string_view text) {
   else if (unit == "us") s = 1'000;
   else if (unit == "ms") s = 1'000'000;
   else if (unit == "s") s = 1'000'000'000;
+  else if (unit == "min") s = 60'000'000'000;
+  else if (unit == "h") s = 3'600'000'000'000;
   else {
     if (unit.empty())
-      r.error = fmt::format("\"{}\" has no unit; use ns, us, ms or s, e.g. \"{}ms\"", text, text);
+      r.error = fmt::format("\"{}\" has no unit; use ns, us, ms, s, min or h, e.g. \"{}ms\"", text,
+                            text);
+    else if (unit == "m")
+      r.error = fmt::format("\"{}\" has an unknown unit \"m\"; use ns, us, ms, s, min or h (minutes "
+                            "are \"min\")",
+                            text);
     else
-      r.error = fmt::format("\"{}\" has an unknown unit \"{}\"; use ns, us, ms or s", text, unit);
+      r.error =
+          fmt::format("\"{}\" has an unknown unit \"{}\"; use ns, us, ms, s, min or h", text, unit);
     return r;
   }
   return scale(d, s, text);
@@ -134,29 +154,24 @@ ParsedDuration parse_rate(std::string_view text) {
 }
 
 std::string format_time(SimTime t) {
-  int64_t v = t.ns;
-  const char* sign = "";
-  if (v < 0) {
-    sign = "-";
-    v = -v;
-  }
-  return fmt::format("{}{}.{:09d}", sign, v / 1'000'000'000, v % 1'000'000'000);
+  // The magnitude as unsigned, so that the most negative time prints too.
+  uint64_t v = t.ns < 0 ? 0 - static_cast<uint64_t>(t.ns) : static_cast<uint64_t>(t.ns);
+  return fmt::format("{}{}.{:09d}", t.ns < 0 ? "-" : "", v / 1'000'000'000, v % 1'000'000'000);
 }
 
 std::string format_duration(Duration d) {
-  int64_t v = d.ns;
-  if (v == 0) return "0ns";
-  std::string sign = v < 0 ? "-" : "";
-  if (v < 0) v = -v;
-  struct Unit { int64_t scale; const char* name; };
+  if (d.ns == 0) return "0ns";
+  std::string sign = d.ns < 0 ? "-" : "";
+  uint64_t v = d.ns < 0 ? 0 - static_cast<uint64_t>(d.ns) : static_cast<uint64_t>(d.ns);
+  struct Unit { uint64_t scale; const char* name; };
   static constexpr Unit units[] = {{1'000'000'000, "s"}, {1'000'000, "ms"}, {1'000, "us"}, {1, "ns"}};
   for (const Unit& u : units) {
     if (v >= u.scale) {
-      int64_t whole = v / u.scale, rest = v % u.scale;
+      uint64_t whole = v / u.scale, rest = v % u.scale;
       if (rest == 0) return fmt::format("{}{}{}", sign, whole, u.name);
       // Print the fraction without trailing zeros.
       int digits = 0;
-      for (int64_t s = u.scale; s > 1; s /= 10) ++digits;
+      for (uint64_t s = u.scale; s > 1; s /= 10) ++digits;
       std::string frac = fmt::format("{:0{}d}", rest, digits);
       while (!frac.empty() && frac.back() == '0') frac.pop_back();
       return fmt::format("{}{}.{}{}", sign, whole, frac, u.name);

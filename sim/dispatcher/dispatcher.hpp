@@ -161,6 +161,10 @@ class Dispatcher final : public policies::PolicyHost {
 
   // --- extension API (sim/sync, sim/iokit_model) ------------------------------------------
   void register_op_handler(model::OpKind kind, OpHandler* handler);
+  // Whether a layer registered a handler for `kind` (tests check the op table against this).
+  bool has_op_handler(model::OpKind kind) const {
+    return static_cast<size_t>(kind) < op_handlers_.size() && op_handlers_[static_cast<size_t>(kind)];
+  }
   // Returns the event kind to schedule for `handler` (one per handler).
   uint16_t register_event_handler(EventHandler* handler);
   void set_block_hook(BlockHook* hook) { block_hook_ = hook; }

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "sim/model/op_table.hpp"
 #include "sim/model/priorities.hpp"
 
 namespace sim::iokit_model {
@@ -154,11 +155,8 @@ void IoKit::attach(dispatcher::Dispatcher& d, sync::SyncLayer& sync, int32_t fir
     workloops_[w].gate.attach(d_, &sync);
   }
   for (uint16_t& k : kinds_) k = d.register_event_handler(this);
-  for (OpKind k : {OpKind::run_action, OpKind::command_sleep, OpKind::command_wakeup, OpKind::io, OpKind::timer_arm,
-                   OpKind::timer_cancel, OpKind::terminate, OpKind::internal_workloop, OpKind::internal_callout,
-                   OpKind::internal_activator, OpKind::internal_terminate, OpKind::internal_action_done,
-                   OpKind::internal_gate_close, OpKind::internal_gate_open})
-    d.register_op_handler(k, this);
+  for (const model::OpInfo& op : model::kOpTable)  // the ops this layer executes (op_table.hpp)
+    if (op.layer == model::OpLayer::iokit) d.register_op_handler(op.kind, this);
   callers_.assign(d.threads().size(), Caller{});
   calls_.init(d_, kinds_[kCallDeadline], kCallDeadline, timers_.size(), callout_threads_, activator_);
   callouts_.assign(callout_threads_.size(), Callout{});

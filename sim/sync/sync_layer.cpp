@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "sim/model/op_table.hpp"
 #include "sim/model/priorities.hpp"
 
 namespace sim::sync {
@@ -50,8 +51,8 @@ SyncLayer::SyncLayer(dispatcher::Dispatcher& d, SyncSetup setup) : d_(d), merged
 }
 
 void SyncLayer::attach() {
-  for (OpKind k : {OpKind::lock, OpKind::unlock, OpKind::wait, OpKind::signal, OpKind::funnel})
-    d_.register_op_handler(k, this);
+  for (const model::OpInfo& op : model::kOpTable)  // the ops this layer executes (op_table.hpp)
+    if (op.layer == model::OpLayer::sync) d_.register_op_handler(op.kind, this);
   bool spin_locks = std::any_of(locks_.begin(), locks_.end(),
                                 [](const Lock& l) { return l.config.kind == LockKind::spin; });
   // sim: the hook is set only when it has work, so that runs without funnels or spin locks

@@ -165,23 +165,36 @@ TEST_CASE("dispatcher: the no-progress guard's default limit ends a stuck instan
   CHECK(static_cast<uint64_t>(w.stuck.handled) == dispatcher::kMaxStepsPerInstant);
 }
 
-// Issue 8, 1.2 (run-time side): 10^7 x yield between two threads used to end with "dispatch did
-// not settle" and no names. Each yield is an op at instant 0; the first thread past 1,000,000
-// ops panics (exit 4), the report naming it, the instant and the op's JSON Pointer.
+// Issue 8, 1.2: 10^7 x yield between two threads used to end with "dispatch did not settle" and
+// no names. The loader now refuses such a loop (more than 100,000 zero-time op executions); a loop
+// it must accept because its ops may take time (a lock may block) but here never do (the mutex
+// is never contended) meets the run-time backstop: the first thread past 1,000,000 ops at one
+// instant panics (exit 4), the report naming it, the instant and the op's JSON Pointer.
 TEST_CASE("dispatcher: a thread executing too many ops at one instant is a simulated panic naming it and the op",
           "[dispatcher][regression]") {
-  const char* text = R"({"format":"xnusim-scenario","version":1,"duration":"10ms","threads":[
+  const char* yields = R"({"format":"xnusim-scenario","version":1,"duration":"10ms","threads":[
     {"id":"a","program":[{"op":"run","for":"1ms"},{"op":"loop","times":10000000,"body":[{"op":"yield"}]}]},
     {"id":"b","cpu":0,"program":[{"op":"run","for":"1ms"},{"op":"loop","times":10000000,"body":[{"op":"yield"}]}]}]})";
-  std::string path = write_temp("yield-loop.json", text);
+  std::string path = write_temp("yield-loop.json", yields);
+  CliResult refused = xnusim("validate " + path);
+  CHECK(refused.code == 2);
+  CHECK(refused.err.find("error: /threads/1/program/1: this loop would execute 10000000 ops without simulated "
+                         "time passing (the limit is 100000)") != std::string::npos);
+  const char* locks = R"({"format":"xnusim-scenario","version":1,"duration":"10ms",
+    "locks":[{"id":"m","kind":"mutex"}],"threads":[
+    {"id":"a","program":[{"op":"run","for":"1ms"},{"op":"sleep","for":"5ms"}]},
+    {"id":"b","cpu":0,"program":[{"op":"run","for":"1ms"},
+      {"op":"loop","forever":true,"body":[{"op":"lock","lock":"m"},{"op":"unlock","lock":"m"}]}]}]})";
+  std::remove(path.c_str());
+  path = write_temp("lock-loop.json", locks);
   for (const char* policy : {"xnu", "fixed"}) {
     CliResult r = xnusim("run " + path + " --policy " + policy);
     INFO(r.out << r.err);
     CHECK(r.code == 4);
-    // a runs its 1 ms first, then b; at 2 ms b starts yielding to a, which yields back: b is the
-    // first past the budget.
-    CHECK(r.err.find("panic at 0.002000000 s: thread \"b\" on cpu0 at /threads/1/program/1/body/0: more than 1000000 "
-                     "ops at this instant without simulated time passing (op \"yield\")") != std::string::npos);
+    // a runs its 1 ms first, then b runs its 1 ms and starts its loop at 2 ms: 500,000 lock/unlock
+    // pairs later, at its 1,000,001st op (an unlock), it panics.
+    CHECK(r.err.find("panic at 0.002000000 s: thread \"b\" on cpu0 at /threads/1/program/1/body/1: more than 1000000 "
+                     "ops at this instant without simulated time passing (op \"unlock\")") != std::string::npos);
   }
   std::remove(path.c_str());
 }

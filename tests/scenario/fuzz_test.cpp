@@ -1,11 +1,14 @@
 // Property test: seeded random mutations of valid scenarios never crash or throw the loader, and
 // every load yields a scenario or diagnostics, never both and never neither.
 #include <cstdint>
+#include <iterator>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "sim/scenario/loader.hpp"
@@ -86,10 +89,11 @@ class Mutator {
   bool coin() { return (rng_() & 1) != 0; }
 
   std::string mutate(const std::string& text) {
-    switch (pick(4)) {
+    switch (pick(5)) {
       case 0: return mutate_bytes(text);
       case 1: return mutate_tree(text);
       case 2: return mutate_tree(mutate_tree(text));
+      case 3: return zero_time_loops();
       default: return deep_nesting(text);
     }
   }
@@ -116,7 +120,17 @@ class Mutator {
   }
 
   Json other_value() {
-    switch (pick(16)) {
+    switch (pick(26)) {
+      case 16: return 1'000'000'000'000LL;  // huge loop counts
+      case 17: return "9223372036854775000ns";  // durations at and past the limit
+      case 18: return "1000000000s";
+      case 19: return "1000000000.000000001s";
+      case 20: return "300000h";
+      case 21: return "1.5min";
+      case 22: return "a\u001bb";  // control characters (C0, DEL, C1)
+      case 23: return "tab\there";
+      case 24: return "del\u007f";
+      case 25: return "c1\u0085";
       case 0: return nullptr;
       case 1: return coin();
       case 2: return -1;
@@ -168,6 +182,25 @@ class Mutator {
         break;
     }
     return j.dump();
+  }
+
+  // Nested finite loops of zero-time ops (sometimes with one that takes time) with counts around
+  // the 100,000-execution bound, and huge ones.
+  std::string zero_time_loops() {
+    static const char* kOps[] = {R"({"op": "signal", "event": "e"})", R"({"op": "yield"})",
+                                 R"({"op": "swtch_pri"})", R"({"op": "set_priority", "priority": 40})",
+                                 R"({"op": "run", "for": "1us"})", R"({"op": "sleep", "for": "9223372036854775000ns"})"};
+    static const int64_t kTimes[] = {1, 2, 1000, 99'999, 100'000, 100'001, 1'000'000'000'000LL,
+                                     std::numeric_limits<int64_t>::max()};
+    std::string op = kOps[pick(std::size(kOps))];
+    for (size_t depth = 1 + pick(4); depth > 0; --depth) {
+      std::string body = op;
+      if (coin()) body += std::string(", ") + kOps[pick(4)];
+      op = fmt::format(R"({{"op": "loop", "times": {}, "body": [{}]}})", kTimes[pick(std::size(kTimes))], body);
+    }
+    return R"({"format": "xnusim-scenario", "version": 1, "duration": "1s", "events": [{"id": "e"}], )"
+           R"("threads": [{"id": "t", "program": [)" +
+           op + "]}]}";
   }
 
   std::string deep_nesting(const std::string& text) {

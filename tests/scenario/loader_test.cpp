@@ -3,6 +3,7 @@
 #include <string>
 
 #include <catch2/catch.hpp>
+#include <fmt/format.h>
 
 #include "sim/scenario/loader.hpp"
 #include "sim/scenario/metric_catalog.hpp"
@@ -415,7 +416,7 @@ TEST_CASE("scenario: durations are parsed exactly through the loader", "[scenari
   CHECK(d.pointer == "/threads/0/program/0/for");
   CHECK(d.message == "\"0.5ns\" is finer than 1 ns");
   const auto nounit = single_error(load(with_program(R"([{"op": "run", "for": "5"}])")));
-  CHECK(nounit.message == "\"5\" has no unit; use ns, us, ms or s, e.g. \"5ms\"");
+  CHECK(nounit.message == "\"5\" has no unit; use ns, us, ms, s, min or h, e.g. \"5ms\"");
 }
 
 TEST_CASE("scenario: zero and negative durations are rejected where a positive one is needed",
@@ -450,7 +451,7 @@ TEST_CASE("scenario: every error in a file is reported in one run", "[scenario][
 TEST_CASE("scenario: at most 20 errors are kept and the rest are counted", "[scenario][unit]") {
   std::string program = "[";
   for (int i = 0; i < 25; ++i)
-    program += std::string(i ? ", " : "") + R"({"op": "run", "for": "1h"})";
+    program += std::string(i ? ", " : "") + R"({"op": "run", "for": "1d"})";
   program += "]";
   LoadResult r = load(with_program(program));
   CHECK_FALSE(r.scenario.has_value());
@@ -670,4 +671,70 @@ TEST_CASE("scenario: the metric catalog knows each target's paths", "[scenario][
   CHECK_FALSE(is_duration_metric("response_ns.count"));
   CHECK_FALSE(is_duration_metric("deadline_misses"));
   CHECK_FALSE(is_duration_metric("min_sched_pri"));
+}
+
+// Loading must be linear in the size of the scenario (issue 8, defect 1.8: a 300,000-op program
+// took 43 s, 100,000 threads more than a minute). No time is asserted here; the sizes are chosen
+// so that a quadratic loader makes this test take minutes instead of a fraction of a second,
+// and bench/loader_bench.cpp gives the figures.
+namespace {
+
+std::string scale_header() {
+  return R"({"format": "xnusim-scenario", "version": 1, "duration": "10ms", )";
+}
+
+}  // namespace
+
+TEST_CASE("scenario: a 100,000-op program and 30,000 threads load with every op and thread",
+          "[scenario][unit][regression]") {
+  std::string ops = scale_header() + R"("threads": [{"id": "t", "program": [)";
+  for (int i = 0; i < 100'000; ++i)
+    ops += i % 2 == 0 ? R"({"op": "run", "for": "1us"},)" : R"({"op": "sleep", "for": "2us"},)";
+  ops.back() = ']';
+  ops += "}]}";
+  LoadResult a = load_scenario_text(ops, "ops.json");
+  INFO(a.diagnostics.format());
+  REQUIRE(a.scenario);
+  REQUIRE(a.scenario->threads[0].program.size() == 100'000);
+  CHECK(a.scenario->threads[0].program[99'999].kind == OpKind::sleep);
+  CHECK(a.scenario->threads[0].program[99'999].pointer == "/threads/0/program/99999");
+
+  std::string threads = scale_header() + R"("locks": [{"id": "m", "kind": "mutex"}], "threads": [)";
+  for (int i = 0; i < 30'000; ++i)
+    threads += fmt::format(
+        R"({{"id": "t{}", "program": [{{"op": "lock", "lock": "m"}}, {{"op": "unlock", "lock": "m"}}, {{"op": "yield", "to": "t{}"}}]}},)",
+        i, (i + 1) % 30'000);
+  threads.back() = ']';
+  threads += "}";
+  LoadResult b = load_scenario_text(threads, "threads.json");
+  INFO(b.diagnostics.format());
+  REQUIRE(b.scenario);
+  REQUIRE(b.scenario->threads.size() == 30'000);
+  CHECK(b.scenario->threads[29'999].id == "t29999");
+  CHECK(b.scenario->threads[29'999].program[2].ref == 0);  // yields to t0
+}
+
+TEST_CASE("scenario: 20,000 chained devices and 50,000 bad references are checked in one pass",
+          "[scenario][unit][regression]") {
+  std::string chain = scale_header() + R"("workloops": [{"id": "wl"}], "devices": [)";
+  for (int i = 0; i < 20'000; ++i)
+    chain += i + 1 < 20'000 ? fmt::format(R"({{"id": "d{}", "provider": "d{}", "service": "1us"}},)", i, i + 1)
+                            : fmt::format(R"({{"id": "d{}", "service": "1us"}}])", i);
+  chain += R"(, "threads": [{"id": "t", "program": [{"op": "io", "device": "d0", "for": "1ms"}]}]})";
+  LoadResult a = load_scenario_text(chain, "chain.json");
+  // No device reaches a work loop: each of the 20,000 is reported (20 shown).
+  CHECK(a.diagnostics.count() == 20'000);
+  CHECK(a.diagnostics.items()[0].message ==
+        "device \"d0\" has no work loop: give it \"workloop\" or a \"provider\" that has one");
+
+  std::string refs = scale_header() + R"("locks": [)";
+  for (int i = 0; i < 10'000; ++i) refs += fmt::format(R"({{"id": "m{}", "kind": "mutex"}},)", i);
+  refs.back() = ']';
+  refs += R"(, "threads": [{"id": "t", "program": [)";
+  for (int i = 0; i < 50'000; ++i) refs += fmt::format(R"({{"op": "lock", "lock": "x{}"}},)", i);
+  refs.back() = ']';
+  refs += "}]}";
+  LoadResult b = load_scenario_text(refs, "refs.json");
+  CHECK(b.diagnostics.count() == 50'000);
+  CHECK(b.diagnostics.items().size() == sim::core::Diagnostics::kLimit);
 }

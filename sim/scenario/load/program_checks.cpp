@@ -1,0 +1,314 @@
+// Program checks: op lists, each op through the op table (sim/model/op_table.hpp) and its
+// reader, and the rules about loops (forever loops without time, zero-time loops too long).
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "sim/scenario/load/checker.hpp"
+
+namespace sim::scenario::load {
+
+namespace {
+
+uint64_t saturating_add(uint64_t a, uint64_t b) {
+  uint64_t r = 0;
+  return __builtin_add_overflow(a, b, &r) ? std::numeric_limits<uint64_t>::max() : r;
+}
+
+uint64_t saturating_mul(uint64_t a, uint64_t b) {
+  uint64_t r = 0;
+  return __builtin_mul_overflow(a, b, &r) ? std::numeric_limits<uint64_t>::max() : r;
+}
+
+}  // namespace
+
+constexpr std::array<Checker::OpReader, model::kOpCount> kOpReaders = Checker::op_readers();
+
+constexpr bool every_public_op_has_a_reader() {
+  for (const model::OpInfo& op : model::kOpTable)
+    if (!op.internal && kOpReaders[static_cast<size_t>(op.kind)] == nullptr) return false;
+  return true;
+}
+static_assert(every_public_op_has_a_reader(), "add the new op's reader to Checker::op_readers()");
+
+std::vector<Op> Checker::ops(const Json& v, const std::string& ptr, const ThreadScope& scope,
+                             int depth, OpsSummary& sum) {
+  std::vector<Op> out;
+  if (!v.is_array()) {
+    error(ptr, fmt::format("must be an array of ops (got {})", got(v)));
+    sum.complete = false;
+    return out;
+  }
+  if (v.empty()) {
+    error(ptr,
+          "must not be empty; give at least one op such as {\"op\": \"run\", \"for\": \"1ms\"}");
+    sum.complete = false;
+    return out;
+  }
+  out.reserve(v.size());
+  for (size_t i = 0; i < v.size(); ++i) {
+    out.push_back(op(v[i], at(ptr, i), scope, depth, sum));
+    if (out.back().kind != OpKind::loop) sum.executions = saturating_add(sum.executions, 1);
+  }
+  return out;
+}
+
+Op Checker::op(const Json& v, const std::string& ptr, const ThreadScope& scope, int depth,
+               OpsSummary& sum) {
+  Op out;
+  out.pointer = ptr;
+  if (!v.is_object()) {
+    error(ptr,
+          fmt::format("must be an op object such as {{\"op\": \"run\", \"for\": \"1ms\"}} (got {})",
+                      got(v)));
+    sum.complete = false;
+    return out;
+  }
+  const Json* name = require(v, ptr, "op");
+  std::optional<std::string> n;
+  if (name) n = read_string(*name, at(ptr, "op"));
+  std::optional<OpKind> kind = n ? model::op_from_name(*n) : std::nullopt;
+  if (!kind) {
+    if (n) {
+      const std::vector<std::string>& names = model::public_op_names();
+      Diagnostic& d = error(at(ptr, "op"), fmt::format("unknown op {}", quote(*n)));
+      std::string near = suggest(*n, names);
+      d.notes.push_back(near.empty() ? fmt::format("ops: {}", join(names))
+                                     : fmt::format("did you mean {}?", quote(near)));
+    }
+    sum.complete = false;
+    return out;
+  }
+  out.kind = *kind;
+  const model::OpInfo& info = model::op_info(out.kind);
+  std::vector<std::string> keys = {"op", "note"};
+  for (std::string& k : model::op_keys(out.kind)) keys.push_back(std::move(k));
+  check_keys(v, ptr, keys, fmt::format("in op {}", quote(*n)));
+  optional_key(v, ptr, "note", out.note,
+               [&](const Json& x, const std::string& p) { return read_text(x, p, true); });
+
+  size_t errors_before = diag_.count();
+  OpArgs args{v, ptr, out, scope, depth, sum};
+  (this->*kOpReaders[static_cast<size_t>(out.kind)])(args);
+  if (info.takes_time || info.may_block) sum.takes_time = true;
+  if (diag_.count() != errors_before) sum.complete = false;
+  return out;
+}
+
+// --- one reader per op, found through kOpReaders; each records an error on failure -----------
+
+void Checker::duration_spec_key(const OpArgs& a, const char* key) {
+  if (const Json* f = require(a.v, a.ptr, key))
+    if (auto d = read_duration_spec(*f, at(a.ptr, key))) a.out.duration = *d;
+}
+
+void Checker::fixed_duration_key(const OpArgs& a, const char* key) {
+  if (const Json* f = require(a.v, a.ptr, key))
+    if (auto d = read_duration(*f, at(a.ptr, key), Sign::positive)) a.out.duration.a = *d;
+}
+
+void Checker::ref_key(const OpArgs& a, const char* key, const Ids& ids, int32_t& index) {
+  if (const Json* f = require(a.v, a.ptr, key))
+    if (auto r = resolve(*f, at(a.ptr, key), ids)) index = *r;
+}
+
+void Checker::all_key(const OpArgs& a) {
+  optional_key(a.v, a.ptr, "all", a.out.all,
+               [&](const Json& x, const std::string& p) { return read_bool(x, p); });
+}
+
+void Checker::read_run(const OpArgs& a) { duration_spec_key(a, "for"); }
+
+void Checker::read_sleep_until_next_period(const OpArgs& a) {
+  if (!a.scope.has_period)
+    error(a.ptr, "sleep_until_next_period is only allowed in a thread with \"period\"")
+        .notes.push_back("it ends the current job early and waits for the next release");
+}
+
+void Checker::read_loop(const OpArgs& a) {
+  const Json& v = a.v;
+  const std::string& ptr = a.ptr;
+  Op& out = a.out;
+  OpsSummary& sum = a.sum;
+  const Json* times = member(v, "times");
+  const Json* forever = member(v, "forever");
+  if (times && forever)
+    error(ptr, "give either \"times\" or \"forever\": true, not both");
+  else if (!times && !forever)
+    error(ptr, "a loop needs \"times\" (an integer of at least 1) or \"forever\": true");
+  if (times)
+    if (auto t = read_int(*times, at(ptr, "times"), 1, std::numeric_limits<int64_t>::max(),
+                          "an integer of at least 1"))
+      out.times = *t;
+  if (forever) {
+    auto f = read_bool(*forever, at(ptr, "forever"));
+    if (f == false)
+      error(at(ptr, "forever"), "must be true (for a bounded loop give \"times\" instead)");
+    out.forever = f.value_or(false);
+  }
+  const Json* body = require(v, ptr, "body");
+  if (!body) {
+    sum.complete = false;
+    return;
+  }
+  if (a.depth >= kMaxLoopDepth) {
+    error(at(ptr, "body"), fmt::format("loops are nested more than {} deep", kMaxLoopDepth));
+    sum.complete = false;
+    return;
+  }
+  OpsSummary inner;
+  out.body = ops(*body, at(ptr, "body"), a.scope, a.depth + 1, inner);
+  if (out.forever && inner.complete && !inner.takes_time)
+    error(ptr, "this loop would repeat forever without simulated time passing")
+        .notes.push_back(fmt::format("its body needs an op that takes time or blocks: {}",
+                                     model::time_passing_op_list()));
+  if (!out.forever && !inner.takes_time) {
+    // Every iteration may run at the same instant: bound what the loop implies there.
+    uint64_t n = saturating_mul(static_cast<uint64_t>(out.times), inner.executions);
+    if (n > kMaxZeroTimeOps && inner.complete && !inner.spin_reported) {
+      error(ptr, fmt::format("this loop would execute {}{} ops without simulated time passing "
+                             "(the limit is {})",
+                             n == std::numeric_limits<uint64_t>::max() ? "more than " : "", n,
+                             kMaxZeroTimeOps))
+          .notes.push_back(fmt::format("add an op that takes time, or lower \"times\" (ops that "
+                                       "take time or block: {})",
+                                       model::time_passing_op_list()));
+      sum.spin_reported = true;
+    }
+    sum.executions = saturating_add(sum.executions, n);
+  }
+  sum.spin_reported = sum.spin_reported || inner.spin_reported;
+  // An endless loop ends the program there, so it counts as taking time for enclosing loops
+  // (and when it does not, it was reported just above).
+  sum.takes_time = sum.takes_time || inner.takes_time || out.forever;
+  sum.complete = sum.complete && inner.complete;
+}
+
+void Checker::read_lock(const OpArgs& a) {
+  const Json& v = a.v;
+  const std::string& ptr = a.ptr;
+  Op& out = a.out;
+  const Json* l = require(v, ptr, "lock");
+  std::optional<int32_t> idx;
+  if (l) idx = resolve(*l, at(ptr, "lock"), locks_);
+  if (idx) out.ref = *idx;
+  std::optional<LockKind> kind;
+  if (idx) kind = lock_kinds_[static_cast<size_t>(*idx)];
+  const Json* mode = member(v, "mode");
+  auto read_mode = [&]() {
+    if (auto m = read_enum<LockMode>(*mode, at(ptr, "mode"),
+                                     {{"read", LockMode::read}, {"write", LockMode::write}}))
+      out.lock_mode = *m;
+  };
+  if (kind == LockKind::rw) {
+    if (mode)
+      read_mode();
+    else
+      error(ptr, fmt::format("missing required key \"mode\": lock {} is an rw lock; give \"read\" "
+                             "or \"write\"",
+                             quote(locks_.names[static_cast<size_t>(*idx)])));
+  } else if (mode) {
+    if (kind)
+      error(at(ptr, "mode"), fmt::format("only rw locks take a mode (lock {} is a {})",
+                                         quote(locks_.names[static_cast<size_t>(*idx)]),
+                                         *kind == LockKind::mutex ? "mutex" : "spin lock"));
+    else
+      read_mode();  // the lock's kind is unknown: at least check the spelling
+  }
+}
+
+void Checker::read_wait(const OpArgs& a) { ref_key(a, "event", events_, a.out.ref); }
+
+void Checker::read_signal(const OpArgs& a) {
+  ref_key(a, "event", events_, a.out.ref);
+  all_key(a);
+}
+
+void Checker::read_funnel(const OpArgs& a) {
+  if (const Json* f = require(a.v, a.ptr, "funnel"))
+    if (auto fn = read_enum<FunnelName>(*f, at(a.ptr, "funnel"),
+                                        {{"kernel", FunnelName::kernel},
+                                         {"network", FunnelName::network},
+                                         {"none", FunnelName::none}}))
+      a.out.funnel = *fn;
+}
+
+void Checker::read_yield(const OpArgs& a) {
+  // Optional hand-off target (thread_switch to a named thread).
+  if (const Json* to = member(a.v, "to"))
+    if (auto r = resolve(*to, at(a.ptr, "to"), threads_)) a.out.ref = *r;
+}
+
+void Checker::read_nothing(const OpArgs&) {}
+
+void Checker::read_set_priority(const OpArgs& a) {
+  if (const Json* p = require(a.v, a.ptr, "priority"))
+    if (auto pr = read_priority(*p, at(a.ptr, "priority"))) {
+      a.out.priority = *pr;
+      a.out.has_priority = true;
+    }
+}
+
+void Checker::read_set_mode(const OpArgs& a) {
+  const Json& v = a.v;
+  const std::string& ptr = a.ptr;
+  Op& out = a.out;
+  std::optional<ThreadMode> mode;
+  if (const Json* m = require(v, ptr, "mode"))
+    mode = read_enum<ThreadMode>(*m, at(ptr, "mode"),
+                                 {{"timeshare", ThreadMode::timeshare},
+                                  {"fixed", ThreadMode::fixed},
+                                  {"realtime", ThreadMode::realtime}});
+  if (mode) out.mode = *mode;
+  const Json* pri = member(v, "priority");
+  const Json* rt = member(v, "realtime");
+  if (mode == ThreadMode::realtime) {
+    if (pri) error(at(ptr, "priority"), "not allowed with \"mode\": \"realtime\"");
+    if (!rt)
+      error(ptr,
+            "missing required key \"realtime\": mode \"realtime\" needs "
+            "{\"computation\", \"constraint\"}");
+    else if (auto r = realtime(*rt, at(ptr, "realtime"), false))
+      out.realtime = *r;
+  } else {
+    if (pri)
+      if (auto p = read_priority(*pri, at(ptr, "priority"))) {
+        out.priority = *p;
+        out.has_priority = true;
+      }
+    if (rt && mode) error(at(ptr, "realtime"), "only allowed with \"mode\": \"realtime\"");
+  }
+}
+
+void Checker::read_run_action(const OpArgs& a) {
+  ref_key(a, "workloop", workloops_, a.out.ref);
+  fixed_duration_key(a, "for");
+}
+
+void Checker::read_command_sleep(const OpArgs& a) {
+  ref_key(a, "workloop", workloops_, a.out.ref);
+  ref_key(a, "event", events_, a.out.event);
+}
+
+void Checker::read_command_wakeup(const OpArgs& a) {
+  read_command_sleep(a);
+  all_key(a);
+}
+
+void Checker::read_io(const OpArgs& a) {
+  ref_key(a, "device", devices_, a.out.ref);
+  fixed_duration_key(a, "for");
+}
+
+void Checker::read_timer_arm(const OpArgs& a) {
+  ref_key(a, "timer", timers_, a.out.ref);
+  fixed_duration_key(a, "after");
+}
+
+void Checker::read_timer_cancel(const OpArgs& a) { ref_key(a, "timer", timers_, a.out.ref); }
+
+void Checker::read_terminate(const OpArgs& a) { ref_key(a, "device", devices_, a.out.ref); }
+
+
+
+}  // namespace sim::scenario::load

@@ -1,0 +1,701 @@
+// World checks: the header, the machine, and the declared objects (locks, events, work loops,
+// timers, devices, interrupts, threads). Programs are read by program_checks.cpp.
+#include <algorithm>
+#include <filesystem>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "sim/model/priorities.hpp"
+#include "sim/scenario/load/checker.hpp"
+
+namespace sim::scenario::load {
+
+// --- top level -------------------------------------------------------------------------------
+
+Scenario Checker::run(const Json& root) {
+  s_.file = file_;
+  s_.name = std::filesystem::path(file_).stem().string();
+  if (!root.is_object()) {
+    error("", fmt::format("a scenario must be a JSON object (got {})", got(root)));
+    return std::move(s_);
+  }
+  // Another format or a later version would only produce a flood of misleading errors.
+  if (!header(root)) return std::move(s_);
+  check_keys(
+      root, "",
+      {"format", "version", "name", "description", "seed", "duration", "machine", "policy", "locks",
+       "events", "workloops", "interrupts", "timers", "devices", "threads", "expect"},
+      "at the top level");
+
+  optional_key(root, "", "name", s_.name,
+               [&](const Json& v, const std::string& p) { return read_text(v, p, false); });
+  optional_key(root, "", "description", s_.description,
+               [&](const Json& v, const std::string& p) { return read_text(v, p, true); });
+  if (const Json* v = member(root, "seed")) {
+    if (v->is_number_unsigned())
+      s_.seed = v->as_uint();
+    else if (v->is_number_integer() && v->as_int() >= 0)
+      s_.seed = static_cast<uint64_t>(v->as_int());
+    else
+      error("/seed", fmt::format("must be a non-negative integer (got {})",
+                                 v->is_number() ? v->dump() : got(*v)));
+  }
+  if (const Json* v = require(root, "", "duration"))
+    if (auto d = read_duration(*v, "/duration", Sign::positive)) s_.duration = *d;
+  if (const Json* v = member(root, "policy"))
+    if (auto p = read_text(*v, "/policy", false)) s_.policy = *p;
+  if (const Json* m = member(root, "machine")) machine(*m, "/machine");
+
+  // Each section declares its ids before its entries are read, so references may point forward
+  // (a device's provider declared after it); sections are read in dependency order.
+  if (const Json* a = declare(root, "locks", locks_)) {
+    s_.locks.resize(a->size());
+    lock_kinds_.resize(a->size());
+    for (size_t i = 0; i < a->size(); ++i) lock((*a)[i], at("/locks", i), i);
+  }
+  if (const Json* a = declare(root, "events", events_)) {
+    s_.events.resize(a->size());
+    for (size_t i = 0; i < a->size(); ++i) {
+      const Json& e = (*a)[i];
+      std::string p = at("/events", i);
+      s_.events[i].id = events_.names[i];
+      s_.events[i].pointer = p;
+      if (e.is_object()) check_keys(e, p, {"id"}, "in an event");
+    }
+  }
+  if (const Json* a = declare(root, "workloops", workloops_)) {
+    s_.workloops.resize(a->size());
+    sources_.assign(a->size(), Ids("event source"));
+    for (size_t i = 0; i < a->size(); ++i) workloop((*a)[i], at("/workloops", i), i);
+  }
+  if (const Json* a = declare(root, "timers", timers_)) {
+    s_.timers.resize(a->size());
+    for (size_t i = 0; i < a->size(); ++i) timer((*a)[i], at("/timers", i), i);
+  }
+  if (const Json* a = declare(root, "devices", devices_)) {
+    s_.devices.resize(a->size());
+    device_ref_error_.assign(a->size(), false);
+    for (size_t i = 0; i < a->size(); ++i) device((*a)[i], at("/devices", i), i);
+    check_device_graph();
+  }
+  if (const Json* a = declare(root, "interrupts", interrupts_)) {
+    s_.interrupts.resize(a->size());
+    for (size_t i = 0; i < a->size(); ++i) interrupt((*a)[i], at("/interrupts", i), i);
+  }
+  if (const Json* a = declare(root, "threads", threads_)) {
+    s_.threads.resize(a->size());
+    for (size_t i = 0; i < a->size(); ++i) thread((*a)[i], at("/threads", i), i);
+  }
+  if (const Json* a = member(root, "expect")) {
+    if (!a->is_array()) {
+      error("/expect", fmt::format("must be an array (got {})", got(*a)));
+    } else {
+      for (size_t i = 0; i < a->size(); ++i) expect((*a)[i], at("/expect", i));
+    }
+  }
+  return std::move(s_);
+}
+
+bool Checker::header(const Json& root) {
+  bool readable = true;
+  if (const Json* f = member(root, "format")) {
+    if (!f->is_string() || f->str() != "xnusim-scenario") {
+      Diagnostic& d = error("/format", fmt::format("must be \"xnusim-scenario\" (got {})",
+                                                   f->is_string() ? written(*f) : got(*f)));
+      if (f->is_string() && f->str() == "xnusim-results")
+        d.notes.push_back("this is a results file written by `xnusim run --json`, not a scenario");
+      readable = false;
+    }
+  } else {
+    error("", "missing required key \"format\"")
+        .notes.push_back("a scenario starts with \"format\": \"xnusim-scenario\", \"version\": 1");
+  }
+  if (const Json* v = member(root, "version")) {
+    if (!v->is_number_integer()) {
+      error("/version", fmt::format("must be the integer 1 (got {})", got(*v)));
+    } else if (v->is_number_unsigned() && v->as_uint() > 1) {
+      error("/version", fmt::format("this build of xnusim reads version 1 of the scenario format "
+                                    "(got version {})",
+                                    v->dump()))
+          .notes.push_back("use the xnusim release that wrote this scenario, or a newer one");
+      readable = false;
+    } else if (!v->is_number_unsigned() || v->as_uint() != 1) {
+      error("/version", fmt::format("must be 1 (got {})", v->dump()));
+    }
+  } else {
+    error("", "missing required key \"version\"")
+        .notes.push_back("this build reads \"version\": 1");
+  }
+  return readable;
+}
+
+void Checker::machine(const Json& m, const std::string& ptr) {
+  if (!require_object(m, ptr)) return;
+  check_keys(m, ptr, {"cpus", "xnu", "quantum", "costs", "calibration", "funnels"},
+             "in \"machine\"");
+  MachineSpec& out = s_.machine;
+  if (const Json* v = member(m, "cpus")) {
+    if (auto c = read_int(*v, at(ptr, "cpus"), 1, kMaxCpus,
+                          fmt::format("an integer from 1 to {}", kMaxCpus))) {
+      out.cpus = static_cast<int>(*c);
+      cpus_ = out.cpus;
+    } else {
+      cpus_known_ = false;
+    }
+  }
+  if (const Json* v = member(m, "xnu")) {
+    std::string p = at(ptr, "xnu");
+    // Users often know a release by its Mac OS X version rather than by xnu's.
+    std::string text = v->is_string() ? v->str() : "";
+    std::string_view os =
+        text == "10.3" || text == "10.3.9"    ? "Mac OS X 10.3 (Panther) is xnu \"517\""
+        : text == "10.4" || text == "10.4.11" ? "Mac OS X 10.4 (Tiger) is xnu \"792\""
+                                              : "";
+    if (!os.empty())
+      error(p, fmt::format("must be \"517\" or \"792\" (got {})", quote(text)))
+          .notes.emplace_back(os);
+    else if (auto x = read_enum<XnuRelease>(*v, p,
+                                            {{"517", XnuRelease::r517}, {"792", XnuRelease::r792}}))
+      out.xnu = *x;
+  }
+  optional_key(m, ptr, "quantum", out.quantum, [&](const Json& v, const std::string& p) {
+    return read_duration(v, p, Sign::positive);
+  });
+  if (const Json* c = member(m, "costs")) {
+    std::string cp = at(ptr, "costs");
+    if (require_object(*c, cp)) {
+      check_keys(*c, cp, {"context_switch", "interrupt_entry", "interrupt_exit", "thread_wakeup"},
+                 "in \"costs\"");
+      auto cost = [&](const char* key, Duration& d) {
+        optional_key(*c, cp, key, d, [&](const Json& v, const std::string& p) {
+          return read_duration(v, p, Sign::non_negative);
+        });
+      };
+      cost("context_switch", out.costs.context_switch);
+      cost("interrupt_entry", out.costs.interrupt_entry);
+      cost("interrupt_exit", out.costs.interrupt_exit);
+      cost("thread_wakeup", out.costs.thread_wakeup);
+    }
+  }
+  optional_key(m, ptr, "calibration", out.calibration,
+               [&](const Json& v, const std::string& p) { return read_text(v, p, false); });
+  optional_key(m, ptr, "funnels", out.funnels, [&](const Json& v, const std::string& p) {
+    return read_enum<FunnelSetup>(v, p,
+                                  {{"split", FunnelSetup::split}, {"merged", FunnelSetup::merged}});
+  });
+}
+
+// Records the ids of one section's entries; returns the array, or nullptr when it is absent or
+// not an array.
+const Json* Checker::declare(const Json& root, const std::string& key, Ids& ids) {
+  const Json* a = member(root, key);
+  if (!a) return nullptr;
+  std::string ptr = at("", key);
+  if (!a->is_array()) {
+    error(ptr, fmt::format("must be an array (got {})", got(*a)));
+    ids.incomplete = true;
+    return nullptr;
+  }
+  for (size_t i = 0; i < a->size(); ++i) {
+    const Json& e = (*a)[i];
+    std::string p = at(ptr, i);
+    ids.add(p);
+    if (!e.is_object()) {
+      Diagnostic& d = error(p, fmt::format("must be an object (got {})", got(e)));
+      if (e.is_string()) d.notes.push_back(fmt::format("write {{\"id\": {}, ...}}", written(e)));
+      ids.incomplete = true;
+      continue;
+    }
+    const Json* idv = require(e, p, "id");
+    std::optional<std::string> id;
+    if (idv) id = read_name(*idv, at(p, "id"), "id");
+    if (!id) {
+      ids.incomplete = true;
+      continue;
+    }
+    if (int32_t first = ids.find(*id); first >= 0) {
+      error(at(p, "id"), fmt::format("duplicate {} id {}", ids.kind, quote(*id)))
+          .notes.push_back(
+              fmt::format("first declared at {}", ids.pointers[static_cast<size_t>(first)]));
+      continue;
+    }
+    ids.name_last(*id);
+  }
+  return a;
+}
+
+// --- locks, work loops, timers, devices, interrupts ------------------------------------------
+
+void Checker::lock(const Json& e, const std::string& ptr, size_t i) {
+  LockSpec& out = s_.locks[i];
+  out.id = locks_.names[i];
+  out.pointer = ptr;
+  if (!e.is_object()) return;
+  check_keys(e, ptr, {"id", "kind", "protocol", "ceiling"}, "in a lock");
+  if (const Json* k = require(e, ptr, "kind")) {
+    lock_kinds_[i] = read_enum<LockKind>(
+        *k, at(ptr, "kind"),
+        {{"mutex", LockKind::mutex}, {"spin", LockKind::spin}, {"rw", LockKind::rw}});
+    if (lock_kinds_[i]) out.kind = *lock_kinds_[i];
+  }
+  bool wants_ceiling = false;  // protocol "ceiling" was written, whether or not it is allowed
+  bool mutex = !lock_kinds_[i] || *lock_kinds_[i] == LockKind::mutex;
+  if (const Json* p = member(e, "protocol")) {
+    std::string pp = at(ptr, "protocol");
+    auto protocol = read_enum<LockProtocol>(*p, pp,
+                                            {{"xnu", LockProtocol::xnu},
+                                             {"none", LockProtocol::none},
+                                             {"inherit", LockProtocol::inherit},
+                                             {"ceiling", LockProtocol::ceiling}});
+    if (!mutex)
+      error(pp, fmt::format("only a mutex takes a protocol (this lock's kind is \"{}\")",
+                            *lock_kinds_[i] == LockKind::spin ? "spin" : "rw"));
+    else if (protocol)
+      out.protocol = *protocol;
+    wants_ceiling = protocol && *protocol == LockProtocol::ceiling;
+  }
+  const Json* c = member(e, "ceiling");
+  if (wants_ceiling && mutex && !c)
+    error(ptr, "missing required key \"ceiling\": protocol \"ceiling\" needs the ceiling priority");
+  else if (c && !wants_ceiling)
+    error(at(ptr, "ceiling"), "only allowed with \"protocol\": \"ceiling\"");
+  else if (c)
+    out.ceiling = read_priority(*c, at(ptr, "ceiling"));
+}
+
+void Checker::workloop(const Json& e, const std::string& ptr, size_t i) {
+  WorkloopSpec& out = s_.workloops[i];
+  out.id = workloops_.names[i];
+  out.pointer = ptr;
+  Ids& ids = sources_[i];
+  if (!e.is_object()) {
+    ids.incomplete = true;
+    return;
+  }
+  check_keys(e, ptr, {"id", "priority", "sources"}, "in a work loop");
+  out.priority = model::BASEPRI_KERNEL;
+  optional_key(e, ptr, "priority", out.priority,
+               [&](const Json& v, const std::string& p) { return read_priority(v, p); });
+  const Json* srcs = member(e, "sources");
+  if (!srcs) return;
+  std::string sp = at(ptr, "sources");
+  if (!srcs->is_array()) {
+    error(sp, fmt::format("must be an array (got {})", got(*srcs)));
+    ids.incomplete = true;
+    return;
+  }
+  out.sources.resize(srcs->size());
+  for (size_t j = 0; j < srcs->size(); ++j) {
+    const Json& s = (*srcs)[j];
+    std::string p = at(sp, j);
+    EventSourceSpec& src = out.sources[j];
+    src.pointer = p;
+    ids.add(p);
+    if (!s.is_object()) {
+      error(p, fmt::format("must be an object (got {})", got(s)));
+      ids.incomplete = true;
+      continue;
+    }
+    check_keys(s, p, {"id", "kind", "action", "filter", "accept", "wakeup"}, "in an event source");
+    if (const Json* wk = member(s, "wakeup"))
+      if (auto r = resolve(*wk, at(p, "wakeup"), events_)) src.wakeup = *r;
+    if (const Json* idv = require(s, p, "id")) {
+      if (auto id = read_name(*idv, at(p, "id"), "id")) {
+        if (int32_t first = ids.find(*id); first >= 0) {
+          error(at(p, "id"), fmt::format("duplicate event source id {} in work loop {}", quote(*id),
+                                         quote(out.id)))
+              .notes.push_back(
+                  fmt::format("first declared at {}", ids.pointers[static_cast<size_t>(first)]));
+        } else {
+          ids.name_last(*id);
+          src.id = *id;
+        }
+      } else {
+        ids.incomplete = true;
+      }
+    } else {
+      ids.incomplete = true;
+    }
+    std::optional<EventSourceKind> kind;
+    if (const Json* k = require(s, p, "kind")) {
+      kind = read_enum<EventSourceKind>(*k, at(p, "kind"),
+                                        {{"interrupt", EventSourceKind::interrupt},
+                                         {"filter_interrupt", EventSourceKind::filter_interrupt}});
+      if (kind) src.kind = *kind;
+    }
+    if (const Json* a = require(s, p, "action"))
+      if (auto d = read_duration(*a, at(p, "action"), Sign::positive)) src.action = *d;
+    const Json* filter = member(s, "filter");
+    const Json* accept = member(s, "accept");
+    bool filtered = kind == EventSourceKind::filter_interrupt;
+    if (kind == EventSourceKind::interrupt) {
+      // An IOInterruptEventSource has no filter routine.
+      if (filter) error(at(p, "filter"), "only a \"filter_interrupt\" source has a filter");
+      if (accept) error(at(p, "accept"), "only a \"filter_interrupt\" source has \"accept\"");
+    }
+    if (filtered && !filter)
+      error(p,
+            "missing required key \"filter\": a \"filter_interrupt\" source needs the time its "
+            "filter routine runs in primary interrupt context");
+    if (filter && kind != EventSourceKind::interrupt)
+      if (auto d = read_duration(*filter, at(p, "filter"), Sign::positive)) src.filter = *d;
+    if (accept && kind != EventSourceKind::interrupt) {
+      if (accept->is_number() && accept->as_double() >= 0.0 && accept->as_double() <= 1.0)
+        src.accept = accept->as_double();
+      else
+        error(at(p, "accept"), fmt::format("must be a probability from 0 to 1 (got {})",
+                                           accept->is_number() ? accept->dump() : got(*accept)));
+    }
+  }
+}
+
+void Checker::timer(const Json& e, const std::string& ptr, size_t i) {
+  TimerSpec& out = s_.timers[i];
+  out.id = timers_.names[i];
+  out.pointer = ptr;
+  if (!e.is_object()) return;
+  check_keys(e, ptr, {"id", "workloop", "action"}, "in a timer");
+  if (const Json* w = require(e, ptr, "workloop"))
+    if (auto r = resolve(*w, at(ptr, "workloop"), workloops_)) out.workloop = *r;
+  if (const Json* a = require(e, ptr, "action"))
+    if (auto d = read_duration(*a, at(ptr, "action"), Sign::positive)) out.action = *d;
+}
+
+void Checker::device(const Json& e, const std::string& ptr, size_t i) {
+  DeviceSpec& out = s_.devices[i];
+  out.id = devices_.names[i];
+  out.pointer = ptr;
+  if (!e.is_object()) {
+    device_ref_error_[i] = true;
+    return;
+  }
+  check_keys(e, ptr, {"id", "provider", "workloop", "service"}, "in a device");
+  if (const Json* p = member(e, "provider")) {
+    if (auto r = resolve(*p, at(ptr, "provider"), devices_))
+      out.provider = *r;
+    else
+      device_ref_error_[i] = true;
+  }
+  if (const Json* w = member(e, "workloop")) {
+    if (auto r = resolve(*w, at(ptr, "workloop"), workloops_))
+      out.workloop = *r;
+    else
+      device_ref_error_[i] = true;
+  }
+  if (const Json* s = require(e, ptr, "service"))
+    if (auto d = read_duration(*s, at(ptr, "service"), Sign::positive)) out.service = *d;
+}
+
+// Provider chains must be acyclic, and every device must reach a work loop (its own or the
+// nearest provider's) because its I/O completes there.
+void Checker::check_device_graph() {
+  const std::vector<DeviceSpec>& ds = s_.devices;
+  size_t n = ds.size();
+  // Each device has at most one provider, so following providers from every device in turn,
+  // never re-walking a device already settled, finds every cycle in linear time.
+  enum : uint8_t { unvisited, on_path, settled };
+  std::vector<uint8_t> state(n, unvisited);
+  std::vector<bool> in_cycle(n, false);
+  std::vector<std::pair<size_t, std::vector<size_t>>> cycles;  // (smallest index, chain from it)
+  std::vector<size_t> path;
+  for (size_t i = 0; i < n; ++i) {
+    if (state[i] != unvisited) continue;
+    path.clear();
+    int32_t cur = static_cast<int32_t>(i);
+    while (cur >= 0 && state[static_cast<size_t>(cur)] == unvisited) {
+      state[static_cast<size_t>(cur)] = on_path;
+      path.push_back(static_cast<size_t>(cur));
+      cur = ds[static_cast<size_t>(cur)].provider;
+    }
+    if (cur >= 0 && state[static_cast<size_t>(cur)] == on_path) {
+      auto from = std::find(path.begin(), path.end(), static_cast<size_t>(cur));
+      std::vector<size_t> cycle(from, path.end());
+      for (size_t c : cycle) in_cycle[c] = true;
+      auto smallest = std::min_element(cycle.begin(), cycle.end());
+      std::rotate(cycle.begin(), smallest, cycle.end());
+      cycles.emplace_back(cycle.front(), std::move(cycle));
+    }
+    for (size_t p : path) state[p] = settled;
+  }
+  std::sort(cycles.begin(), cycles.end());
+  for (const auto& [first, chain] : cycles) {
+    std::vector<std::string> names;
+    for (size_t c : chain) names.push_back(ds[c].id);
+    names.push_back(ds[first].id);
+    error(at(ds[first].pointer, "provider"),
+          fmt::format("device providers form a cycle: {}", join(names, " -> ")));
+  }
+  // Whether each device reaches a work loop: memoised along each walk, so linear as well.
+  enum : uint8_t { unknown, skip, has_workloop, missing };
+  std::vector<uint8_t> reach(n, unknown);
+  for (size_t i = 0; i < n; ++i) {
+    path.clear();
+    size_t cur = i;
+    uint8_t result = unknown;
+    while (result == unknown) {
+      if (reach[cur] != unknown) {
+        result = reach[cur];
+      } else if (in_cycle[cur] || device_ref_error_[cur]) {
+        result = skip;  // already reported
+      } else if (ds[cur].workloop >= 0) {
+        result = has_workloop;
+      } else if (ds[cur].provider < 0) {
+        result = missing;
+      } else {
+        path.push_back(cur);
+        cur = static_cast<size_t>(ds[cur].provider);
+      }
+    }
+    reach[cur] = result;
+    for (size_t p : path) reach[p] = result;
+    if (result != missing) continue;
+    error(ds[i].pointer, fmt::format("device {} has no work loop: give it \"workloop\" or a "
+                                     "\"provider\" that has one",
+                                     quote(ds[i].id)));
+  }
+}
+
+void Checker::interrupt(const Json& e, const std::string& ptr, size_t i) {
+  InterruptSpec& out = s_.interrupts[i];
+  out.id = interrupts_.names[i];
+  out.pointer = ptr;
+  if (!e.is_object()) return;
+  check_keys(e, ptr, {"id", "cpu", "arrival", "handler", "source"}, "in an interrupt");
+  optional_key(e, ptr, "cpu", out.cpu,
+               [&](const Json& v, const std::string& p) { return read_cpu(v, p); });
+  if (const Json* a = require(e, ptr, "arrival")) arrival(*a, at(ptr, "arrival"), out.arrival);
+  if (const Json* h = require(e, ptr, "handler"))
+    if (auto d = read_duration(*h, at(ptr, "handler"), Sign::positive)) out.handler = *d;
+  if (const Json* s = member(e, "source")) {
+    std::string sp = at(ptr, "source");
+    auto text = read_string(*s, sp);
+    if (!text) return;
+    size_t dot = text->find('.');
+    if (dot == std::string::npos || dot == 0 || dot + 1 == text->size() ||
+        text->find('.', dot + 1) != std::string::npos) {
+      error(sp,
+            fmt::format("must be \"<work loop>.<event source>\", e.g. \"disk_wl.intr\" (got {})",
+                        quote(*text)));
+      return;
+    }
+    std::string wl_name = text->substr(0, dot);
+    std::string src_name = text->substr(dot + 1);
+    auto wl = resolve_name(wl_name, sp, workloops_);
+    if (!wl) return;
+    const Ids& srcs = sources_[static_cast<size_t>(*wl)];
+    int32_t si = srcs.find(src_name);
+    if (si < 0) {
+      if (srcs.incomplete) return;
+      const std::vector<std::string>& declared = srcs.declared();
+      Diagnostic& d = error(sp, fmt::format("work loop {} has no event source {}",
+                                            quote(wl_name), quote(src_name)));
+      std::string near = suggest(src_name, declared);
+      if (!near.empty()) d.notes.push_back(fmt::format("did you mean {}?", quote(near)));
+      d.notes.push_back(declared.empty() ? std::string("it has no \"sources\"")
+                                         : fmt::format("its sources: {}", join(declared)));
+      return;
+    }
+    out.workloop = *wl;
+    out.source = si;
+  }
+}
+
+bool Checker::arrival(const Json& a, const std::string& ptr, ArrivalSpec& out) {
+  if (!require_object(a, ptr)) return false;
+  check_keys(a, ptr, {"periodic", "jitter", "poisson", "at"}, "in \"arrival\"");
+  std::vector<std::string> kinds;
+  for (const char* k : {"periodic", "poisson", "at"})
+    if (a.contains(k)) kinds.emplace_back(k);
+  if (kinds.size() != 1) {
+    if (kinds.empty())
+      error(ptr, "needs one of \"periodic\", \"poisson\" or \"at\"")
+          .notes.push_back(
+              "e.g. {\"periodic\": \"1ms\"}, {\"poisson\": \"2000/s\"} or {\"at\": [\"5ms\"]}");
+    else
+      error(ptr, fmt::format("give only one of \"periodic\", \"poisson\" or \"at\" (got {})",
+                             one_of(kinds, " and ")));
+    return false;
+  }
+  const Json* jitter = member(a, "jitter");
+  if (kinds[0] == "periodic") {
+    out.kind = ArrivalSpec::Kind::periodic;
+    auto period = read_duration(*a.find("periodic"), at(ptr, "periodic"), Sign::positive);
+    if (period) out.period = *period;
+    if (jitter) {
+      auto j = read_duration(*jitter, at(ptr, "jitter"), Sign::non_negative);
+      if (j && period && *j >= *period)
+        error(at(ptr, "jitter"), fmt::format("must be less than the period {} (got {})",
+                                             written(*a.find("periodic")), written(*jitter)));
+      else if (j)
+        out.jitter = *j;
+    }
+    return true;
+  }
+  if (jitter) error(at(ptr, "jitter"), "only applies to \"periodic\" arrivals");
+  if (kinds[0] == "poisson") {
+    out.kind = ArrivalSpec::Kind::poisson;
+    std::string pp = at(ptr, "poisson");
+    const Json& r = *a.find("poisson");
+    if (!r.is_string()) {
+      error(pp, fmt::format("must be a rate such as \"2000/s\" (got {})", got(r)));
+      return false;
+    }
+    core::ParsedDuration mean = core::parse_rate(r.str());
+    if (!mean.value) {
+      error(pp, mean.error);
+      return false;
+    }
+    out.mean = *mean.value;
+    return true;
+  }
+  out.kind = ArrivalSpec::Kind::at;
+  std::string ap = at(ptr, "at");
+  const Json& times = *a.find("at");
+  if (!times.is_array()) {
+    error(ap,
+          fmt::format("must be an array of times such as [\"1ms\", \"5ms\"] (got {})", got(times)));
+    return false;
+  }
+  size_t last = 0;  // index of the last valid time
+  for (size_t k = 0; k < times.size(); ++k) {
+    auto t = read_duration(times[k], at(ap, k), Sign::non_negative);
+    if (!t) continue;
+    if (!out.times.empty() && *t < out.times.back())
+      error(at(ap, k), fmt::format("must not be earlier than the time before it (got {} after {})",
+                                   written(times[k]), written(times[last])));
+    out.times.push_back(*t);
+    last = k;
+  }
+  return true;
+}
+
+// --- threads and their programs ---------------------------------------------------------------
+
+void Checker::thread(const Json& e, const std::string& ptr, size_t i) {
+  ThreadSpec& out = s_.threads[i];
+  out.id = threads_.names[i];
+  out.pointer = ptr;
+  if (!e.is_object()) return;
+  check_keys(e, ptr,
+             {"id", "task", "kernel", "mode", "priority", "realtime", "cpu", "start", "period",
+              "deadline", "program"},
+             "in a thread");
+  optional_key(e, ptr, "task", out.task,
+               [&](const Json& v, const std::string& p) { return read_name(v, p, "task name"); });
+  optional_key(e, ptr, "kernel", out.kernel,
+               [&](const Json& v, const std::string& p) { return read_bool(v, p); });
+
+  std::optional<ThreadMode> mode = out.kernel ? ThreadMode::fixed : ThreadMode::timeshare;
+  if (const Json* m = member(e, "mode"))
+    mode = read_enum<ThreadMode>(*m, at(ptr, "mode"),
+                                 {{"timeshare", ThreadMode::timeshare},
+                                  {"fixed", ThreadMode::fixed},
+                                  {"realtime", ThreadMode::realtime}});
+  if (mode) out.mode = *mode;
+
+  out.priority = out.kernel ? model::BASEPRI_KERNEL : model::BASEPRI_DEFAULT;
+  const Json* pri = member(e, "priority");
+  const Json* rt = member(e, "realtime");
+  if (mode == ThreadMode::realtime) {
+    // xnu runs every time-constraint thread at BASEPRI_RTQUEUES; there is no priority to give.
+    out.priority = model::BASEPRI_RTQUEUES;
+    if (pri)
+      error(
+          at(ptr, "priority"),
+          fmt::format("not allowed with \"mode\": \"realtime\" (xnu runs every real-time thread at "
+                      "BASEPRI_RTQUEUES, {})",
+                      model::BASEPRI_RTQUEUES));
+    if (!rt)
+      error(ptr,
+            "missing required key \"realtime\": mode \"realtime\" needs "
+            "{\"computation\", \"constraint\"} (THREAD_TIME_CONSTRAINT_POLICY)");
+    else
+      out.realtime = realtime(*rt, at(ptr, "realtime"), true);
+  } else {
+    if (pri)
+      if (auto p = read_priority(*pri, at(ptr, "priority"))) out.priority = *p;
+    if (rt && mode)
+      error(at(ptr, "realtime"), fmt::format("only allowed with \"mode\": \"realtime\" (this "
+                                             "thread's mode is \"{}\")",
+                                             model::to_string(*mode)));
+  }
+
+  if (const Json* c = member(e, "cpu")) out.cpu = read_cpu(*c, at(ptr, "cpu"));
+  optional_key(e, ptr, "start", out.start, [&](const Json& v, const std::string& p) {
+    return read_duration(v, p, Sign::non_negative);
+  });
+  const Json* period = member(e, "period");
+  if (period) out.period = read_duration(*period, at(ptr, "period"), Sign::positive);
+  if (const Json* d = member(e, "deadline"))
+    out.deadline = read_duration(*d, at(ptr, "deadline"), Sign::positive);
+  else
+    out.deadline = out.period;
+
+  if (const Json* prog = require(e, ptr, "program")) {
+    // A wrong "period" still counts as given, so its ops are not blamed for it.
+    ThreadScope scope{period != nullptr};
+    OpsSummary sum;
+    out.program = ops(*prog, at(ptr, "program"), scope, 0, sum);
+  }
+}
+
+// THREAD_TIME_CONSTRAINT_POLICY parameters. With `admission`, the checks thread_policy_set
+// makes (xnu-facts 4.1) are applied, since a thread declared real-time that xnu would refuse is
+// a scenario error; a later set_mode is runtime behaviour and is only type-checked.
+std::optional<RealtimeParams> Checker::realtime(const Json& v, const std::string& ptr,
+                                                bool admission) {
+  if (!require_object(v, ptr)) return std::nullopt;
+  check_keys(v, ptr, {"period", "computation", "constraint", "preemptible"}, "in \"realtime\"");
+  RealtimeParams rp;
+  bool ok = true;
+  Sign sign = admission ? Sign::positive : Sign::non_negative;
+  if (const Json* p = member(v, "period")) {
+    if (auto d = read_duration(*p, at(ptr, "period"), Sign::non_negative))
+      rp.period = *d;
+    else
+      ok = false;
+  }
+  const Json* comp = require(v, ptr, "computation");
+  const Json* cons = require(v, ptr, "constraint");
+  std::optional<Duration> computation, constraint;
+  if (comp) computation = read_duration(*comp, at(ptr, "computation"), sign);
+  if (cons) constraint = read_duration(*cons, at(ptr, "constraint"), sign);
+  if (!computation || !constraint) ok = false;
+  if (const Json* pre = member(v, "preemptible")) {
+    if (auto b = read_bool(*pre, at(ptr, "preemptible")))
+      rp.preemptible = *b;
+    else
+      ok = false;
+  }
+  if (computation) rp.computation = *computation;
+  if (constraint) rp.constraint = *constraint;
+  if (admission && computation) {
+    std::string cp = at(ptr, "computation");
+    std::string note =
+        fmt::format("xnu accepts {} <= computation <= {} and constraint >= computation",
+                    core::format_duration(kMinRtQuantum), core::format_duration(kMaxRtQuantum));
+    if (*computation > kMaxRtQuantum) {
+      error(cp, fmt::format("{} exceeds max_rt_quantum ({}); {}", comp->str(),
+                            core::format_duration(kMaxRtQuantum), kRtRejected))
+          .notes.push_back(note);
+      ok = false;
+    } else if (*computation < kMinRtQuantum) {
+      error(cp, fmt::format("{} is below min_rt_quantum ({}); {}", comp->str(),
+                            core::format_duration(kMinRtQuantum), kRtRejected))
+          .notes.push_back(note);
+      ok = false;
+    }
+    if (constraint && *constraint < *computation) {
+      error(at(ptr, "constraint"),
+            fmt::format("{} is less than the computation ({}); {}", cons->str(),
+                        comp->str(), kRtRejected))
+          .notes.push_back(note);
+      ok = false;
+    }
+  }
+  if (!ok) return std::nullopt;
+  return rp;
+}
+
+}  // namespace sim::scenario::load
