@@ -72,7 +72,7 @@ metrics::IoKitLayout iokit_layout(const iokit_model::IoKit& k) {
 RunOutput run_scenario(const scenario::Scenario& s, const RunOptions& options) {
   std::string policy_name = resolve_policy_name(s, options.policy);
   const policies::PolicyInfo* policy = policies::find_policy(policy_name);
-  if (!policy) throw dispatcher::InternalError("run_scenario called with an unchecked policy name");
+  if (!policy) throw core::InternalError(core::SimTime{}, 0, "run_scenario called with an unchecked policy name");
   uint64_t seed = options.seed.value_or(s.seed);
   core::Duration duration = options.duration.value_or(s.duration);
 
