@@ -241,7 +241,6 @@ void Dispatcher::account(Processor& p) {
   SimTime from = p.progress_from;
   p.progress_from = now_;
   if (t.in_run) t.run_remaining -= std::min(ran, t.run_remaining);
-  t.cpu_delta_ns += ran.ns;
   t.computation_metered_ns += ran.ns;
   policy_->charge(t, from, now_);
 }

@@ -203,6 +203,8 @@ class Dispatcher final : public policies::PolicyHost {
   const std::vector<Thread>& threads() const { return threads_; }
   const std::vector<Processor>& processors() const { return cpus_; }
   const policies::Policy& policy() const { return *policy_; }
+  // The policy itself, for tests that set a policy's private state (e.g. xnu usage) directly.
+  policies::Policy& policy_for_tests() { return *policy_; }
   const model::MachineConfig& machine() const { return machine_; }
   uint64_t events_handled() const { return events_handled_; }
   CswResult csw_check(const Processor& p, const Thread& cur) const;

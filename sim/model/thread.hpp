@@ -88,13 +88,8 @@ struct Thread {
   int32_t rq_prev = -1;
   int16_t rq_level = -1;
 
-  // --- xnu policy: timeshare decay (xnu-facts.md section 3), written by XnuPolicy only, except
-  // cpu_delta_ns which the dispatcher adds run time to --------------------------------------
-  uint64_t sched_usage = 0;
-  int64_t cpu_delta_ns = 0;     // CPU time not yet sampled into usage (792)
-  int64_t stat_delta_us = 0;    // statistical-timer charges not yet sampled (517)
-  int pri_shift = 127;
-  uint32_t sched_stamp = 0;
+  // (A policy's private per-thread state lives in the policy: the xnu policy's timeshare decay
+  // state is XnuPolicy::DecayState, indexed by thread.)
 
   // --- Fail-safe (section 4.3): metering written by the dispatcher (switch-out, wakeup), the
   // trip and release by the xnu policy ------------------------------------------------------
