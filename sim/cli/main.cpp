@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "sim/cli/commands.hpp"
+#include "sim/core/errors.hpp"
 #include "sim/cli/console.hpp"
 #include "sim/core/diag.hpp"
 #include "xnusim_version.hpp"
@@ -50,6 +51,10 @@ int main(int argc, char** argv) {
     }
     for (const Command& c : commands)
       if (c.app->parsed()) return c.run();
+  } catch (const sim::core::InternalError& e) {
+    // what() already reads "internal error at <time> s (event <n>): ..."
+    eprint("xnusim: {}\n  note: this is a bug in xnusim; please report it with the scenario\n", e.what());
+    return kExitInternal;
   } catch (const std::exception& e) {
     eprint("xnusim: internal error: {}\n", e.what());
     return kExitInternal;

@@ -200,7 +200,7 @@ void Dispatcher::dispatch_pass() {
 }
 
 InternalError Dispatcher::internal_error(const std::string& what) const {
-  return InternalError(fmt::format("internal error at {} s (event {}): {}", core::format_time(now_), event_seq_, what));
+  return InternalError(now_, event_seq_, what);
 }
 
 // The no-progress guard: names the instant, and the threads involved: those on a CPU (running,
@@ -241,7 +241,6 @@ void Dispatcher::account(Processor& p) {
   SimTime from = p.progress_from;
   p.progress_from = now_;
   if (t.in_run) t.run_remaining -= std::min(ran, t.run_remaining);
-  t.cpu_delta_ns += ran.ns;
   t.computation_metered_ns += ran.ns;
   policy_->charge(t, from, now_);
 }
@@ -926,7 +925,14 @@ enum InterruptStep : int64_t { kStepHandlerStart = 0, kStepHandlerDone = 1, kSte
 void Dispatcher::raise_interrupt(int cpu, int32_t source, Duration handler, InterruptClient* client) {
   Processor& p = cpus_[static_cast<size_t>(cpu)];
   emit(TraceEvent{now_, TraceKind::interrupt_arrived, 0, static_cast<int16_t>(cpu), -1, source, 0, 0});
-  p.interrupts.push_back(model::PendingInterrupt{source, now_, handler, client});
+  // The dispatcher keeps the client of each source itself: the model's pending interrupt only
+  // names the source (no upward pointer from sim/model).
+  if (source >= 0) {
+    if (interrupt_clients_.size() <= static_cast<size_t>(source))
+      interrupt_clients_.resize(static_cast<size_t>(source) + 1, nullptr);
+    interrupt_clients_[static_cast<size_t>(source)] = client;
+  }
+  p.interrupts.push_back(model::PendingInterrupt{source, now_, handler});
   if (!p.in_interrupt) begin_interrupt(p);
 }
 
@@ -948,7 +954,9 @@ void Dispatcher::begin_interrupt(Processor& p) {
 
 void Dispatcher::on_interrupt_step(Processor& p, int64_t step) {
   const model::PendingInterrupt irq = p.interrupts.front();
-  auto* client = static_cast<InterruptClient*>(irq.client);
+  InterruptClient* client = irq.source >= 0 && static_cast<size_t>(irq.source) < interrupt_clients_.size()
+                                ? interrupt_clients_[static_cast<size_t>(irq.source)]
+                                : nullptr;
   switch (step) {
     case kStepHandlerStart:
       if (client) client->handler_started(irq.source, p.index, now_ - irq.arrived);

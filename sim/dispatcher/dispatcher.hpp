@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "sim/core/errors.hpp"
 #include "sim/core/event_queue.hpp"
 #include "sim/core/trace.hpp"
 #include "sim/model/machine.hpp"
@@ -44,10 +45,10 @@ inline constexpr Duration kMaxRtQuantum = Duration::milliseconds(50);
 inline constexpr int64_t kKernInvalidArgument = 4;
 bool rt_params_admissible(const model::RealtimeParams& rt);
 
-// Raised when the simulated world breaks one of our own invariants (exit code 3).
-struct InternalError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+// sim: the error types live in sim/core/errors.hpp; these aliases keep older code compiling
+// until the merge removes them.
+using core::InternalError;
+using core::SimulatedPanic;
 
 // Any one simulated instant may take at most this many steps (events handled plus dispatch
 // passes' rounds) before the run is declared stuck: an instant that makes no progress ends with
@@ -59,10 +60,6 @@ inline constexpr uint64_t kMaxStepsPerInstant = 10'000'000;
 // bounds such loops statically where it can; this is the run-time backstop.
 inline constexpr int64_t kMaxOpsPerInstant = 1'000'000;
 
-// The simulated kernel panicked the way xnu would (exit code 4); `report` says who, where, when.
-struct SimulatedPanic : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 // --- Extension points for the layers above (sim/sync, sim/iokit_model) ---------------------
 
@@ -213,6 +210,8 @@ class Dispatcher final : public policies::PolicyHost {
   const std::vector<Thread>& threads() const { return threads_; }
   const std::vector<Processor>& processors() const { return cpus_; }
   const policies::Policy& policy() const { return *policy_; }
+  // The policy itself, for tests that set a policy's private state (e.g. xnu usage) directly.
+  policies::Policy& policy_for_tests() { return *policy_; }
   const model::MachineConfig& machine() const { return machine_; }
   uint64_t events_handled() const { return events_handled_; }
   CswResult csw_check(const Processor& p, const Thread& cur) const;
@@ -290,6 +289,7 @@ class Dispatcher final : public policies::PolicyHost {
   BlockHook* block_hook_ = nullptr;
   SwitchObserver* switch_observer_ = nullptr;
   std::string panic_report_;
+  std::vector<InterruptClient*> interrupt_clients_;  // by interrupt source index
 };
 
 }  // namespace sim::dispatcher

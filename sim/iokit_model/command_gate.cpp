@@ -96,7 +96,7 @@ bool IoKit::command_sleep(Thread& t, const Op& op) {
       if (c.chain == op.ref) return end_gated(t, op.ref, 0);
       return go_on(t);
     default:
-      throw dispatcher::InternalError(fmt::format("\"{}\": command_sleep in an unexpected state", t.name));
+      throw d_->internal_error(fmt::format("\"{}\": command_sleep in an unexpected state", t.name));
   }
 }
 

@@ -74,7 +74,7 @@ void IoKit::complete_hardware_done(int32_t owner) {
 void IoKit::complete(int64_t request, int64_t status, const Thread* by) {
   auto it = requests_.find(request);
   if (it == requests_.end())
-    throw dispatcher::InternalError(fmt::format("I/O request {} completed twice", request));
+    throw d_->internal_error(fmt::format("I/O request {} completed twice", request));
   Request r = it->second;
   requests_.erase(it);
   emit(TraceKind::io_completed, by, by ? by->cpu : -1, r.device, request, status);

@@ -15,7 +15,7 @@ bool Gate::close(Thread& t) {
 
 bool Gate::reacquire(Thread& t, int depth) {
   if (owner_ == t.index)
-    throw dispatcher::InternalError(fmt::format("gate {}: \"{}\" re-locks a gate it holds", workloop_, t.name));
+    throw d_->internal_error(fmt::format("gate {}: \"{}\" re-locks a gate it holds", workloop_, t.name));
   return take(t, depth);
 }
 
@@ -28,7 +28,7 @@ bool Gate::take(Thread& t, int depth) {
 
 void Gate::open(Thread& t) {
   if (owner_ != t.index || depth_ <= 0)
-    throw dispatcher::InternalError(
+    throw d_->internal_error(
         fmt::format("gate {}: \"{}\" opens a gate it does not hold at {}", workloop_, t.name, core::format_time(d_->now())));
   if (--depth_ > 0) return;
   owner_ = -1;

@@ -79,7 +79,7 @@ IoKit::IoKit(Config config) : config_(std::move(config)) {
       if (d.owner < 0 && c.config.workloop >= 0) d.owner = cur;
     }
     if (d.owner < 0)  // the loader rejects such a stack
-      throw dispatcher::InternalError(fmt::format("device \"{}\" reaches no work loop", d.config.id));
+      throw core::InternalError(core::SimTime{}, 0, fmt::format("device \"{}\" reaches no work loop", d.config.id));
     d.workloop = devices_[static_cast<size_t>(d.owner)].config.workloop;
     if (d.config.provider >= 0) devices_[static_cast<size_t>(d.config.provider)].clients.push_back(static_cast<int32_t>(i));
   }
@@ -224,7 +224,7 @@ bool IoKit::execute(Thread& t, const Op& op) {
     case OpKind::internal_gate_close: return gate_close(t, op.ref);
     case OpKind::internal_gate_open: return gate_open(t, op.ref);
     default:
-      throw dispatcher::InternalError(fmt::format("IOKit asked to run op \"{}\"", model::to_string(op.kind)));
+      throw d_->internal_error(fmt::format("IOKit asked to run op \"{}\"", model::to_string(op.kind)));
   }
 }
 

@@ -49,22 +49,49 @@ void Distribution::add(int64_t v) {
   min_ = std::min(min_, v);
   max_ = std::max(max_, v);
   sum_ += static_cast<uint64_t>(v);
-  if (histogram_.empty()) {
-    if (static_cast<int64_t>(samples_.size()) < kExactLimit && (!budget_ || budget_->remaining > 0)) {
-      if (budget_) --budget_->remaining;
+  if (rows_.empty()) {
+    if (samples_.size() < samples_.capacity() || grow_samples()) {
       samples_.push_back(v);
       return;
     }
     fold_into_histogram();
   }
-  ++histogram_[static_cast<size_t>(bucket_of(static_cast<uint64_t>(v)))];
+  count_in_histogram(v);
+}
+
+bool Distribution::grow_samples() {
+  const int64_t cap = static_cast<int64_t>(samples_.capacity());
+  if (cap >= kExactLimit) return false;
+  int64_t extra = std::min(kExactLimit, std::max<int64_t>(16, cap * 2)) - cap;
+  if (budget_) {
+    extra = std::min(extra, budget_->remaining);
+    if (extra <= 0) return false;
+    budget_->remaining -= extra;
+  }
+  samples_.reserve(static_cast<size_t>(cap + extra));  // exactly this capacity (libstdc++)
+  if (budget_) budget_->remaining -= static_cast<int64_t>(samples_.capacity()) - (cap + extra);
+  return true;
+}
+
+void Distribution::count_in_histogram(int64_t v) {
+  const int b = bucket_of(static_cast<uint64_t>(v));
+  std::vector<int64_t>& row = rows_[static_cast<size_t>(b / kSubBuckets)];
+  if (row.empty()) row.assign(kSubBuckets, 0);
+  ++row[static_cast<size_t>(b % kSubBuckets)];
 }
 
 void Distribution::fold_into_histogram() {
-  histogram_.assign(kBucketCount, 0);
-  for (int64_t s : samples_) ++histogram_[static_cast<size_t>(bucket_of(static_cast<uint64_t>(s)))];
-  if (budget_) budget_->remaining += static_cast<int64_t>(samples_.size());
+  rows_.resize(kBucketCount / kSubBuckets);
+  for (int64_t s : samples_) count_in_histogram(s);
+  if (budget_) budget_->remaining += static_cast<int64_t>(samples_.capacity());
   std::vector<int64_t>().swap(samples_);  // release the memory, not just the size
+}
+
+int64_t Distribution::memory_bytes() const {
+  int64_t bytes = static_cast<int64_t>(samples_.capacity() * sizeof(int64_t)) +
+                  static_cast<int64_t>(rows_.capacity() * sizeof(std::vector<int64_t>));
+  for (const auto& row : rows_) bytes += static_cast<int64_t>(row.capacity() * sizeof(int64_t));
+  return bytes;
 }
 
 Summary Distribution::summary() const {
@@ -77,7 +104,7 @@ Summary Distribution::summary() const {
   s.mean = static_cast<int64_t>((sum_ + n / 2) / n);  // round half up; values are >= 0
 
   std::array<int64_t, kRanks.size()> value{};
-  if (histogram_.empty()) {
+  if (rows_.empty()) {
     // Partial selection in rank order: each nth_element works on what is right of the last.
     std::vector<int64_t> v = samples_;
     auto from = v.begin();
@@ -91,7 +118,12 @@ Summary Distribution::summary() const {
     int64_t seen = 0;
     size_t next = 0;
     for (int b = 0; b < kBucketCount && next < kRanks.size(); ++b) {
-      seen += histogram_[static_cast<size_t>(b)];
+      const std::vector<int64_t>& row = rows_[static_cast<size_t>(b / kSubBuckets)];
+      if (row.empty()) {
+        b += kSubBuckets - 1 - b % kSubBuckets;  // an unused power of two: skip its row
+        continue;
+      }
+      seen += row[static_cast<size_t>(b % kSubBuckets)];
       while (next < kRanks.size() && seen >= rank_of(kRanks[next], count_)) {
         value[next++] = std::min(bucket_upper(b), max_);
       }

@@ -18,7 +18,6 @@ struct PendingInterrupt {
   int32_t source = -1;
   SimTime arrived;
   core::Duration handler;
-  void* client = nullptr;  // dispatcher::InterruptClient, opaque here
 };
 
 struct Processor {

@@ -35,8 +35,10 @@ struct Frame {
   bool forever = false;
 };
 
+// Fields are grouped by owner: each block says which layer writes it; every other layer only
+// reads it. (Blocks rather than nested structs keep the field names that every layer uses.)
 struct Thread {
-  // Identity (from the scenario).
+  // --- Identity: written by the scenario builder, constant during the run ------------------
   int32_t index = 0;
   std::string name;
   std::string task;
@@ -44,30 +46,28 @@ struct Thread {
   const std::vector<Op>* program = nullptr;
   Duration period;        // zero: a single job
   Duration deadline;      // relative; zero: none
-  SimTime start;
+  SimTime start;          // (the dispatcher sets it once for threads started on demand)
   int bound_cpu = -1;
-
-  // Scheduling (names as in xnu's struct thread).
-  ThreadMode mode = ThreadMode::timeshare;     // current sched_mode
   ThreadMode declared_mode = ThreadMode::timeshare;
-  int base_pri = BASEPRI_DEFAULT;              // thread->priority
   int declared_base_pri = BASEPRI_DEFAULT;     // as the scenario gave it
+
+  // --- Scheduling state shared by mechanism and policy (names as in xnu's struct thread):
+  // written by the dispatcher (set_sched_pri, thread_policy_set, depress) and by the policy
+  // through PolicyHost and its fail-safe ------------------------------------------------------
+  ThreadMode mode = ThreadMode::timeshare;     // current sched_mode
+  int base_pri = BASEPRI_DEFAULT;              // thread->priority
   int sched_pri = BASEPRI_DEFAULT;
   bool urgent = false;                         // TH_MODE_PREEMPT
   RealtimeParams realtime;
   SimTime rt_deadline = SimTime::never();      // realtime.deadline
 
+  // --- Dispatcher: run state, placement, quantum ------------------------------------------
   ThreadState state = ThreadState::unstarted;
   core::BlockReason block_reason = core::BlockReason::sleep;
   int32_t block_object = -1;
   bool wakeup_cost_pending = false;  // charge machine.costs.thread_wakeup at the next dispatch
   int cpu = -1;        // CPU it runs on (or is handed to), -1 otherwise
   int last_cpu = -1;   // last_processor
-  QueueKind queued = QueueKind::none;
-  int32_t rq_next = -1;  // intrusive run-queue links (thread indices)
-  int32_t rq_prev = -1;
-  int16_t rq_level = -1;
-
   Duration current_quantum;  // remainder carried to the next dispatch; zero = fresh quantum
   bool quantum_expired_flag = false;  // the last switch-out counted as AST_QUANTUM
   // Queued without a preemption that will take effect: re-queued after a preemption or quantum
@@ -75,30 +75,35 @@ struct Thread {
   // kernel mode that defers it (5.6). It may wait behind a lower thread on another CPU until
   // some CPU reschedules.
   bool waiting_for_reschedule = false;
-
-  // Timeshare decay (xnu-facts.md section 3), kept by the xnu policy.
-  uint64_t sched_usage = 0;
-  int64_t cpu_delta_ns = 0;     // CPU time not yet sampled into usage (792)
-  int64_t stat_delta_us = 0;    // statistical-timer charges not yet sampled (517)
-  int pri_shift = 127;
-  uint32_t sched_stamp = 0;
-
-  // Fail-safe (section 4.3).
-  int64_t computation_metered_ns = 0;
-  bool failsafe = false;
-  uint32_t safe_release = 0;    // tick at which a demoted thread is restored
-  ThreadMode saved_mode = ThreadMode::timeshare;
-
+  int kernel_depth = 0;     // > 0 while a user thread runs kernel code (IOKit call)
+  int preemption_level = 0; // simple locks held or being spun for (sync layer via the dispatcher API)
   // Depression (swtch_pri, section 3.4).
   bool depressed = false;
   bool undepress_on_resume = false;  // swtch_pri: abort the depression when the thread goes on
   uint32_t depress_generation = 0;
 
-  // Promotion (mutexes, sim/sync).
+  // --- Policy's run queues (sim/policies RunQueue / StandardQueues): intrusive links ---------
+  QueueKind queued = QueueKind::none;
+  int32_t rq_next = -1;  // thread indices
+  int32_t rq_prev = -1;
+  int16_t rq_level = -1;
+
+  // (A policy's private per-thread state lives in the policy: the xnu policy's timeshare decay
+  // state is XnuPolicy::DecayState, indexed by thread.)
+
+  // --- Fail-safe (section 4.3): metering written by the dispatcher (switch-out, wakeup), the
+  // trip and release by the xnu policy ------------------------------------------------------
+  int64_t computation_metered_ns = 0;
+  bool failsafe = false;
+  uint32_t safe_release = 0;    // tick at which a demoted thread is restored
+  ThreadMode saved_mode = ThreadMode::timeshare;
+
+  // --- Sync layer (sim/sync): mutex promotion ----------------------------------------------
   int promotions = 0;
   int promoted_pri = -1;
 
-  // Program interpreter.
+  // --- Program interpreter (dispatcher; IOKit and sync push ops and ask for compute/spin
+  // through the dispatcher API) -------------------------------------------------------------
   std::vector<Frame> frames;
   Duration run_remaining;   // CPU time left in the current `run` op (or spin)
   bool in_run = false;
@@ -106,19 +111,17 @@ struct Thread {
   int32_t spin_lock = -1;
   Duration spin_limit;
   int32_t op_frame = -1;    // frame of the op an OpHandler is executing (for repeat_op)
-  int preemption_level = 0; // simple locks held or being spun for
   bool must_continue_hook = false;  // BlockHook::before_continue is owed before the next op
   uint32_t timer_generation = 0;
   SimTime ops_instant = SimTime::never();  // the instant ops_at_instant counts ops of
   int64_t ops_at_instant = 0;              // ops executed at ops_instant (zero-time loop guard)
-  core::Rng rng;
+  core::Rng rng;            // seeded by the builder; drawn by the interpreter and IOKit
 
-  // Jobs.
+  // --- Jobs (dispatcher) --------------------------------------------------------------------
   int64_t jobs_released = 0;
   int64_t jobs_completed = 0;
   bool job_active = false;  // a job is executing (not waiting for its release)
 
-  int kernel_depth = 0;     // > 0 while a user thread runs kernel code (IOKit call)
   bool kernel_mode() const { return kernel || kernel_depth > 0; }
   bool is_realtime() const { return mode == ThreadMode::realtime; }
   bool is_timeshare() const { return mode == ThreadMode::timeshare; }

@@ -70,7 +70,7 @@ class Policy {
   // host->set_sched_pri with `why`.
   virtual void update_priority(Thread& /*t*/, core::PriorityReason /*why*/) {}
   // Called by the dispatcher whenever `t` has run on a CPU over [from, to) (switch-out,
-  // quantum expiry, run completion); Thread::cpu_delta_ns already includes that time.
+  // quantum expiry, run completion); the policy accumulates that time itself if it needs it.
   virtual void charge(Thread& /*t*/, SimTime /*from*/, SimTime /*to*/) {}
   // thread_quantum_expire: called at a quantum expiry of the running thread, after charge().
   virtual void quantum_expire(Thread& /*t*/) {}

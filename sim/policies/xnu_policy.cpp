@@ -47,6 +47,7 @@ XnuPolicy::XnuPolicy(const PolicyContext& ctx) : StandardQueuePolicy(ctx) {
   // ns timebase (xnu-facts.md 3.1): 125 ms * 5/3 = 208,333,333 -> 23.
   sched_pri_shift_ = fixed_pri_shift(kSchedTick.ns);
   scan_.reserve(128);
+  decay_.resize(ctx.threads->size());
 }
 
 std::unique_ptr<Policy> XnuPolicy::make(const PolicyContext& ctx) { return std::make_unique<XnuPolicy>(ctx); }
@@ -57,9 +58,10 @@ int XnuPolicy::compute_sched_pri(const Thread& t) const {
   // (xnu-facts.md 3.4); it falls back to the computed value when the promotion ends.
   if (t.depressed) return std::max(model::DEPRESSPRI, t.promoted_pri);
   if (!t.is_timeshare()) return std::max(t.base_pri, t.promoted_pri);
-  int shift = r517() ? k517UsageShift : t.pri_shift;
+  const DecayState& ds = decay(t.index);
+  int shift = r517() ? k517UsageShift : ds.pri_shift;
   // A shift of 32 or more leaves nothing of a 32-bit usage (pri_shift 127 = no contention).
-  int64_t penalty = shift >= 32 ? 0 : static_cast<int64_t>(t.sched_usage >> shift);
+  int64_t penalty = shift >= 32 ? 0 : static_cast<int64_t>(ds.sched_usage >> shift);
   int64_t pri = t.base_pri - penalty;
   return std::max(static_cast<int>(std::clamp<int64_t>(pri, model::MINPRI_USER, model::MAXPRI_KERNEL)),
                   t.promoted_pri);
@@ -71,65 +73,70 @@ Duration XnuPolicy::quantum_for(const Thread& t) const {
 }
 
 void XnuPolicy::charge(Thread& t, SimTime from, SimTime to) {
-  if (!r517()) return;  // 792: precise timers, read from cpu_delta_ns when sampled
+  DecayState& ds = decay(t.index);
+  ds.cpu_delta_ns += (to - from).ns;  // 792: precise timers, sampled into usage later
+  if (!r517()) return;
   // 517: statistical timers (STAT_TIME): each 100 Hz clock interrupt charges a whole 10 ms to
   // whichever thread is on the CPU at that instant, i.e. one charge per boundary in (from, to].
   int64_t boundaries = to.ns / kStatTick.ns - from.ns / kStatTick.ns;
-  t.stat_delta_us += boundaries * kStatChargeUs;
+  ds.stat_delta_us += boundaries * kStatChargeUs;
 }
 
 uint64_t XnuPolicy::sample_delta(Thread& t) {
+  DecayState& ds = decay(t.index);
   if (r517()) {
-    uint64_t d = static_cast<uint64_t>(t.stat_delta_us) * sched_load_;
-    t.stat_delta_us = 0;
-    t.cpu_delta_ns = 0;
+    uint64_t d = static_cast<uint64_t>(ds.stat_delta_us) * sched_load_;
+    ds.stat_delta_us = 0;
+    ds.cpu_delta_ns = 0;
     return d;
   }
-  uint64_t d = static_cast<uint64_t>(t.cpu_delta_ns);
-  t.cpu_delta_ns = 0;
+  uint64_t d = static_cast<uint64_t>(ds.cpu_delta_ns);
+  ds.cpu_delta_ns = 0;
   return d;
 }
 
 // models xnu-792 osfmk/kern/priority.c update_priority (517: the same with linear load)
 void XnuPolicy::update_priority(Thread& t, PriorityReason why) {
-  if (t.sched_stamp == sched_tick_) return;
-  uint32_t ticks = sched_tick_ - t.sched_stamp;
-  t.sched_stamp = sched_tick_;
+  DecayState& ds = decay(t.index);
+  if (ds.sched_stamp == sched_tick_) return;
+  uint32_t ticks = sched_tick_ - ds.sched_stamp;
+  ds.sched_stamp = sched_tick_;
   uint64_t delta = sample_delta(t);
   if (r517()) {
     // 517 forgets usage after more than 30 ticks asleep.
     if (ticks > 30) {
-      t.sched_usage = 0;
+      ds.sched_usage = 0;
     } else {
-      t.sched_usage = decay_usage(t.sched_usage + delta, ticks);
+      ds.sched_usage = decay_usage(ds.sched_usage + delta, ticks);
     }
   } else {
-    t.pri_shift = pset_pri_shift_;  // taken before the accumulation test
+    ds.pri_shift = pset_pri_shift_;  // taken before the accumulation test
     if (ticks < static_cast<uint32_t>(kSchedDecayTicks)) {
-      uint64_t u = t.sched_usage;
-      if (t.pri_shift < kNoShift) u += delta;
-      t.sched_usage = decay_usage(u, ticks);
+      uint64_t u = ds.sched_usage;
+      if (ds.pri_shift < kNoShift) u += delta;
+      ds.sched_usage = decay_usage(u, ticks);
     } else {
-      t.sched_usage = 0;
+      ds.sched_usage = 0;
     }
   }
-  if (t.failsafe && t.sched_stamp >= t.safe_release) failsafe_release(t);
+  if (t.failsafe && ds.sched_stamp >= t.safe_release) failsafe_release(t);
   if (t.is_timeshare() && t.promotions == 0 && !t.depressed)
     ctx_.host->set_sched_pri(t, compute_sched_pri(t), why);
 }
 
 // models xnu-792 osfmk/kern/priority.c thread_quantum_expire (fail-safe trip and recompute)
 void XnuPolicy::quantum_expire(Thread& t) {
+  DecayState& ds = decay(t.index);
   // Only non-timeshare, non-promoted threads are metered (xnu-facts.md 4.3): the trip comes at
   // the first quantum expiry whose CPU time since the last wakeup exceeds 800 quanta (8 s).
   if (!t.is_timeshare() && t.promotions == 0 &&
       t.computation_metered_ns > kMaxUnsafeQuanta * ctx_.machine.quantum.ns)
     failsafe_trip(t);
-  if (t.sched_stamp != sched_tick_) {
+  if (ds.sched_stamp != sched_tick_) {
     update_priority(t, PriorityReason::quantum);
   } else if (t.is_timeshare()) {
     uint64_t delta = sample_delta(t);
-    if (r517() || t.pri_shift < kNoShift) t.sched_usage += delta;
+    if (r517() || ds.pri_shift < kNoShift) ds.sched_usage += delta;
     if (t.promotions == 0 && !t.depressed)
       ctx_.host->set_sched_pri(t, compute_sched_pri(t), PriorityReason::quantum);
   }
@@ -188,7 +195,7 @@ void XnuPolicy::tick() {
 
   scan_.clear();
   queues_.for_each([&](const Thread& t) {
-    if (scan_.size() < 128 && t.is_timeshare() && t.sched_stamp != sched_tick_)
+    if (scan_.size() < 128 && t.is_timeshare() && decay(t.index).sched_stamp != sched_tick_)
       scan_.push_back(&(*ctx_.threads)[static_cast<size_t>(t.index)]);
   });
   for (Thread* t : scan_) update_priority(*t, PriorityReason::tick);

@@ -50,6 +50,18 @@ class XnuPolicy final : public StandardQueuePolicy {
   Duration tick_period() const override { return kSchedTick; }
   void tick() override;
 
+  // The xnu policy's private per-thread state (xnu-facts.md 3.1, 3.2): timeshare usage and its
+  // unsampled CPU time, the thread's copy of pri_shift and its tick stamp. Indexed by thread.
+  struct DecayState {
+    uint64_t sched_usage = 0;
+    int64_t cpu_delta_ns = 0;   // CPU time not yet sampled into usage (792)
+    int64_t stat_delta_us = 0;  // statistical-timer charges not yet sampled (517)
+    int pri_shift = kNoShift;
+    uint32_t sched_stamp = 0;
+  };
+  DecayState& decay(int32_t thread) { return decay_[static_cast<size_t>(thread)]; }
+  const DecayState& decay(int32_t thread) const { return decay_[static_cast<size_t>(thread)]; }
+
   uint32_t sched_tick() const { return sched_tick_; }
   int pset_pri_shift() const { return pset_pri_shift_; }
   uint32_t sched_load() const { return sched_load_; }
@@ -69,6 +81,7 @@ class XnuPolicy final : public StandardQueuePolicy {
   int pset_pri_shift_ = kNoShift;  // 792
   uint32_t sched_load_ = 0;        // 517: 128 = 1.0
   std::vector<Thread*> scan_;
+  std::vector<DecayState> decay_;  // by thread index
 };
 
 }  // namespace sim::policies

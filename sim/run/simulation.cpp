@@ -1,6 +1,7 @@
 // Simulation: build the world, wire the metric sinks once, run, collect Results and expects.
 #include "sim/run/simulation.hpp"
 
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -68,7 +69,7 @@ metrics::IoKitLayout iokit_layout(const iokit_model::IoKit& k) {
 
 const policies::PolicyInfo& checked_policy(const std::string& name) {
   const policies::PolicyInfo* p = policies::find_policy(name);
-  if (!p) throw dispatcher::InternalError("Simulation built with an unchecked policy name \"" + name + "\"");
+  if (!p) throw std::logic_error("Simulation built with an unchecked policy name \"" + name + "\"");
   return *p;
 }
 
@@ -125,13 +126,13 @@ uint64_t Simulation::seed() const { return state_->seed; }
 core::Duration Simulation::duration() const { return state_->duration; }
 
 void Simulation::add_sink(core::TraceSink* sink) {
-  if (state_->ran) throw dispatcher::InternalError("Simulation::add_sink called after run()");
+  if (state_->ran) throw std::logic_error("Simulation::add_sink called after run()");
   state_->bus.add(sink);
 }
 
 Results Simulation::run() {
   State& st = *state_;
-  if (st.ran) throw dispatcher::InternalError("Simulation::run called twice");
+  if (st.ran) throw std::logic_error("Simulation::run called twice");
   st.ran = true;
   dispatcher::Dispatcher& d = *st.world.dispatcher;
   if (st.options.step_hook) {

@@ -103,7 +103,7 @@ bool SyncLayer::execute(Thread& t, const model::Op& op) {
     case OpKind::funnel:
       return funnel_op(t, op.funnel);
     default:
-      throw dispatcher::InternalError(
+      throw d_.internal_error(
           fmt::format("sync layer asked to run op \"{}\" ({})", model::to_string(op.kind), op.pointer));
   }
 }

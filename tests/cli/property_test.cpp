@@ -57,11 +57,25 @@ struct Gen {
     return op;
   }
 
+  int locks = 0;  // mutexes of the scenario being generated
+
   std::vector<model::Op> body(int depth, bool periodic) {
     std::vector<model::Op> ops;
     int n = static_cast<int>(in(1, 4));
     for (int i = 0; i < n; ++i) {
-      int k = static_cast<int>(in(0, 12));
+      int k = static_cast<int>(in(0, 13));
+      if (k >= 12 && locks > 0) {
+        // A short critical section: contention promotes the holder (xnu-facts.md 7), also
+        // while its CPU is in a handler, which is how issue 8, 1.7 double-counted time.
+        model::Op lock = simple_op(OpKind::lock);
+        lock.ref = static_cast<int32_t>(in(0, locks - 1));
+        model::Op unlock = simple_op(OpKind::unlock);
+        unlock.ref = lock.ref;
+        ops.push_back(lock);
+        ops.push_back(random_duration_op(OpKind::run, 50, 2000));
+        ops.push_back(unlock);
+        continue;
+      }
       if (k <= 3) ops.push_back(random_duration_op(OpKind::run, 50, 3000));
       else if (k <= 5) ops.push_back(random_duration_op(OpKind::sleep, 50, 5000));
       else if (k == 6) ops.push_back(simple_op(OpKind::yield));
@@ -85,13 +99,13 @@ struct Gen {
       irq.cpu = static_cast<int>(in(0, s.machine.cpus - 1));
       if (chance(50)) {
         irq.arrival.kind = scenario::ArrivalSpec::Kind::periodic;
-        irq.arrival.period = us(in(100, 5000));
+        irq.arrival.period = us(in(100, 2000));
         if (chance(50)) irq.arrival.jitter = us(in(0, 50));
       } else {
         irq.arrival.kind = scenario::ArrivalSpec::Kind::poisson;
-        irq.arrival.mean = us(in(100, 5000));
+        irq.arrival.mean = us(in(100, 2000));
       }
-      irq.handler = chance(30) ? Duration{} : us(in(1, 80));
+      irq.handler = chance(30) ? Duration{} : us(in(1, 150));
       irq.pointer = "/interrupts/" + std::to_string(i);
       s.interrupts.push_back(std::move(irq));
     }
@@ -106,6 +120,7 @@ struct Gen {
     // scenarios are that mix (RT threads, many bound, yield/swtch_pri/sleep in their programs).
     bool rt_mix = chance(35);
     int cpus = static_cast<int>(rt_mix ? in(1, 3) : in(1, 4));
+    locks = chance(50) ? static_cast<int>(in(1, 2)) : 0;
     int n = static_cast<int>(in(1, 12));
     std::vector<scenario::ThreadSpec> threads;
     for (int i = 0; i < n; ++i) {
@@ -129,12 +144,18 @@ struct Gen {
       threads.push_back(std::move(t));
     }
     auto s = scenario_of(std::move(threads), ms(in(20, 300)), cpus);
+    for (int l = 0; l < locks; ++l) {
+      scenario::LockSpec m;
+      m.id = "m" + std::to_string(l);
+      m.pointer = "/locks/" + std::to_string(l);
+      s.locks.push_back(std::move(m));
+    }
     if (chance(40)) {
       s.machine.costs.context_switch = us(in(0, 20));
       s.machine.costs.thread_wakeup = us(in(0, 10));
     }
     if (chance(30)) s.machine.quantum = us(in(500, 20000));
-    if (chance(40)) add_interrupts(s);
+    if (chance(50)) add_interrupts(s);
     if (chance(50)) s.machine.xnu = scenario::XnuRelease::r792;
     s.seed = rng();
     return s;

@@ -153,19 +153,19 @@ TEST_CASE("xnu: check 5, a sleeper's usage decays by 5/8 per tick and resets aft
     ctx.host = &host;
     policies::XnuPolicy p(ctx);
     model::Thread& t = threads[0];
-    t.sched_usage = 80'000'000;
+    p.decay(0).sched_usage = 80'000'000;
     p.tick();
     p.update_priority(t, core::PriorityReason::wake);  // 1 tick asleep: (u >> 1) + (u >> 3) = 5/8 u exactly here
-    CHECK(t.sched_usage == 50'000'000);
-    t.sched_usage = 80'000'000;
+    CHECK(p.decay(0).sched_usage == 50'000'000);
+    p.decay(0).sched_usage = 80'000'000;
     for (int i = 0; i < 32; ++i) p.tick();
     p.update_priority(t, core::PriorityReason::wake);  // 32 ticks (4 s) asleep: forgotten (517: more than 30)
-    CHECK(t.sched_usage == 0);
+    CHECK(p.decay(0).sched_usage == 0);
     CHECK(t.sched_pri == 31);
-    t.sched_usage = 80'000'000;
+    p.decay(0).sched_usage = 80'000'000;
     for (int i = 0; i < 30; ++i) p.tick();
     p.update_priority(t, core::PriorityReason::wake);  // 30 ticks: still decayed by the table, not reset
-    CHECK(t.sched_usage > 0);
+    CHECK(p.decay(0).sched_usage > 0);
   }
   // xnu's shift pairs: entries 0 and 1 are exact (1 and 5/8); the rest approximate (5/8)^n
   // within 11% (entry 2 is 1/2 - 1/8 = 0.375 for 0.39).

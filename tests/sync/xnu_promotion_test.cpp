@@ -36,8 +36,9 @@ scenario::ThreadSpec timeshare_holder() {
 // = 11), as a CPU-bound timeshare thread would have.
 void decayed_to_20(dispatcher::Dispatcher& d) {
   model::Thread& h = d.thread(0);
-  h.pri_shift = 20;
-  h.sched_usage = uint64_t{11} << 20;
+  auto& decay = dynamic_cast<policies::XnuPolicy&>(d.policy_for_tests()).decay(0);
+  decay.pri_shift = 20;
+  decay.sched_usage = uint64_t{11} << 20;
   h.sched_pri = 20;
 }
 
@@ -68,8 +69,9 @@ TEST_CASE("xnu promotion: check 13, a waiter at 10 still raises the holder to 31
   // The holder must be below the waiter for the waiter to run at 1 ms: decay it further, to 8.
   SyncRun r(s, "xnu", [](dispatcher::Dispatcher& d) {
     model::Thread& h = d.thread(0);
-    h.pri_shift = 20;
-    h.sched_usage = uint64_t{23} << 20;
+    auto& decay = dynamic_cast<policies::XnuPolicy&>(d.policy_for_tests()).decay(0);
+    decay.pri_shift = 20;
+    decay.sched_usage = uint64_t{23} << 20;
     h.sched_pri = 8;
   });
   CHECK(r.priorities("holder") == std::vector<std::string>{"1000us:8->31", "5000us:31->8"});
