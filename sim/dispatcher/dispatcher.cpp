@@ -777,66 +777,72 @@ void Dispatcher::advance(Processor& p) {
       panic(&t, fmt::format("more than {} ops at this instant without simulated time passing (op \"{}\"); "
                             "a loop of zero-time ops",
                             kMaxOpsPerInstant, model::to_string(op.kind)));
-    switch (op.kind) {
-      case OpKind::run: {
-        Duration d = draw(t, op.duration);
-        if (d.ns <= 0) continue;
-        t.in_run = true;
-        t.run_remaining = d;
-        schedule_cpu_event(p);
-        return;
-      }
-      case OpKind::sleep: {
-        Duration d = draw(t, op.duration);
-        if (d.ns <= 0) continue;
-        block(t, BlockReason::sleep, -1);
-        queue_.push(now_ + d, kRankTimer, kEvTimer, t.index, ++t.timer_generation);
-        return;
-      }
-      case OpKind::sleep_until_next_period:
-        t.frames.clear();
-        continue;
-      case OpKind::loop:
-        t.frames.push_back(model::Frame{&op.body, 0, op.forever ? 0 : op.times - 1, op.forever});
-        continue;
-      case OpKind::yield:
-        if (block_hook_) {
-          block_hook_->on_voluntary_block(t);
-          t.must_continue_hook = true;
+    // A time past the int64 limit (a random duration drawn for this op, or one an extension
+    // layer computes from it) names the op: the CLI reports it as bad input (exit 2).
+    try {
+      switch (op.kind) {
+        case OpKind::run: {
+          Duration d = draw(t, op.duration);
+          if (d.ns <= 0) continue;
+          t.in_run = true;
+          t.run_remaining = d;
+          schedule_cpu_event(p);
+          return;
         }
-        p.yield_pending = true;
-        p.handoff_to = op.ref;  // -1: a plain yield
-        post_ast(p);
-        return;
-      case OpKind::set_priority:
-        set_base_pri(t, op.priority);
-        if (p.ast_pending) return;  // lowered below a queued thread: let thread_select decide
-        continue;
-      case OpKind::set_mode:
-        thread_policy_set(t, op);
-        if (p.ast_pending) return;
-        continue;
-      case OpKind::swtch_pri: {
-        // models xnu-792 osfmk/kern/syscall_subr.c swtch_pri: with nothing else runnable it
-        // returns at once; otherwise depress to DEPRESSPRI for one quantum and yield.
-        if (policy_->view(p.index).highq() < 0) continue;
-        depress(t, machine_.quantum);
-        t.undepress_on_resume = true;
-        p.yield_pending = true;
-        post_ast(p);
-        return;
+        case OpKind::sleep: {
+          Duration d = draw(t, op.duration);
+          if (d.ns <= 0) continue;
+          block(t, BlockReason::sleep, -1);
+          queue_.push(now_ + d, kRankTimer, kEvTimer, t.index, ++t.timer_generation);
+          return;
+        }
+        case OpKind::sleep_until_next_period:
+          t.frames.clear();
+          continue;
+        case OpKind::loop:
+          t.frames.push_back(model::Frame{&op.body, 0, op.forever ? 0 : op.times - 1, op.forever});
+          continue;
+        case OpKind::yield:
+          if (block_hook_) {
+            block_hook_->on_voluntary_block(t);
+            t.must_continue_hook = true;
+          }
+          p.yield_pending = true;
+          p.handoff_to = op.ref;  // -1: a plain yield
+          post_ast(p);
+          return;
+        case OpKind::set_priority:
+          set_base_pri(t, op.priority);
+          if (p.ast_pending) return;  // lowered below a queued thread: let thread_select decide
+          continue;
+        case OpKind::set_mode:
+          thread_policy_set(t, op);
+          if (p.ast_pending) return;
+          continue;
+        case OpKind::swtch_pri: {
+          // models xnu-792 osfmk/kern/syscall_subr.c swtch_pri: with nothing else runnable it
+          // returns at once; otherwise depress to DEPRESSPRI for one quantum and yield.
+          if (policy_->view(p.index).highq() < 0) continue;
+          depress(t, machine_.quantum);
+          t.undepress_on_resume = true;
+          p.yield_pending = true;
+          post_ast(p);
+          return;
+        }
+        default: {
+          OpHandler* h = static_cast<size_t>(op.kind) < op_handlers_.size() ? op_handlers_[static_cast<size_t>(op.kind)]
+                                                                            : nullptr;
+          if (!h)
+            throw internal_error(fmt::format("op \"{}\" reached the interpreter but is not supported (at {})",
+                                             model::to_string(op.kind), op.pointer));
+          t.op_frame = static_cast<int32_t>(t.frames.size()) - 1;
+          if (!h->execute(t, op)) return;
+          if (t.state != ThreadState::running || p.active != &t) return;
+          continue;
+        }
       }
-      default: {
-        OpHandler* h = static_cast<size_t>(op.kind) < op_handlers_.size() ? op_handlers_[static_cast<size_t>(op.kind)]
-                                                                          : nullptr;
-        if (!h)
-          throw internal_error(fmt::format("op \"{}\" reached the interpreter but is not supported (at {})",
-                                           model::to_string(op.kind), op.pointer));
-        t.op_frame = static_cast<int32_t>(t.frames.size()) - 1;
-        if (!h->execute(t, op)) return;
-        if (t.state != ThreadState::running || p.active != &t) return;
-        continue;
-      }
+    } catch (const core::TimeOverflow& e) {
+      throw e.with_pointer(op.pointer);
     }
   }
 }

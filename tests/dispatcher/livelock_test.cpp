@@ -198,3 +198,38 @@ TEST_CASE("dispatcher: a thread executing too many ops at one instant is a simul
   }
   std::remove(path.c_str());
 }
+
+// Issue 8, 1.3: `run 1ms` then `sleep 9223372036854775000ns` overflowed signed time and reported
+// negative instants with exit 0. The loader refuses such a literal (tests/bad/063); a duration
+// that reaches the interpreter anyway (a random draw's tail) stops the run with core::TimeOverflow
+// naming the op, which the CLI reports as bad input (exit 2).
+TEST_CASE("dispatcher: a sleep past the limit of simulated time stops the run naming the op",
+          "[dispatcher][regression]") {
+  model::Op sleep = sleep_op(Duration{9'223'372'036'854'775'000});
+  sleep.pointer = "/threads/0/program/1";
+  scenario::Scenario s = scenario_of({thread("t", 31, {run_op(ms(1)), sleep})}, ms(10));
+  for (const char* policy : {"xnu", "fixed"}) {
+    sim::run::Options o;
+    o.policy = policy;
+    try {
+      testing::run_scenario(s, o);
+      FAIL("the run did not stop");
+    } catch (const core::TimeOverflow& e) {
+      CHECK(e.pointer() == "/threads/0/program/1");
+      CHECK(std::string(e.what()) ==
+            "simulated time overflow: 0.001000000s + 9223372036.854775s is past the limit of simulated "
+            "time (9223372036.854775807s, about 292 years)");
+    }
+  }
+}
+
+TEST_CASE("dispatcher: the command line refuses the reported overflowing sleep before running it",
+          "[dispatcher][cli][regression]") {
+  std::string path = write_temp("overflow.json", R"({"format":"xnusim-scenario","version":1,"duration":"10ms",
+    "threads":[{"id":"t","program":[{"op":"run","for":"1ms"},{"op":"sleep","for":"9223372036854775000ns"}]}]})");
+  CliResult r = xnusim("run " + path + " --json -");
+  CHECK(r.code == 2);
+  CHECK(r.out.empty());
+  CHECK(r.err.find("error: /threads/0/program/1/for: ") != std::string::npos);
+  std::remove(path.c_str());
+}
