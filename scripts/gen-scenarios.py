@@ -25,7 +25,7 @@ by the loader (exit 2), which the driver accepts for them only.
 diagnostic is printed), different output between the two runs, or results that break the
 accounting (a negative time or count; a CPU whose busy + interrupt + idle is not the run's duration,
 or whose by-band times and overhead do not add up to its busy time). Exits 0, 1 and 4 are fine. Each failing scenario is kept in --keep with the
-command that reproduces it. The last line is `N passed, N failed`, one per scenario.
+command that reproduces it. The last line is `gen-scenarios: P of N scenarios passed (F failed)`.
 """
 import argparse
 import collections
@@ -767,8 +767,107 @@ def cmd_run(args):
         print("under ASan/UBSan: " + ", ".join(f"{k}: {asan_tally[k]}" for k in sorted(asan_tally, key=str)))
     if failures:
         print(f"{len(failures)} failing scenarios kept in {opts['keep']}")
-    print(f"{len(seeds) - len(failures)} passed, {len(failures)} failed")
+    # not the plain "N passed, N failed": scripts/test.sh prints that once, for every stage
+    print(f"gen-scenarios: {len(seeds) - len(failures)} of {len(seeds)} scenarios passed ({len(failures)} failed)")
     return 1 if failures else 0
+
+
+# -- the reducer -----------------------------------------------------------------------------------
+
+def outcome(binary, path, timeout):
+    """What a run of `path` does, as a short class: "timeout", "signal N", "exit 3: <message>",
+    "exit N"."""
+    with tempfile.TemporaryDirectory(prefix="xnusim-reduce-") as tmp:
+        r = run_once(binary, path, tmp, "r", timeout, 4096)
+    if r["code"] == "timeout":
+        return "timeout"
+    if r["code"] < 0:
+        return f"signal {-r['code']}"
+    if r["code"] == 3:
+        msg = r["stderr"].decode(errors="replace").strip().splitlines()
+        msg = msg[0] if msg else ""
+        # keep the message without its numbers (instants, counts), so a smaller case still matches
+        return "exit 3: " + "".join(ch for ch in msg if not ch.isdigit())[:60]
+    return f"exit {r['code']}"
+
+
+def candidates(o):
+    """Smaller variants of the JSON value `o`, biggest cuts first."""
+    if isinstance(o, list):
+        n = len(o)
+        chunk = n // 2
+        while chunk >= 1:
+            for i in range(0, n, chunk):
+                yield o[:i] + o[i + chunk:]
+            chunk //= 2
+        for i, v in enumerate(o):
+            for c in candidates(v):
+                yield o[:i] + [c] + o[i + 1:]
+    elif isinstance(o, dict):
+        for k in list(o):
+            if k in ("format", "version", "duration", "threads", "op", "id"):
+                continue
+            yield {kk: vv for kk, vv in o.items() if kk != k}
+        for k in list(o):
+            for c in candidates(o[k]):
+                yield {**o, k: c}
+    elif isinstance(o, int) and not isinstance(o, bool) and o > 1:
+        yield o // 2
+        yield 1
+
+
+def flatten_loops(o):
+    """Variants where one loop is replaced by its body (spliced into the program)."""
+    if isinstance(o, dict):
+        for k, v in o.items():
+            for c in flatten_loops(v):
+                yield {**o, k: c}
+    elif isinstance(o, list):
+        for i, v in enumerate(o):
+            if isinstance(v, dict) and v.get("op") == "loop":
+                yield o[:i] + v["body"] + o[i + 1:]
+            for c in flatten_loops(v):
+                yield o[:i] + [c] + o[i + 1:]
+
+
+def cmd_reduce(args):
+    binary = os.path.abspath(args.binary)
+    with open(args.file) as f:
+        cur = json.load(f)
+    work = tempfile.mkdtemp(prefix="xnusim-reduce-")
+    path = os.path.join(work, "try.json")
+
+    def same(s):
+        with open(path, "w") as f:
+            json.dump(s, f)
+        return outcome(binary, path, args.timeout) == target
+
+    with open(path, "w") as f:
+        json.dump(cur, f)
+    target = outcome(binary, path, args.timeout)
+    print(f"reduce: {args.file}: {target}", file=sys.stderr)
+    if target in ("exit 0", "exit 1", "exit 2", "exit 4"):
+        print("reduce: nothing to reduce (the run does not fail)", file=sys.stderr)
+        return 1
+    progress = True
+    while progress:
+        progress = False
+        for gen in (flatten_loops, candidates):
+            for c in gen(cur):
+                if same(c):
+                    cur = c
+                    progress = True
+                    print(f"reduce: {len(json.dumps(cur))} bytes", file=sys.stderr)
+                    break
+            if progress:
+                break
+    shutil.rmtree(work, ignore_errors=True)
+    out = args.out or args.file.replace(".json", "") + "-min.json"
+    with open(out, "w") as f:
+        json.dump(cur, f, indent=1)
+        f.write("\n")
+    print(f"{out}: {target}")
+    return 0
 
 
 def main():
@@ -789,7 +888,14 @@ def main():
     r.add_argument("--keep", default="/tmp/xnusim-gen-failures", help="where failing scenarios are kept")
     r.add_argument("--hostile", type=float, default=3, help="percent of hostile scenarios (default 3)")
     r.add_argument("--coverage", action="store_true", help="print how often each feature was generated")
+    d = sub.add_parser("reduce", help="shrink a failing scenario while it fails the same way")
+    d.add_argument("file")
+    d.add_argument("--out", help="where the smaller scenario goes (default: FILE-min.json)")
+    d.add_argument("--timeout", type=float, default=2, help="seconds before a run counts as a hang")
+    d.add_argument("--binary", default=os.path.join(ROOT, "build/sim/cli/xnusim"))
     args = ap.parse_args()
+    if args.cmd == "reduce":
+        return cmd_reduce(args)
     if args.cmd == "emit":
         s, cov, hostile = generate(args.seed, args.hostile)
         json.dump(s, sys.stdout, indent=1)
