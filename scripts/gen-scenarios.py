@@ -24,7 +24,8 @@ by the loader (exit 2), which the driver accepts for them only.
 (crash), exit 3, a timeout (hang), exit 2 (an invalid scenario: a generator or loader bug; the
 diagnostic is printed), different output between the two runs, or results that break the
 accounting (a negative time or count; a CPU whose busy + interrupt + idle is not the run's duration,
-or whose by-band times and overhead do not add up to its busy time). Exits 0, 1 and 4 are fine. Each failing scenario is kept in --keep with the
+or whose by-band times and overhead do not add up to its busy time; a trace instant that is
+negative, goes backwards or passes the run's end). Exits 0, 1 and 4 are fine. Each failing scenario is kept in --keep with the
 command that reproduces it. The last line is `gen-scenarios: P of N scenarios passed (F failed)`.
 """
 import argparse
@@ -666,6 +667,30 @@ def check_accounting(path):
     return "; ".join(bad[:4]) if bad else None
 
 
+def check_trace(path, duration_ns):
+    """The trace's instants (seconds with 9 decimals, first on each line) never go backwards, are
+    never negative and never pass the run's duration."""
+    last = 0
+    try:
+        with open(path, "rb") as f:
+            for n, line in enumerate(f, 1):
+                word = line.split(b" ", 1)[0]
+                whole, dot, frac = word.partition(b".")
+                if not dot or len(frac) != 9 or not frac.isdigit() or not whole.lstrip(b"-").isdigit():
+                    continue
+                ns = int(whole) * 10**9 + (int(frac) if not whole.startswith(b"-") else -int(frac))
+                if ns < 0:
+                    return f"trace line {n}: negative instant {word.decode()}"
+                if ns < last:
+                    return f"trace line {n}: instant {word.decode()} before the previous line's"
+                if duration_ns is not None and ns > duration_ns:
+                    return f"trace line {n}: instant {word.decode()} after the run's end ({duration_ns} ns)"
+                last = ns
+    except OSError as e:
+        return f"trace unreadable: {e}"
+    return None
+
+
 def check_seed(args_tuple):
     seed, opts = args_tuple
     s, cov, hostile = generate(seed, opts["hostile"])
@@ -702,6 +727,11 @@ def check_seed(args_tuple):
             acc = check_accounting(a["json"]) if os.path.exists(a["json"]) else "no --json output"
             if acc:
                 problems.append(f"results: {acc}")
+            else:
+                with open(a["json"]) as f:
+                    tr = check_trace(a["trace"], json.load(f).get("duration_ns"))
+                if tr:
+                    problems.append(tr)
     asan = None
     if opts["asan_binary"] and opts["asan_every"] and seed % opts["asan_every"] == 0:
         c = run_once(opts["asan_binary"], path, tmp, "asan", opts["timeout"] * 6, 0)
