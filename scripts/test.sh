@@ -20,8 +20,18 @@ failed=0
 t_start=$(date +%s)
 timings=()
 
-stage_time() {  # name start
-  timings+=("$1 $(( $(date +%s) - $2 )) s")
+# CPU seconds (user + system) of every finished child process so far, from bash's `times`.
+# (`times` must run in this shell, not in a $(...) subshell, which has no children of its own.)
+times_file=$(mktemp)
+cpu_now() {  # sets $cpu
+  times >"$times_file"
+  cpu=$(tail -1 "$times_file" | awk '{ t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] } printf "%d", t }')
+}
+cpu_mark=0
+stage_time() {  # name start: wall seconds since start, CPU seconds since the previous stage
+  cpu_now
+  timings+=("$1 $(( $(date +%s) - $2 )) s (cpu $((cpu - cpu_mark)) s)")
+  cpu_mark=$cpu
 }
 
 # Adds the counts of a Catch2 2.x run (its log in $1, its exit status in $2).
@@ -43,7 +53,11 @@ count_catch2() {
 }
 
 finish() {
-  echo "== timings: ${timings[*]}; total $(( $(date +%s) - t_start )) s"
+  cpu_now
+  rm -f "$times_file"
+  echo "== timings (wall, and CPU user+system of the processes run):"
+  printf '   %s\n' "${timings[@]}"
+  echo "   total $(( $(date +%s) - t_start )) s (cpu $cpu s)"
   echo "$passed passed, $failed failed"
   [ "$failed" -eq 0 ]
   exit
