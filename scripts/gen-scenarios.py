@@ -13,8 +13,9 @@ do not avoid is what may legitimately happen in a simulated system: deadlocks, w
 signals, refused command sleeps, rejected real-time requests, and (rarely, on purpose) panics.
 
 A small share of scenarios is "hostile" (--hostile PERCENT, default 3): a huge finite loop of
-zero-time ops, or a sleep that reaches past the end of representable time. Those may be refused
-by the loader (exit 2), which the driver accepts for them only.
+zero-time ops, or a sleep that reaches past the end of representable time; so is any scenario
+with a `forever` loop whose ops may all take no time (an uncontended lock, a funnel, a refused
+command_sleep). The loader may refuse those (exit 2), which the driver accepts for them only.
 
     scripts/gen-scenarios.py emit SEED                 # print one scenario
     scripts/gen-scenarios.py run --seeds 1:3000 [--jobs 2] [--timeout 10] [--keep DIR]
@@ -60,6 +61,9 @@ SYSTEM_METRICS = ["context_switches", "events"]
 # Ops that take simulated time or block (what a `forever` loop must contain).
 TIMED_OPS = {"run", "sleep", "sleep_until_next_period", "wait", "lock", "run_action", "command_sleep",
              "io", "funnel"}
+# Of those, the ones that surely take time: an uncontended `lock` or `funnel`, or a `command_sleep`
+# outside an action (refused), take none, so a `forever` loop with only those spins at one instant.
+SURELY_TIMED_OPS = {"run", "sleep", "sleep_until_next_period", "wait", "run_action", "io"}
 MAX_NS = 2**63 - 1
 
 
@@ -436,6 +440,7 @@ class Gen:
             timed = self.has_timed(body)
             if timed and self.chance(0.15):
                 self.cov["op:loop:forever"] += 1
+                self.note_forever(body)
                 return [{"op": "loop", "forever": True, "body": body}]
             self.cov["op:loop:times"] += 1
             return [self.note({"op": "loop", "times": r.randint(1, 5) if timed else r.randint(1, 100), "body": body})]
@@ -548,11 +553,18 @@ class Gen:
             return [{"op": "timer_cancel", "timer": self.pick(self.timers)["id"]}]
         raise AssertionError(k)
 
-    def has_timed(self, ops):
+    def has_timed(self, ops, timed=TIMED_OPS):
         for o in ops:
-            if o["op"] in TIMED_OPS or (o["op"] == "loop" and self.has_timed(o["body"])):
+            if o["op"] in timed or (o["op"] == "loop" and self.has_timed(o["body"], timed)):
                 return True
         return False
+
+    def note_forever(self, body):
+        """A forever loop the loader accepts whose ops may all take no time: may spin at one
+        instant; the simulator may refuse it (exit 2) or stop it (exit 4), never hang."""
+        if not self.has_timed(body, SURELY_TIMED_OPS):
+            self.feat("hostile:maybe_zero_time_forever")
+            self.hostile.append("maybe_zero_time_forever")
 
     def expects(self, threads, interrupts):
         r = self.r
@@ -814,6 +826,15 @@ def outcome(binary, path, timeout):
     "exit N"."""
     with tempfile.TemporaryDirectory(prefix="xnusim-reduce-") as tmp:
         r = run_once(binary, path, tmp, "r", timeout, 4096)
+        bad = None
+        if r["code"] in (0, 1, 4) and os.path.exists(r["json"]):
+            bad = check_accounting(r["json"])
+            if not bad:
+                with open(r["json"]) as f:
+                    bad = check_trace(r["trace"], json.load(f).get("duration_ns"))
+    if bad:
+        # the kind of problem, without its numbers, so a smaller case still matches
+        return "bad results: " + "".join(ch for ch in bad.split(";")[0] if not ch.isdigit() and ch != "-")
     if r["code"] == "timeout":
         return "timeout"
     if r["code"] < 0:
