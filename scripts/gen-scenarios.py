@@ -630,11 +630,22 @@ def limit_memory(limit_mb):
     return f
 
 
-def run_once(binary, scenario, outdir, tag, timeout, limit_mb):
+SANITIZER_EXIT = 99  # what a sanitizer report exits with (its default, 1, is xnusim's "expect failed")
+
+
+def sanitizer_env():
+    env = dict(os.environ)
+    for var, base in (("ASAN_OPTIONS", "detect_leaks=1"), ("UBSAN_OPTIONS", "halt_on_error=1:print_stacktrace=1")):
+        env[var] = ":".join(x for x in (base, os.environ.get(var, ""), f"exitcode={SANITIZER_EXIT}") if x)
+    return env
+
+
+def run_once(binary, scenario, outdir, tag, timeout, limit_mb, sanitized=False):
     j, tr = os.path.join(outdir, f"{tag}.json"), os.path.join(outdir, f"{tag}.trace")
     cmd = [binary, "run", scenario, "--check", "--json", j, "--trace", tr]
     t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=limit_memory(limit_mb))
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=limit_memory(limit_mb),
+                         env=sanitizer_env() if sanitized else None)
     try:
         out, err = p.communicate(timeout=timeout)
         code = p.returncode
@@ -746,10 +757,11 @@ def check_seed(args_tuple):
                     problems.append(tr)
     asan = None
     if opts["asan_binary"] and opts["asan_every"] and seed % opts["asan_every"] == 0:
-        c = run_once(opts["asan_binary"], path, tmp, "asan", opts["timeout"] * 6, 0)
+        c = run_once(opts["asan_binary"], path, tmp, "asan", opts["timeout"] * 6, 0, sanitized=True)
         asan = c["code"]
-        if not (c["code"] in (0, 1, 4) or (c["code"] == 2 and hostile)):
-            problems.append(f"under ASan/UBSan: {what(c)}")
+        report = any(m in c["stderr"] for m in (b"runtime error:", b"Sanitizer"))
+        if report or not (c["code"] in (0, 1, 4) or (c["code"] == 2 and hostile)):
+            problems.append(f"under ASan/UBSan: {what(c)}" + (" (sanitizer report)" if report else ""))
             stderr_tail = c["stderr"].decode(errors="replace").strip().splitlines()[-12:]
     kept = None
     if problems:
