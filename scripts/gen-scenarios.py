@@ -353,7 +353,7 @@ class Gen:
         else:
             self.feat("thread:one-shot")
         self.cur = {"id": t["id"], "periodic": periodic, "held": set(), "funnel": None,
-                    "spin": 0, "depth": 0}
+                    "spin": 0, "depth": 0, "mode": mode}
         prog = self.block(r.randint(1, 6))
         if not periodic and self.chance(0.4):
             body = prog + [{"op": "run", "for": self.dur(50, 2000)}]
@@ -461,6 +461,9 @@ class Gen:
         if k == "set_mode":
             mode = self.pick(["timeshare", "fixed", "realtime"])
             self.cov[f"op:set_mode:{mode}"] += 1
+            if (c["mode"] == "realtime") != (mode == "realtime"):
+                self.feat("op:set_mode:" + ("from_realtime" if mode != "realtime" else "to_realtime"))
+            c["mode"] = mode  # as written (a refused realtime request leaves it; close enough)
             op = {"op": "set_mode", "mode": mode}
             if mode == "realtime":
                 op["realtime"] = self.realtime(admissible=not self.chance(0.15))

@@ -9,7 +9,7 @@
 # Arguments are passed to the release suite's test binary (a Catch2 filter, e.g. "[cli]"); with
 # arguments only that stage runs. Environment: BUILD_DIR (build), ASAN_BUILD_DIR (build-asan),
 # GEN_SEEDS (1:3000), GEN_JOBS (2), GEN_TIMEOUT (10 s per run), GEN_ASAN_EVERY (25),
-# SANITIZE_TIMEOUT (900 s for stage 2), SKIP_ASAN=1 or SKIP_GEN=1 to leave a stage out.
+# SANITIZE_TIMEOUT (600 s for stage 2), SKIP_ASAN=1 or SKIP_GEN=1 to leave a stage out.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -93,10 +93,10 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
     stage_time asan-build "$t"
     t=$(date +%s)
     log=$(mktemp)
-    timeout "${SANITIZE_TIMEOUT:-900}" "$ASAN_BUILD_DIR/tests/xnusim-tests" --order decl \
+    timeout "${SANITIZE_TIMEOUT:-600}" "$ASAN_BUILD_DIR/tests/xnusim-tests" --order decl \
       "[property],[fuzz]" 2>&1 | tee "$log"
     status=${PIPESTATUS[0]}
-    [ "$status" -eq 124 ] && echo "sanitizers: timed out after ${SANITIZE_TIMEOUT:-900} s"
+    [ "$status" -eq 124 ] && echo "sanitizers: timed out after ${SANITIZE_TIMEOUT:-600} s"
     count_catch2 "$log" "$status"
     rm -f "$log"
     stage_time asan-tests "$t"
