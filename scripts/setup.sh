@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs what xnusim needs (Debian packages, only those missing) and builds it in ./build.
-# Sourced or run by scripts/demo.sh and scripts/test.sh; safe to run again (incremental).
+# Run by scripts/demo.sh and scripts/test.sh; safe to run again (incremental).
+#   scripts/setup.sh                 # build everything (simulator, tests, benchmarks)
+#   scripts/setup.sh sim/cli/xnusim  # build only these ninja targets
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-PACKAGES=(meson ninja-build g++ pkg-config libsimgrid-dev nlohmann-json3-dev libcli11-dev catch2 libfmt-dev)
+PACKAGES=(meson ninja-build g++ pkg-config libsimgrid-dev nlohmann-json3-dev libcli11-dev catch2 libfmt-dev
+          python3)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -22,4 +25,4 @@ BUILD_DIR=${BUILD_DIR:-build}
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
   meson setup "$BUILD_DIR" --buildtype=release >&2
 fi
-ninja -C "$BUILD_DIR" >&2
+ninja -C "$BUILD_DIR" "$@" >&2
