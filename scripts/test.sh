@@ -2,7 +2,7 @@
 # Installs, builds and runs every test stage; ends with ONE line "N passed, N failed" and exits
 # non-zero on any failure. Stages, and what each adds to the count:
 #   1. release suite     build/tests/xnusim-tests: one per Catch2 test case
-#   2. sanitizers        the property and fuzz tests ("[property],[fuzz]") built with ASan + UBSan
+#   2. sanitizers        the property and fuzz tests ("[property],[fuzz]", tests/xnusim-sanitize-tests) built with ASan + UBSan
 #                        in build-asan: one per Catch2 test case
 #   3. generated runs    scripts/gen-scenarios.py: one per generated scenario (each run twice,
 #                        and every GEN_ASAN_EVERY'th also under the ASan binary)
@@ -93,11 +93,11 @@ if [ "${SKIP_ASAN:-0}" != 1 ]; then
        meson setup "$ASAN_BUILD_DIR" --buildtype=plain -Doptimization=1 \
          -Dcpp_args="-g1 -Wno-maybe-uninitialized" \
          -Db_sanitize=address,undefined -Db_lundef=false >&2; } &&
-     ninja -C "$ASAN_BUILD_DIR" tests/xnusim-tests sim/cli/xnusim >&2; then
+     ninja -C "$ASAN_BUILD_DIR" tests/xnusim-sanitize-tests sim/cli/xnusim >&2; then
     stage_time asan-build "$t"
     t=$(date +%s)
     log=$(mktemp)
-    timeout "${SANITIZE_TIMEOUT:-600}" "$ASAN_BUILD_DIR/tests/xnusim-tests" --order decl \
+    timeout "${SANITIZE_TIMEOUT:-600}" "$ASAN_BUILD_DIR/tests/xnusim-sanitize-tests" --order decl \
       "[property],[fuzz]" 2>&1 | tee "$log"
     status=${PIPESTATUS[0]}
     [ "$status" -eq 124 ] && echo "sanitizers: timed out after ${SANITIZE_TIMEOUT:-600} s"

@@ -58,7 +58,7 @@ void Dispatcher::run(SimTime end) {
       if (step_hook_) step_hook_();
       if (progress_every_ && ++instants_ % progress_every_ == 0) progress_(now_);
     }
-  } catch (const SimulatedPanic&) {
+  } catch (const core::SimulatedPanic&) {
     // The simulated machine stopped: results cover the run up to the panic.
     for (Processor& p : cpus_)
       if (p.active && p.active->state == ThreadState::running) account(p);
@@ -199,8 +199,8 @@ void Dispatcher::dispatch_pass() {
   }
 }
 
-InternalError Dispatcher::internal_error(const std::string& what) const {
-  return InternalError(now_, event_seq_, what);
+core::InternalError Dispatcher::internal_error(const std::string& what) const {
+  return core::InternalError(now_, event_seq_, what);
 }
 
 // The no-progress guard: names the instant, and the threads involved: those on a CPU (running,
@@ -1010,7 +1010,7 @@ void Dispatcher::panic(const Thread* culprit, const std::string& what) {
   panic_report_ = fmt::format("panic at {} s: {}{}{}: {}", core::format_time(now_), who, where, op, what);
   emit(TraceEvent{now_, TraceKind::panicked, 0, static_cast<int16_t>(culprit ? culprit->cpu : -1),
                   culprit ? culprit->index : -1, -1, 0, 0});
-  throw SimulatedPanic(panic_report_);
+  throw core::SimulatedPanic(panic_report_);
 }
 
 }  // namespace sim::dispatcher

@@ -45,11 +45,6 @@ inline constexpr Duration kMaxRtQuantum = Duration::milliseconds(50);
 inline constexpr int64_t kKernInvalidArgument = 4;
 bool rt_params_admissible(const model::RealtimeParams& rt);
 
-// sim: the error types live in sim/core/errors.hpp; these aliases keep older code compiling
-// until the merge removes them.
-using core::InternalError;
-using core::SimulatedPanic;
-
 // Any one simulated instant may take at most this many steps (events handled plus dispatch
 // passes' rounds) before the run is declared stuck: an instant that makes no progress ends with
 // an InternalError naming the instant and the threads involved, never a hang (issue 8, 1.1).
@@ -144,7 +139,7 @@ class Dispatcher final : public policies::PolicyHost {
   // Overrides kMaxStepsPerInstant (tests provoke the no-progress guard quickly with it).
   void set_max_steps_per_instant(uint64_t steps) { max_steps_per_instant_ = steps; }
   // An InternalError stamped with the current simulated time and event sequence number.
-  InternalError internal_error(const std::string& what) const;
+  core::InternalError internal_error(const std::string& what) const;
   // Called with the simulated time every `every` instants (progress reports for long runs).
   void set_progress(std::function<void(SimTime)> report, uint64_t every) {
     progress_ = std::move(report);

@@ -41,7 +41,7 @@ std::string check_supported(const scenario::Scenario& s);
 class Simulation {
  public:
   // Builds the world and wires the metric sinks. The scenario must be validated, outlive the
-  // Simulation, and name a known policy (check_policy_name); otherwise throws InternalError.
+  // Simulation, and name a known policy (check_policy_name); otherwise throws std::logic_error.
   Simulation(const scenario::Scenario& s, Options options = {});
   ~Simulation();
   Simulation(const Simulation&) = delete;
@@ -58,7 +58,7 @@ class Simulation {
   void add_sink(core::TraceSink* sink);
 
   // Runs to the end, once, and returns the results with every expect evaluated. Throws
-  // dispatcher::InternalError when an invariant breaks; a simulated panic ends the run early
+  // core::InternalError when an invariant breaks; a simulated panic ends the run early
   // and is listed in results.system.panics.
   Results run();
 

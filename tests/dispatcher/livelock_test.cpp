@@ -145,7 +145,7 @@ TEST_CASE("dispatcher: an instant that makes no progress ends the run with an in
   std::string what;
   try {
     w.d->run(core::SimTime{20'000'000});
-  } catch (const dispatcher::InternalError& e) {
+  } catch (const core::InternalError& e) {
     what = e.what();
   }
   // Steps at 1 ms: one per event, one per dispatch round; the 1001st ends the run.
@@ -160,7 +160,7 @@ TEST_CASE("dispatcher: the no-progress guard's default limit ends a stuck instan
           "[dispatcher][unit]") {
   GuardWorld w({thread("spin", 40, {run_op(ms(10))})});
   w.d->schedule(core::SimTime{0}, dispatcher::kRankTimer, w.stuck.kind, 0);
-  CHECK_THROWS_AS(w.d->run(core::SimTime{20'000'000}), dispatcher::InternalError);
+  CHECK_THROWS_AS(w.d->run(core::SimTime{20'000'000}), core::InternalError);
   // Its events come first at 0 (timer rank before start rank): every step is one of them.
   CHECK(static_cast<uint64_t>(w.stuck.handled) == dispatcher::kMaxStepsPerInstant);
 }

@@ -185,9 +185,18 @@ class Checker {
   using OpReader = void (Checker::*)(const OpArgs&);
   // The reader of each op, by OpKind; internal ops have none (they have no spelling). Every
   // public op having one is checked at compile time below.
-  static constexpr std::array<OpReader, model::kOpCount> op_readers() {
-    std::array<OpReader, model::kOpCount> r{};
-    auto set = [&](OpKind k, OpReader f) { r[static_cast<size_t>(k)] = f; };
+  // The reader of each op, by OpKind, and whether it has one (a separate flag: a comparison of
+  // member function pointers is not a constant expression under -fsanitize=undefined).
+  struct OpReaders {
+    std::array<OpReader, model::kOpCount> fn{};
+    std::array<bool, model::kOpCount> has{};
+  };
+  static constexpr OpReaders op_readers() {
+    OpReaders r{};
+    auto set = [&](OpKind k, OpReader f) {
+      r.fn[static_cast<size_t>(k)] = f;
+      r.has[static_cast<size_t>(k)] = true;
+    };
     set(OpKind::run, &Checker::read_run);
     set(OpKind::sleep, &Checker::read_run);
     set(OpKind::sleep_until_next_period, &Checker::read_sleep_until_next_period);

@@ -22,11 +22,11 @@ uint64_t saturating_mul(uint64_t a, uint64_t b) {
 
 }  // namespace
 
-constexpr std::array<Checker::OpReader, model::kOpCount> kOpReaders = Checker::op_readers();
+constexpr Checker::OpReaders kOpReaders = Checker::op_readers();
 
 constexpr bool every_public_op_has_a_reader() {
   for (const model::OpInfo& op : model::kOpTable)
-    if (!op.internal && kOpReaders[static_cast<size_t>(op.kind)] == nullptr) return false;
+    if (!op.internal && !kOpReaders.has[static_cast<size_t>(op.kind)]) return false;
   return true;
 }
 static_assert(every_public_op_has_a_reader(), "add the new op's reader to Checker::op_readers()");
@@ -89,7 +89,7 @@ Op Checker::op(const Json& v, const std::string& ptr, const ThreadScope& scope, 
 
   size_t errors_before = diag_.count();
   OpArgs args{v, ptr, out, scope, depth, sum};
-  (this->*kOpReaders[static_cast<size_t>(out.kind)])(args);
+  (this->*kOpReaders.fn[static_cast<size_t>(out.kind)])(args);
   if (info.takes_time || info.may_block) sum.takes_time = true;
   if (diag_.count() != errors_before) sum.complete = false;
   return out;
