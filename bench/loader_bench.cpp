@@ -15,6 +15,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "bench/isolated.hpp"
 #include "sim/scenario/loader.hpp"
 
 namespace {
@@ -141,22 +142,7 @@ Figures run_case(const Case& c) {
 
 // Runs the case in a child process and reads its figures back through a pipe.
 bool run_isolated(const Case& c, Figures& f) {
-  int fds[2];
-  if (pipe(fds) != 0) return false;
-  pid_t pid = fork();
-  if (pid < 0) return false;
-  if (pid == 0) {
-    close(fds[0]);
-    Figures r = run_case(c);
-    ssize_t n = write(fds[1], &r, sizeof r);
-    _exit(n == static_cast<ssize_t>(sizeof r) ? 0 : 1);
-  }
-  close(fds[1]);
-  ssize_t n = read(fds[0], &f, sizeof f);
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  return n == static_cast<ssize_t>(sizeof f) && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+  return bench::run_isolated([&c] { return run_case(c); }, f);
 }
 
 }  // namespace
