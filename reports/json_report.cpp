@@ -31,6 +31,7 @@ ordered_json object_json(const std::vector<metrics::Field<T>>& fields, const T& 
       case metrics::FieldType::number: leaf = f.number(object); break;
       case metrics::FieldType::text: leaf = f.text(object); break;
       case metrics::FieldType::flag: leaf = f.flag(object); break;
+      case metrics::FieldType::texts: leaf = f.texts(object); break;  // an empty list becomes []
     }
   }
   return j;
@@ -72,17 +73,7 @@ ordered_json results_to_json(const metrics::Results& r) {
   for (const auto& d : r.devices) devices[d.id] = object_json(metrics::device_fields(), d);
   j["devices"] = std::move(devices);
 
-  ordered_json system = object_json(metrics::system_fields(), r.system);
-  // v1's keys first (panics is the last of them, and not a number, so not in the catalogue);
-  // the catalogue's extension keys follow it.
-  ordered_json extension = ordered_json::object();
-  for (const char* key : {"locks_held_at_exit"}) {
-    extension[key] = system[key];
-    system.erase(key);
-  }
-  system["panics"] = r.system.panics;  // an empty vector becomes []
-  for (auto& [key, value] : extension.items()) system[key] = value;
-  j["system"] = std::move(system);
+  j["system"] = object_json(metrics::system_fields(), r.system);
 
   ordered_json expect = ordered_json::array();
   for (const auto& e : r.expect) {

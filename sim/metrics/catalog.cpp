@@ -42,6 +42,16 @@ Field<T> flag(std::string path, std::function<bool(const T&)> get) {
   return f;
 }
 
+template <typename T>
+Field<T> texts(std::string path, std::function<std::vector<std::string>(const T&)> get) {
+  Field<T> f;
+  f.path = std::move(path);
+  f.type = FieldType::texts;
+  f.metric = false;
+  f.texts = std::move(get);
+  return f;
+}
+
 // The eight keys of a Summary under `name`, read through `summary`.
 template <typename T>
 void add_summary(std::vector<Field<T>>& out, const std::string& name, const Summary T::*summary) {
@@ -197,7 +207,9 @@ const std::vector<Field<SystemResult>>& system_fields() {
     std::vector<Field<T>> f;
     f.push_back(member("context_switches", &T::context_switches));
     f.push_back(member("events", &T::events));
-    f.push_back(member("locks_held_at_exit", &T::locks_held_at_exit));  // extension key (sim/sync)
+    f.push_back(texts<T>("panics", [](const T& s) { return s.panics; }));
+    // Extension keys, after v1's.
+    f.push_back(member("locks_held_at_exit", &T::locks_held_at_exit));  // sim/sync
     return f;
   }();
   return fields;

@@ -22,6 +22,7 @@ enum class FieldType : uint8_t {
   number,  // an integer (a time in ns when the last path segment before any summary key ends in _ns)
   text,    // a string attribute (e.g. a thread's task)
   flag,    // a boolean attribute
+  texts,   // a list of strings (system.panics)
 };
 
 // One field of a results object of type T.
@@ -35,6 +36,7 @@ struct Field {
   std::function<int64_t(const T&)> number;      // when type == number
   std::function<std::string(const T&)> text;    // when type == text
   std::function<bool(const T&)> flag;           // when type == flag
+  std::function<std::vector<std::string>(const T&)> texts;  // when type == texts
 };
 
 // The fields of each object, in the order the results JSON writes them.
@@ -44,7 +46,7 @@ const std::vector<Field<LockResult>>& lock_fields();
 const std::vector<Field<InterruptResult>>& interrupt_fields();
 const std::vector<Field<WorkloopResult>>& workloop_fields();
 const std::vector<Field<DeviceResult>>& device_fields();
-// Numeric fields of "system" (its "panics" list is not a metric).
+// The fields of "system" ("panics", a list of strings, is not a metric).
 const std::vector<Field<SystemResult>>& system_fields();
 
 // The keys of a distribution summary, in order.
