@@ -14,6 +14,7 @@
 #include "reports/trace_text.hpp"
 #include "sim/core/trace.hpp"
 #include "sim/run/simulation.hpp"
+#include "sim/scenario/loader.hpp"
 #include "sim/scenario/scenario.hpp"
 
 namespace sim::sync {}
@@ -77,6 +78,13 @@ inline scenario::ThreadSpec thread(std::string id, int priority, std::vector<mod
   t.mode = mode;
   t.program = std::move(program);
   return t;
+}
+
+// A scenario from JSON text that must load; otherwise the test fails with the diagnostics.
+inline scenario::Scenario load_text(const std::string& text, const std::string& file = "test.json") {
+  scenario::LoadResult r = scenario::load_scenario_text(text, file);
+  if (!r.scenario) throw std::runtime_error("the scenario does not load:\n" + r.diagnostics.format());
+  return *r.scenario;
 }
 
 inline scenario::Scenario scenario_of(std::vector<scenario::ThreadSpec> threads, Duration duration, int cpus = 1) {

@@ -15,12 +15,6 @@ using namespace testing;
 
 namespace {
 
-scenario::Scenario load_text(const std::string& text) {
-  scenario::LoadResult r = scenario::load_scenario_text(text, "livelock.json");
-  REQUIRE(r.scenario);
-  return *r.scenario;
-}
-
 // tests/repro/rt-bound-livelock.json with `machine` and b's program spliced in.
 std::string livelock_text(const std::string& release, const std::string& b_program, const std::string& b_mode) {
   return R"({"format":"xnusim-scenario","version":1,"duration":"10ms","machine":{"xnu":")" + release +

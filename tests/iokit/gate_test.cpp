@@ -9,13 +9,6 @@ using namespace testing;
 
 namespace {
 
-scenario::Scenario load(const std::string& text) {
-  scenario::LoadResult r = scenario::load_scenario_text(text, "gate.json");
-  INFO(r.diagnostics.format());
-  REQUIRE(r.scenario);
-  return *r.scenario;
-}
-
 const char* kPromotion = R"({"format": "xnusim-scenario", "version": 1, "duration": "20ms", "policy": "xnu",
   "machine": {"xnu": "792"},
   "workloops": [{"id": "wl"}],
@@ -35,7 +28,7 @@ TEST_CASE("iokit: a real-time thread waiting for the gate promotes a user holder
   // xnu-facts.md 7 and 9.1: the gate is an IORecursiveLock over an ordinary mutex, so the
   // waiter's value max(97, 97) clamped to [31, 80] = 80 promotes the holder (base 31 < 80) until
   // it releases; the work thread (81) is never promoted.
-  scenario::Scenario s = load(kPromotion);
+  scenario::Scenario s = load_text(kPromotion);
   Run r = run(s, "xnu");
   for (const auto& e : r.out.results.expect) {
     INFO(e.text);
@@ -71,7 +64,7 @@ TEST_CASE("iokit: an interrupt action with \"wakeup\" wakes the command-gate sle
   // interrupt's action runs on the work thread with the gate held and ends with commandWakeup.
   // 1 ms: interrupt, 5 us handler; the work thread (81) runs the 20 us action and wakes the
   // reader at 1.025 ms; it re-takes the gate, leaves it, and runs its 10 us copy: 1.035 ms.
-  scenario::Scenario s = load(R"({"format": "xnusim-scenario", "version": 1, "duration": "5ms",
+  scenario::Scenario s = load_text(R"({"format": "xnusim-scenario", "version": 1, "duration": "5ms",
     "machine": {"xnu": "792"},
     "events": [{"id": "data"}],
     "workloops": [{"id": "wl", "sources": [{"id": "src", "kind": "interrupt", "action": "20us", "wakeup": "data"}]}],

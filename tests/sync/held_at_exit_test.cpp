@@ -22,13 +22,6 @@ using namespace testing;
 
 namespace {
 
-scenario::Scenario load(const std::string& text) {
-  scenario::LoadResult r = scenario::load_scenario_text(text, "held.json");
-  INFO(r.diagnostics.format());
-  REQUIRE(r.scenario);
-  return *r.scenario;
-}
-
 // The trace lines that contain any of `words`, in order.
 std::vector<std::string> lines_with(const std::string& trace, std::vector<std::string> words) {
   std::vector<std::string> out;
@@ -81,7 +74,7 @@ const char* kMutex = R"({"format": "xnusim-scenario", "version": 1, "name": "hel
 
 TEST_CASE("held at exit: a thread that ends holding a mutex leaves it held and its waiters blocked to the end",
           "[sync][regression]") {
-  scenario::Scenario s = load(kMutex);
+  scenario::Scenario s = load_text(kMutex);
   for (const char* policy : {"fixed", "xnu"}) {
     INFO(policy);
     Traced t = traced(s, policy);
@@ -145,7 +138,7 @@ TEST_CASE("held at exit: the binary warns once per lock, exits 0 and puts the co
 TEST_CASE("held at exit: a thread that ends holding two mutexes is reported once for each", "[sync][regression]") {
   // One CPU. low (10) takes m1 (xnu) then m2 (inherit) and ends at 1 ms; w (20) asks for m2
   // at 500 us, v (25) for m1 at 600 us and u (40) for m2 at 700 us, each preempting low.
-  scenario::Scenario s = load(R"({"format": "xnusim-scenario", "version": 1, "name": "two", "duration": "5ms",
+  scenario::Scenario s = load_text(R"({"format": "xnusim-scenario", "version": 1, "name": "two", "duration": "5ms",
     "locks": [{"id": "m1", "kind": "mutex"}, {"id": "m2", "kind": "mutex", "protocol": "inherit"}],
     "threads": [
       {"id": "low", "mode": "fixed", "priority": 10,
@@ -191,7 +184,7 @@ TEST_CASE("held at exit: a mutex nobody waits for is still reported, with no wai
 TEST_CASE("held at exit: rw locks held for reading or writing stay held, with the mode traced", "[sync][regression]") {
   // Three CPUs: r1 and r2 read rw1 and end at 1 ms; w asks to write at 500 us. wr (above r1 on
   // its CPU) writes rw2 from 1 ms and ends at 2 ms; rd asks to read at 1.5 ms.
-  scenario::Scenario s = load(R"({"format": "xnusim-scenario", "version": 1, "name": "rw", "duration": "4ms",
+  scenario::Scenario s = load_text(R"({"format": "xnusim-scenario", "version": 1, "name": "rw", "duration": "4ms",
     "machine": {"cpus": 3},
     "locks": [{"id": "rw1", "kind": "rw"}, {"id": "rw2", "kind": "rw"}],
     "threads": [
