@@ -115,6 +115,18 @@ struct RunOutput {
   metrics::Results results;
   nlohmann::ordered_json json;
   bool expects_ok = true;
+
+  // The result of the thread or lock with that id (throws when there is none).
+  const metrics::ThreadResult& thread(const std::string& id) const { return by_id(results.threads, id, "thread"); }
+  const metrics::LockResult& lock(const std::string& id) const { return by_id(results.locks, id, "lock"); }
+
+ private:
+  template <typename T>
+  static const T& by_id(const std::vector<T>& v, const std::string& id, const char* what) {
+    for (const T& x : v)
+      if (x.id == id) return x;
+    throw std::runtime_error(std::string("no ") + what + " " + id);
+  }
 };
 
 // Runs `s` through sim::run::Simulation; `sinks` see every event after the metric sinks, and
@@ -138,11 +150,7 @@ inline RunOutput run_scenario(const scenario::Scenario& s, const sim::run::Optio
 struct Run {
   RunOutput out;
   RecordingSink trace;
-  const metrics::ThreadResult& thread(const std::string& id) const {
-    for (const auto& t : out.results.threads)
-      if (t.id == id) return t;
-    throw std::runtime_error("no thread " + id);
-  }
+  const metrics::ThreadResult& thread(const std::string& id) const { return out.thread(id); }
   // "time cpu prev->next" for every switch, to compare schedules compactly.
   std::vector<std::string> switches(const scenario::Scenario& s) const {
     std::vector<std::string> out;

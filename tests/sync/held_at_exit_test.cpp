@@ -40,16 +40,6 @@ std::vector<std::string> lines_with(const std::string& trace, std::vector<std::s
   return out;
 }
 
-const metrics::LockResult& lock_result(const testing::RunOutput& o, const std::string& id) {
-  for (const auto& l : o.results.locks)
-    if (l.id == id) return l;
-  throw std::runtime_error("no lock " + id);
-}
-const metrics::ThreadResult& thread_result(const testing::RunOutput& o, const std::string& id) {
-  for (const auto& t : o.results.threads)
-    if (t.id == id) return t;
-  throw std::runtime_error("no thread " + id);
-}
 
 Traced traced(const scenario::Scenario& s, const std::string& policy) {
   sim::run::Options o;
@@ -86,7 +76,7 @@ TEST_CASE("held at exit: a thread that ends holding a mutex leaves it held and i
               "0.002000000 cpu0 lock_held_at_exit low lock=m held=2ms waiters=2",
               "0.002000000 cpu0 exited low",
           });
-    const metrics::LockResult& m = lock_result(t.out, "m");
+    const metrics::LockResult& m = t.out.lock("m");
     CHECK(m.held_at_exit == 1);
     CHECK(m.waiting_at_end == 2);
     CHECK(m.exited_holders == std::vector<std::string>{"low"});
@@ -96,10 +86,10 @@ TEST_CASE("held at exit: a thread that ends holding a mutex leaves it held and i
     CHECK(m.hold_ns.count == 0);  // never released: no hold sample
     CHECK(t.out.results.system.locks_held_at_exit == 1);
     // The waiters never time out: blocked from their request to the end of the run, exactly.
-    CHECK(thread_result(t.out, "a").blocked_ns == 9'000'000);
-    CHECK(thread_result(t.out, "b").blocked_ns == 8'500'000);
-    CHECK(thread_result(t.out, "a").jobs == 0);
-    CHECK(thread_result(t.out, "low").jobs == 1);
+    CHECK(t.out.thread("a").blocked_ns == 9'000'000);
+    CHECK(t.out.thread("b").blocked_ns == 8'500'000);
+    CHECK(t.out.thread("a").jobs == 0);
+    CHECK(t.out.thread("low").jobs == 1);
     for (const auto& e : t.out.results.expect) {
       INFO(e.text);
       CHECK(e.ok);
@@ -150,21 +140,21 @@ TEST_CASE("held at exit: a thread that ends holding two mutexes is reported once
   CHECK(lines_with(t.trace, {"held_at_exit"}) ==
         std::vector<std::string>{"0.001000000 cpu0 lock_held_at_exit low lock=m1 held=1ms waiters=1",
                                  "0.001000000 cpu0 lock_held_at_exit low lock=m2 held=1ms waiters=2"});
-  CHECK(lock_result(t.out, "m1").held_at_exit == 1);
-  CHECK(lock_result(t.out, "m2").held_at_exit == 1);
-  CHECK(lock_result(t.out, "m1").waiting_at_end == 1);
-  CHECK(lock_result(t.out, "m2").waiting_at_end == 2);
+  CHECK(t.out.lock("m1").held_at_exit == 1);
+  CHECK(t.out.lock("m2").held_at_exit == 1);
+  CHECK(t.out.lock("m1").waiting_at_end == 1);
+  CHECK(t.out.lock("m2").waiting_at_end == 2);
   CHECK(t.out.results.system.locks_held_at_exit == 2);
-  CHECK(thread_result(t.out, "w").blocked_ns == 4'500'000);
-  CHECK(thread_result(t.out, "v").blocked_ns == 4'400'000);
-  CHECK(thread_result(t.out, "u").blocked_ns == 4'300'000);
+  CHECK(t.out.thread("w").blocked_ns == 4'500'000);
+  CHECK(t.out.thread("v").blocked_ns == 4'400'000);
+  CHECK(t.out.thread("u").blocked_ns == 4'300'000);
   std::string summary = reports::text_summary(t.out.results);
   CHECK(summary.find("warning: thread \"low\" exited holding mutex \"m1\"; 1 thread still waits for it\n"
                      "warning: thread \"low\" exited holding mutex \"m2\"; 2 threads still wait for it\n") !=
         std::string::npos);
   // Inheritance (m2: w 20), xnu promotion (m1: v's 25 clamped to 31, xnu-facts.md 7), then
   // inheritance again (m2: u 40) raised low while it lived; nothing lowered it when it ended.
-  CHECK(thread_result(t.out, "low").max_sched_pri == 40);
+  CHECK(t.out.thread("low").max_sched_pri == 40);
   CHECK(lines_with(t.trace, {"priority_changed low"}) ==
         std::vector<std::string>{"0.000500000 - priority_changed low 10 -> 20 reason=promote",
                                  "0.000600000 - priority_changed low 20 -> 31 reason=promote",
@@ -203,12 +193,12 @@ TEST_CASE("held at exit: rw locks held for reading or writing stay held, with th
         std::vector<std::string>{"0.001000000 cpu0 lock_held_at_exit r1 lock=rw1 mode=read held=1ms waiters=1",
                                  "0.001000000 cpu1 lock_held_at_exit r2 lock=rw1 mode=read held=1ms waiters=1",
                                  "0.002000000 cpu0 lock_held_at_exit wr lock=rw2 mode=write held=1ms waiters=1"});
-  CHECK(lock_result(t.out, "rw1").held_at_exit == 2);
-  CHECK(lock_result(t.out, "rw1").kind == "rw lock");
-  CHECK(lock_result(t.out, "rw2").held_at_exit == 1);
+  CHECK(t.out.lock("rw1").held_at_exit == 2);
+  CHECK(t.out.lock("rw1").kind == "rw lock");
+  CHECK(t.out.lock("rw2").held_at_exit == 1);
   CHECK(t.out.results.system.locks_held_at_exit == 3);
-  CHECK(thread_result(t.out, "w").blocked_ns == 3'500'000);
-  CHECK(thread_result(t.out, "rd").blocked_ns == 2'500'000);
+  CHECK(t.out.thread("w").blocked_ns == 3'500'000);
+  CHECK(t.out.thread("rd").blocked_ns == 2'500'000);
   std::string summary = reports::text_summary(t.out.results);
   CHECK(summary.find("warning: threads \"r1\", \"r2\" exited holding rw lock \"rw1\"; 1 thread still waits for it\n"
                      "warning: thread \"wr\" exited holding rw lock \"rw2\"; 1 thread still waits for it\n") !=
@@ -269,7 +259,7 @@ TEST_CASE("held at exit: a funnel is dropped by the final thread_block, so its w
             "0.002000000 cpu1 lock_released b lock=kernel_funnel held=1ms",
         });
   CHECK(t.out.results.system.locks_held_at_exit == 0);
-  CHECK(lock_result(t.out, "kernel_funnel").waiting_at_end == 0);
+  CHECK(t.out.lock("kernel_funnel").waiting_at_end == 0);
   CHECK(reports::text_summary(t.out.results).find("warning") == std::string::npos);
 }
 
@@ -293,9 +283,9 @@ TEST_CASE("held at exit: an xnu-promoted holder keeps its priority and later wai
               "0.002000000 cpu0 lock_held_at_exit low lock=m held=2ms waiters=1",
               "0.003000000 cpu0 lock_contended b lock=m holder=low",
           });
-    CHECK(thread_result(t.out, "low").max_sched_pri == 40);
-    CHECK(thread_result(t.out, "b").blocked_ns == 7'000'000);
-    CHECK(lock_result(t.out, "m").waiting_at_end == 2);
+    CHECK(t.out.thread("low").max_sched_pri == 40);
+    CHECK(t.out.thread("b").blocked_ns == 7'000'000);
+    CHECK(t.out.lock("m").waiting_at_end == 2);
   }
 }
 
@@ -314,8 +304,8 @@ TEST_CASE("held at exit: inversion stops counting once the holder has ended", "[
         std::vector<std::string>{"0.002000000 cpu0 inversion_began high holder=low ran=medium",
                                  "0.012000000 - inversion_ended high lasted=10ms",
                                  "0.015000000 cpu0 lock_held_at_exit low lock=m held=15ms waiters=1"});
-  CHECK(thread_result(t.out, "high").blocked_ns == 19'000'000);
-  CHECK(thread_result(t.out, "high").inversion_ns == 10'000'000);
+  CHECK(t.out.thread("high").blocked_ns == 19'000'000);
+  CHECK(t.out.thread("high").inversion_ns == 10'000'000);
   for (const auto& th : t.out.results.threads) {
     INFO(th.id);
     CHECK(th.blocked_ns >= 0);
@@ -341,7 +331,7 @@ TEST_CASE("held at exit: a thread that ends inside a work loop's gate leaves the
   CHECK(held[0].thread == 0);
   CHECK(held[0].time.ns == 1'000'000);
   CHECK(held[0].b == 1);
-  const metrics::LockResult& gate = lock_result(r.out, "wl.gate");
+  const metrics::LockResult& gate = r.out.lock("wl.gate");
   CHECK(gate.held_at_exit == 1);
   CHECK(gate.waiting_at_end == 1);
   CHECK(r.thread("other").blocked_ns == 4'500'000);
@@ -396,7 +386,7 @@ TEST_CASE("held at exit: a waiter spinning when the holder ends stops spinning a
             "0.001000000 cpu1 spin_ended w lock=m spun=5us",
             "0.001000000 cpu1 blocked w on=lock object=m",
         });
-  CHECK(thread_result(t.out, "w").blocked_ns == 3'005'000);
-  CHECK(thread_result(t.out, "w").spin_ns == 5'000);
-  CHECK(lock_result(t.out, "m").waiting_at_end == 1);
+  CHECK(t.out.thread("w").blocked_ns == 3'005'000);
+  CHECK(t.out.thread("w").spin_ns == 5'000);
+  CHECK(t.out.lock("m").waiting_at_end == 1);
 }
