@@ -281,12 +281,22 @@ void Dispatcher::requeue_preempted(Processor& p, Thread& t, SwitchReason why) {
 // models xnu-792 osfmk/kern/sched_prim.c thread_select (with the AST check of ast_taken)
 void Dispatcher::thread_select(Processor& p) {
   // The thread whose wakeup sent this AST may not be the one chosen (a higher one re-queued
-  // without a preemption check can take the CPU); then it waits for another reschedule.
+  // without a preemption check can take the CPU); then it waits for another reschedule, or the
+  // policy pushes it elsewhere at once.
+  Thread* claimant = nullptr;
   if (p.claimed_by >= 0) {
     Thread& c = threads_[static_cast<size_t>(p.claimed_by)];
     p.claimed_by = -1;
-    if (c.queued != model::QueueKind::none) c.waiting_for_reschedule = true;
+    if (c.queued != model::QueueKind::none) {
+      c.waiting_for_reschedule = true;
+      claimant = &c;
+    }
   }
+  choose_and_switch(p);
+  if (claimant && claimant->queued != model::QueueKind::none && policy_->push_overtaken()) preempt_check(*claimant);
+}
+
+void Dispatcher::choose_and_switch(Processor& p) {
   Thread* cur = p.active;
   SwitchReason why = SwitchReason::none;
   if (cur && cur->state == ThreadState::running) {
@@ -467,14 +477,19 @@ void Dispatcher::preempt_check(Thread& t) {
   // The target is now claimed by `t`: a second wakeup in the same instant looks elsewhere
   // rather than at a CPU that is already about to switch (thread_select restores the value
   // if the CPU keeps its thread).
-  if (target->claimed_by >= 0 && target->claimed_by != t.index)
-    threads_[static_cast<size_t>(target->claimed_by)].waiting_for_reschedule = true;  // displaced
+  Thread* displaced = nullptr;
+  if (target->claimed_by >= 0 && target->claimed_by != t.index) {
+    displaced = &threads_[static_cast<size_t>(target->claimed_by)];
+    displaced->waiting_for_reschedule = true;
+  }
   target->claimed_by = t.index;
   target->current = &t;
   if (!t.urgent && target->active && target->active->state == ThreadState::running &&
       target->active->kernel_mode())
     t.waiting_for_reschedule = true;  // a non-urgent AST to kernel-mode code waits
   post_ast(*target);
+  // The displaced claimant ranks below `t`, so a chain of pushes ends.
+  if (displaced && displaced->queued != model::QueueKind::none && policy_->push_overtaken()) preempt_check(*displaced);
 }
 
 void Dispatcher::wake(Thread& t, WakeReason why) {

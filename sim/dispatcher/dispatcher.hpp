@@ -217,6 +217,7 @@ class Dispatcher final : public policies::PolicyHost {
   void thread_setrun(Thread& t, bool head, bool preempt, int exclude);
   // models xnu-792 osfmk/kern/sched_prim.c thread_select + thread_invoke/thread_dispatch
   void thread_select(Processor& p);
+  void choose_and_switch(Processor& p);
   // models xnu-792 osfmk/kern/priority.c thread_quantum_expire (mechanism part)
   void thread_quantum_expire(Processor& p);
   void preempt_check(Thread& t);

@@ -103,6 +103,11 @@ class Policy {
   // Processor::current is the thread each CPU compares against (running, handed or claimed by
   // an earlier check in this instant; nullptr while the CPU is idle or about to choose).
   virtual int preempt_target(const Thread& t) const = 0;
+  // Called when a queued thread's preemption check is overtaken: the CPU it claimed chose
+  // another thread, or a later check in the same instant took that CPU. True: it gets a new
+  // preemption check at once (Linux's push_rt_task); false: it waits until some CPU reschedules
+  // (xnu, xnu-facts.md 5.3).
+  virtual bool push_overtaken() const { return false; }
   // thread_dispatch / put_prev_task: called by thread_select when the running `t` leaves `p`
   // still runnable (`why`: preempt, quantum, yield or a hand-off's yield), before it is queued.
   // Sets t.current_quantum (the remainder it keeps, zero = a fresh one at its next dispatch)

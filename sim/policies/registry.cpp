@@ -10,7 +10,7 @@ const std::vector<PolicyInfo>& registry() {
   static const std::vector<PolicyInfo> list = {
       {"xnu", "Mach timeshare scheduler of xnu-517/792: usage decay, real time, fail-safe",
        &XnuPolicy::make},
-      {"fixed", "strict fixed priority over 128 levels, round robin among equals, no decay",
+      {"fixed", "textbook global fixed priority: the m highest-priority ready threads run, round robin among equals, no decay",
        &FixedPolicy::make},
   };
   return list;

@@ -169,6 +169,9 @@ bool may_run_on(const model::Thread& t, int cpu) { return t.bound_cpu < 0 || t.b
 void check_invariants(const dispatcher::Dispatcher& d) {
   const auto& threads = d.threads();
   const auto& cpus = d.processors();
+  // The priority rules below are those of the policies that order by sched_pri.
+  const bool textbook = d.policy().name() == "fixed";
+  const bool xnu_rules = d.policy().name() == "xnu" || textbook;
   int queued = 0;
   for (const auto& t : threads) {
     // No thread lost: every runnable thread is queued or handed to exactly one CPU; every
@@ -201,8 +204,15 @@ void check_invariants(const dispatcher::Dispatcher& d) {
       // preemption (xnu-facts.md 5.6), and a thread re-queued by a preemption or a quantum
       // expiry makes no preemption check (5.3); such threads carry waiting_for_reschedule. A
       // CPU in a primary interrupt handler takes its AST when the handler returns (5.6).
+      if (!xnu_rules) continue;
       if (!t.waiting_for_reschedule && !behind_handler && !p.in_interrupt && p.active &&
           p.active->state == ThreadState::running && !p.active->kernel_mode())
+        REQUIRE(t.sched_pri <= p.active->sched_pri);
+      // Textbook global fixed priority (issue 9): the m highest-priority ready threads run, in
+      // kernel mode too; only a held simple lock (preemption disabled) or a CPU inside a primary
+      // interrupt handler delays the switch.
+      if (textbook && !behind_handler && !p.in_interrupt && p.active && p.active->state == ThreadState::running &&
+          p.active->preemption_level == 0)
         REQUIRE(t.sched_pri <= p.active->sched_pri);
     }
   }

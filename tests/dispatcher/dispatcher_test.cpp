@@ -144,7 +144,7 @@ TEST_CASE("dispatcher: kernel threads at the same priority do not round robin", 
   // quantum expiry of a spinning kernel thread at 81 lets nothing else at 81 run.
   auto s = scenario_of({thread("k1", 81, {run_op(ms(50))}), thread("k2", 81, {run_op(ms(5))})}, ms(100));
   s.threads[0].kernel = s.threads[1].kernel = true;
-  Run r = run(s);
+  Run r = run(s, "xnu");
   CHECK(r.switches(s) == std::vector<std::string>{"0us cpu0 idle->k1", "50000us cpu0 k1->k2", "55000us cpu0 k2->idle"});
   CHECK_FALSE(r.trace.of(core::TraceKind::preempt_deferred).empty());
 }
