@@ -39,6 +39,27 @@ ordered_json object_json(const std::vector<metrics::Field<T>>& fields, const T& 
 
 }  // namespace
 
+ordered_json configuration_to_json(const metrics::Configuration& c) {
+  ordered_json j = ordered_json::object();
+  j["policy"] = c.policy;
+  j["xnu"] = c.xnu;
+  j["cpus"] = c.cpus;
+  j["quantum_ns"] = c.quantum_ns;
+  j["costs_ns"] = {{"context_switch", c.context_switch_ns},
+                   {"interrupt_entry", c.interrupt_entry_ns},
+                   {"interrupt_exit", c.interrupt_exit_ns},
+                   {"thread_wakeup", c.thread_wakeup_ns}};
+  j["funnels"] = c.funnels;
+  j["calibration"] = c.calibration;
+  j["seed"] = c.seed;
+  j["duration_ns"] = c.duration_ns;
+  j["scenario"] = c.scenario;
+  j["file"] = c.file;
+  j["sha256"] = c.sha256;
+  j["sets"] = c.sets;  // an empty list becomes []
+  return j;
+}
+
 ordered_json results_to_json(const metrics::Results& r) {
   ordered_json j = ordered_json::object();
   j["format"] = "xnusim-results";
@@ -48,6 +69,7 @@ ordered_json results_to_json(const metrics::Results& r) {
   j["seed"] = r.seed;
   j["xnu"] = r.xnu;
   j["duration_ns"] = r.duration_ns;
+  j["configuration"] = configuration_to_json(r.configuration);
 
   ordered_json threads = ordered_json::object();
   for (const auto& t : r.threads) threads[t.id] = object_json(metrics::thread_fields(), t);

@@ -12,6 +12,8 @@ namespace sim::reports {
 // The results document. Thread objects carry the documented keys first, then the compatible
 // extension keys "task", "mode", "base_priority", "band" and "kernel".
 nlohmann::ordered_json results_to_json(const metrics::Results& results);
+// The "configuration" object alone (what produced the results).
+nlohmann::ordered_json configuration_to_json(const metrics::Configuration& configuration);
 // The same, indented by two, with a final newline (what `run --json` writes).
 std::string results_to_json_text(const metrics::Results& results);
 

@@ -16,6 +16,7 @@
 #include "sim/cli/commands.hpp"
 #include "sim/cli/console.hpp"
 #include "sim/cli/output_file.hpp"
+#include "sim/cli/overrides.hpp"
 #include "reports/trace_text.hpp"
 #include "sim/core/time.hpp"
 #include "sim/run/simulation.hpp"
@@ -33,6 +34,8 @@ struct RunArgs {
   std::string json_path;
   std::string csv_path;
   std::string trace_path;
+  std::vector<std::string> sets;
+  std::optional<std::string> cpus;
   bool check = false;
   bool quiet = false;
 };
@@ -100,12 +103,21 @@ int run_command(const RunArgs& a) {
     return kExitBadInput;
   }
 
-  scenario::LoadResult loaded = load_scenario_argument(a.file);
+  std::string edit_error;
+  std::optional<std::vector<Override>> edits = parse_overrides(a.sets, a.cpus, edit_error);
+  if (!edits) {
+    eprint("{}\n", edit_error);
+    return kExitBadInput;
+  }
+
+  ScenarioInput loaded = load_scenario_input(a.file, *edits);
   if (!loaded.scenario) {
     eprint("{}", loaded.diagnostics.format());
     return kExitBadInput;
   }
   const scenario::Scenario& s = *loaded.scenario;
+  options.scenario_sha256 = loaded.sha256;
+  options.sets = loaded.sets;
   if (std::string e = run::check_policy_name(s, a.policy); !e.empty()) {
     eprint("{}\n", e);
     return kExitBadInput;
@@ -209,6 +221,7 @@ Command add_run_command(CLI::App& parent) {
   c.app->add_option("--policy", a->policy, "Scheduling policy (see `xnusim policies`); overrides the scenario's");
   c.app->add_option("--seed", a->seed, "Random seed, 0 to 18446744073709551615; overrides the scenario's");
   c.app->add_option("--duration", a->duration, "Simulated time to run, e.g. 10s; overrides the scenario's");
+  add_edit_options(*c.app, a->sets, &a->cpus);
   c.app->add_option("--json", a->json_path, "Write results as JSON to FILE (- for stdout)");
   c.app->add_option("--csv", a->csv_path, "Write per-thread results as CSV to FILE (- for stdout)");
   c.app->add_option("--trace", a->trace_path, "Write the event trace, one line per event, to FILE (- for stdout)");

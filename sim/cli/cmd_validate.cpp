@@ -5,29 +5,38 @@
 
 #include "sim/cli/commands.hpp"
 #include "sim/cli/console.hpp"
+#include "sim/cli/overrides.hpp"
 #include "sim/run/simulation.hpp"
 #include "sim/scenario/loader.hpp"
 
 namespace sim::cli {
 
-scenario::LoadResult load_scenario_argument(const std::string& arg) {
-  if (arg != "-") return scenario::load_scenario_file(arg);
-  std::string text;
-  char buf[65536];
-  size_t n = 0;
-  while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) text.append(buf, n);
-  return scenario::load_scenario_text(text, "<stdin>");
+void add_edit_options(CLI::App& app, std::vector<std::string>& sets, std::optional<std::string>* cpus) {
+  app.add_option("--set", sets,
+                 "Edit the scenario before it is validated: PATH=VALUE, PATH a dotted path "
+                 "(machine.cpus, threads.audio.priority: a name in an array selects the element with "
+                 "that id) or a JSON Pointer (/locks/0/protocol), VALUE JSON or else a string; repeatable")
+      ->allow_extra_args(false);  // one PATH=VALUE per --set
+  if (cpus) app.add_option("--cpus", *cpus, "Number of CPUs: short for --set machine.cpus=N");
 }
 
 Command add_validate_command(CLI::App& parent) {
   Command c;
   c.app = parent.add_subcommand("validate", "Check scenario files and print every problem found.");
   auto files = std::make_shared<std::vector<std::string>>();
+  auto sets = std::make_shared<std::vector<std::string>>();
   c.app->add_option("files", *files, "Scenario files (JSON, format v1); - reads standard input")->required();
-  c.run = [files] {
+  add_edit_options(*c.app, *sets, nullptr);
+  c.run = [files, sets] {
+    std::string edit_error;
+    std::optional<std::vector<Override>> edits = parse_overrides(*sets, std::nullopt, edit_error);
+    if (!edits) {
+      eprint("{}\n", edit_error);
+      return kExitBadInput;
+    }
     bool bad = false;
     for (const std::string& f : *files) {
-      scenario::LoadResult r = load_scenario_argument(f);
+      ScenarioInput r = load_scenario_input(f, *edits);
       if (!r.scenario) {
         eprint("{}", r.diagnostics.format());
         bad = true;

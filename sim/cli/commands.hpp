@@ -1,7 +1,9 @@
 // The xnusim subcommands; each registers its options on the CLI11 app and runs when chosen.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -23,9 +25,8 @@ struct Command {
   std::function<int()> run;
 };
 
-// Loads the scenario a command line names: a file, or standard input for "-" (whose diagnostics
-// name it "<stdin>").
-scenario::LoadResult load_scenario_argument(const std::string& arg);
+// Registers --set PATH=VALUE (repeatable) and, when `cpus` is given, --cpus N.
+void add_edit_options(CLI::App& app, std::vector<std::string>& sets, std::optional<std::string>* cpus);
 
 // The subcommand names, for "did you mean" on an unknown one.
 std::vector<std::string> subcommand_names();
@@ -33,5 +34,6 @@ std::vector<std::string> subcommand_names();
 Command add_run_command(CLI::App& parent);
 Command add_validate_command(CLI::App& parent);
 Command add_policies_command(CLI::App& parent);
+Command add_compare_command(CLI::App& parent);
 
 }  // namespace sim::cli

@@ -26,6 +26,7 @@ int main(int argc, char** argv) {
     std::vector<Command> commands = {
         add_run_command(app),
         add_validate_command(app),
+        add_compare_command(app),
         add_policies_command(app),
     };
 

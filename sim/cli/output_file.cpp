@@ -117,14 +117,18 @@ std::string OutputFile::open(const std::string& path) {
 
 void OutputFile::write(std::string_view text) {
   if (!file_ || text.empty()) return;
-  if (std::fwrite(text.data(), 1, text.size(), file_) != text.size()) write_failed_ = true;
+  if (std::fwrite(text.data(), 1, text.size(), file_) != text.size()) {
+    // Keep the first cause: the flush in finish() may fail differently, or not at all.
+    if (!write_failed_) write_errno_ = errno;
+    write_failed_ = true;
+  }
 }
 
 std::string OutputFile::finish() {
   if (!file_) return "";
   int err = 0;
   if (std::fflush(file_) != 0) err = errno;
-  if (err == 0 && (std::ferror(file_) || write_failed_)) err = EIO;
+  if (err == 0 && (std::ferror(file_) || write_failed_)) err = write_errno_ != 0 ? write_errno_ : EIO;
   if (file_ != stdout) {
     if (std::fclose(file_) != 0 && err == 0) err = errno;
   }

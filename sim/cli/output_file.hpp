@@ -44,6 +44,7 @@ class OutputFile {
   std::FILE* file_ = nullptr;
   int slot_ = -1;      // index in the signal handler's table of temporaries
   bool write_failed_ = false;
+  int write_errno_ = 0;  // errno of the first failed write
 };
 
 // An error line when two outputs would write the same file (same canonical path or inode) or

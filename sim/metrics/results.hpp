@@ -105,6 +105,27 @@ struct ExpectResult {
   bool ok = false;
 };
 
+// What produced the results: the effective machine, policy, seed and duration after every
+// override, and where the scenario came from (the "configuration" object of the results JSON).
+struct Configuration {
+  std::string policy;
+  std::string xnu = "517";
+  int cpus = 1;
+  int64_t quantum_ns = 0;
+  int64_t context_switch_ns = 0;
+  int64_t interrupt_entry_ns = 0;
+  int64_t interrupt_exit_ns = 0;
+  int64_t thread_wakeup_ns = 0;
+  std::string funnels = "split";
+  std::string calibration;  // the machine's calibration file, "" when none
+  uint64_t seed = 1;
+  int64_t duration_ns = 0;
+  std::string scenario;  // its name
+  std::string file;      // as named on the command line ("<stdin>" for standard input)
+  std::string sha256;    // of the file's bytes before any edit; "" when not known
+  std::vector<std::string> sets;  // every command-line edit, "PATH=VALUE", in the order applied
+};
+
 struct Results {
   std::string scenario;
   std::string policy;
@@ -119,6 +140,7 @@ struct Results {
   std::vector<DeviceResult> devices;
   SystemResult system;
   std::vector<ExpectResult> expect;
+  Configuration configuration;
 };
 
 }  // namespace sim::metrics

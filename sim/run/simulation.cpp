@@ -73,6 +73,28 @@ const policies::PolicyInfo& checked_policy(const std::string& name) {
   return *p;
 }
 
+// The effective configuration of a run (results-format.md, "configuration").
+metrics::Configuration configuration_of(const scenario::Scenario& s, const Results& r, const Options& o) {
+  metrics::Configuration c;
+  c.policy = r.policy;
+  c.xnu = r.xnu;
+  c.cpus = s.machine.cpus;
+  c.quantum_ns = s.machine.quantum.ns;
+  c.context_switch_ns = s.machine.costs.context_switch.ns;
+  c.interrupt_entry_ns = s.machine.costs.interrupt_entry.ns;
+  c.interrupt_exit_ns = s.machine.costs.interrupt_exit.ns;
+  c.thread_wakeup_ns = s.machine.costs.thread_wakeup.ns;
+  c.funnels = s.machine.funnels == scenario::FunnelSetup::merged ? "merged" : "split";
+  c.calibration = s.machine.calibration;
+  c.seed = r.seed;
+  c.duration_ns = r.duration_ns;
+  c.scenario = s.name;
+  c.file = s.file;
+  c.sha256 = o.scenario_sha256;
+  c.sets = o.sets;
+  return c;
+}
+
 }  // namespace
 
 // Everything one run owns. Members are declared in the order they must be built: the bus
@@ -166,6 +188,7 @@ Results Simulation::run() {
   r.system.events = static_cast<int64_t>(d.events_handled());
   if (!d.panic_report().empty()) r.system.panics.push_back(d.panic_report());
   r.expect = evaluate_expects(r, st.spec.expects);
+  r.configuration = configuration_of(st.spec, r, st.options);
   return r;
 }
 

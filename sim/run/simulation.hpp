@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "sim/core/time.hpp"
 #include "sim/core/trace.hpp"
@@ -23,6 +24,10 @@ struct Options {
   std::string policy;                      // overrides the scenario's when non-empty
   std::optional<uint64_t> seed;            // overrides the scenario's
   std::optional<core::Duration> duration;  // overrides the scenario's
+  // Where the scenario came from, recorded in the results' configuration: the digest of the
+  // file's bytes and the command-line edits ("PATH=VALUE") already applied to it.
+  std::string scenario_sha256;
+  std::vector<std::string> sets;
   // Called with the simulated time and the end of the run every `progress_every` instants
   // (progress reports for long runs).
   std::function<void(core::SimTime now, core::Duration end)> progress;

@@ -46,30 +46,34 @@ LoadResult load_scenario_text(const std::string& text, const std::string& file) 
   return result;
 }
 
-LoadResult load_scenario_file(const std::string& path) {
-  LoadResult result;
-  std::string text;
+bool read_scenario_file(const std::string& path, std::string& text, core::Diagnostics& diag) {
   try {
     std::error_code ec;
     if (std::filesystem::is_directory(path, ec)) {
-      result.diagnostics.syntax(path, 0, 0, "cannot read the scenario: it is a directory");
-      return result;
+      diag.syntax(path, 0, 0, "cannot read the scenario: it is a directory");
+      return false;
     }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-      result.diagnostics.syntax(path, 0, 0,
-                                fmt::format("cannot open the scenario: {}", std::strerror(errno)));
-      return result;
+      diag.syntax(path, 0, 0, fmt::format("cannot open the scenario: {}", std::strerror(errno)));
+      return false;
     }
     text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
     if (in.bad()) {
-      result.diagnostics.syntax(path, 0, 0, "cannot read the scenario: read error");
-      return result;
+      diag.syntax(path, 0, 0, "cannot read the scenario: read error");
+      return false;
     }
   } catch (const std::exception& ex) {
-    result.diagnostics.syntax(path, 0, 0, fmt::format("cannot read the scenario: {}", ex.what()));
-    return result;
+    diag.syntax(path, 0, 0, fmt::format("cannot read the scenario: {}", ex.what()));
+    return false;
   }
+  return true;
+}
+
+LoadResult load_scenario_file(const std::string& path) {
+  LoadResult result;
+  std::string text;
+  if (!read_scenario_file(path, text, result.diagnostics)) return result;
   load_into(result, text, path);
   return result;
 }

@@ -99,7 +99,7 @@ using Keys = std::vector<std::string>;
 TEST_CASE("json report: the documented keys appear in the documented order", "[reports][unit]") {
   const ordered_json j = sim::reports::results_to_json(two_threads());
   CHECK(keys_of(j) == Keys{"format", "version", "scenario", "policy", "seed", "xnu", "duration_ns",
-                           "threads", "cpus", "locks", "interrupts", "workloops", "devices",
+                           "configuration", "threads", "cpus", "locks", "interrupts", "workloops", "devices",
                            "system", "expect"});
   CHECK(j["format"] == "xnusim-results");
   CHECK(j["version"] == 1);
@@ -140,7 +140,10 @@ TEST_CASE("json report: empty collections are present as {} and []", "[reports][
   r.policy = "xnu";
   CHECK(sim::reports::results_to_json(r).dump() ==
         R"({"format":"xnusim-results","version":1,"scenario":"empty","policy":"xnu","seed":1,)"
-        R"("xnu":"517","duration_ns":0,"threads":{},"cpus":[],"locks":{},"interrupts":{},)"
+        R"("xnu":"517","duration_ns":0,)"
+        R"("configuration":{"policy":"","xnu":"517","cpus":1,"quantum_ns":0,"costs_ns":{"context_switch":0,)"
+        R"("interrupt_entry":0,"interrupt_exit":0,"thread_wakeup":0},"funnels":"split","calibration":"",)"
+        R"("seed":1,"duration_ns":0,"scenario":"","file":"","sha256":"","sets":[]},"threads":{},"cpus":[],"locks":{},"interrupts":{},)"
         R"("workloops":{},"devices":{},"system":{"context_switches":0,"events":0,"panics":[],"locks_held_at_exit":0},)"
         R"("expect":[]})");
 }

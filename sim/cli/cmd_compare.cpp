@@ -1,0 +1,543 @@
+// `xnusim compare FILE --policies a,b [--vary PATH=V1,V2] [--seeds 1..5]`: every configuration
+// (policy x each combination of --vary values x seed) of one scenario, run in parallel, then one
+// table per metric with the configurations side by side (docs/compare.md).
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <limits>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "reports/csv_report.hpp"
+#include "reports/json_report.hpp"
+#include "sim/cli/commands.hpp"
+#include "sim/cli/compare_table.hpp"
+#include "sim/cli/console.hpp"
+#include "sim/cli/output_file.hpp"
+#include "sim/cli/overrides.hpp"
+#include "sim/core/diag.hpp"
+#include "sim/core/errors.hpp"
+#include "sim/core/time.hpp"
+#include "sim/policies/registry.hpp"
+#include "sim/run/simulation.hpp"
+#include "sim/scenario/loader.hpp"
+
+namespace sim::cli {
+
+namespace {
+
+struct CompareArgs {
+  std::string file;
+  std::string policies;
+  std::vector<std::string> sets;
+  std::optional<std::string> cpus;
+  std::vector<std::string> varies;
+  std::optional<std::string> seeds;
+  std::optional<std::string> duration;
+  std::optional<std::string> jobs;
+  std::string json_path;
+  std::string csv_path;
+  bool quiet = false;
+};
+
+// A limit on the runs one command may ask for: far above any useful comparison, it only stops a
+// typo such as --seeds 1..1000000000 from queueing work for days.
+constexpr size_t kMaxRuns = 100'000;
+
+std::optional<uint64_t> parse_u64(std::string_view text) {
+  uint64_t v = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return v;
+}
+
+// Splits at the commas outside strings, brackets and braces (a VALUE may be JSON).
+std::vector<std::string> split_values(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    char c = s[i];
+    if (in_string) {
+      if (c == '\\' && i + 1 < s.size()) {
+        cur += c;
+        c = s[++i];
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      ++depth;
+    } else if (c == ']' || c == '}') {
+      --depth;
+    } else if (c == ',' && depth == 0) {
+      out.push_back(cur);
+      cur.clear();
+      continue;
+    }
+    cur += c;
+  }
+  out.push_back(cur);
+  return out;
+}
+
+// --policies: names from the registry, each once.
+std::optional<std::vector<std::string>> parse_policies(const std::string& text, std::string& error) {
+  std::vector<std::string> known;
+  for (const policies::PolicyInfo& p : policies::registry()) known.emplace_back(p.name);
+  if (text.empty()) return known;  // every registered policy
+  std::vector<std::string> out;
+  for (const std::string& name : split_values(text)) {
+    if (name.empty()) {
+      error = fmt::format("xnusim: error: --policies {}: an empty name; give policy names separated by "
+                          "commas, from: {}", text, policies::policy_names_joined());
+      return std::nullopt;
+    }
+    if (!policies::find_policy(name)) {
+      std::string hint = core::closest_match(name, known);
+      error = fmt::format("xnusim: error: --policies {}: unknown policy \"{}\"; valid: {}{}", text, name,
+                          policies::policy_names_joined(),
+                          hint.empty() ? "" : fmt::format("\n  note: did you mean \"{}\"?", hint));
+      return std::nullopt;
+    }
+    if (std::find(out.begin(), out.end(), name) != out.end()) {
+      error = fmt::format("xnusim: error: --policies {}: \"{}\" is listed twice", text, name);
+      return std::nullopt;
+    }
+    out.push_back(name);
+  }
+  return out;
+}
+
+// --seeds: N, A..B (A <= B) or a comma list; every seed a decimal integer.
+std::optional<std::vector<uint64_t>> parse_seeds(const std::string& text, std::string& error) {
+  auto bad = [&](const std::string& why) {
+    error = fmt::format("xnusim: error: --seeds {}: {}; write one seed (7), a range (1..5) or a list (1,4,9)",
+                        text, why);
+    return std::nullopt;
+  };
+  std::vector<uint64_t> out;
+  if (size_t dots = text.find(".."); dots != std::string::npos) {
+    std::optional<uint64_t> a = parse_u64(std::string_view(text).substr(0, dots));
+    std::optional<uint64_t> b = parse_u64(std::string_view(text).substr(dots + 2));
+    if (!a || !b) return bad("the ends of a range must be integers from 0 to 18446744073709551615");
+    if (*b < *a) return bad(fmt::format("the range is empty ({} > {}); write the smaller seed first", *a, *b));
+    if (*b - *a >= kMaxRuns) return bad(fmt::format("more than {} seeds", kMaxRuns));
+    for (uint64_t s = *a;; ++s) {
+      out.push_back(s);
+      if (s == *b) break;
+    }
+    return out;
+  }
+  for (const std::string& part : split_values(text)) {
+    std::optional<uint64_t> v = parse_u64(part);
+    if (!v) return bad(fmt::format("\"{}\" is not an integer from 0 to 18446744073709551615", part));
+    if (std::find(out.begin(), out.end(), *v) != out.end()) return bad(fmt::format("seed {} is listed twice", *v));
+    out.push_back(*v);
+  }
+  return out;
+}
+
+struct Vary {
+  std::string path;
+  std::vector<std::string> values;
+};
+
+std::optional<Vary> parse_vary(const std::string& arg, std::string& error) {
+  size_t eq = arg.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    error = fmt::format("xnusim: error: --vary {}: expected PATH=VALUE1,VALUE2,..., e.g. machine.xnu=517,792", arg);
+    return std::nullopt;
+  }
+  Vary v;
+  v.path = arg.substr(0, eq);
+  std::string rest = arg.substr(eq + 1);
+  if (rest.empty()) {
+    error = fmt::format("xnusim: error: --vary {}: no values; give them separated by commas, e.g. {}=1,2", arg, v.path);
+    return std::nullopt;
+  }
+  v.values = split_values(rest);
+  for (const std::string& value : v.values) {
+    if (value.empty()) {
+      error = fmt::format("xnusim: error: --vary {}: an empty value; give values separated by commas", arg);
+      return std::nullopt;
+    }
+    if (std::count(v.values.begin(), v.values.end(), value) > 1) {
+      error = fmt::format("xnusim: error: --vary {}: the value {} is listed twice", arg, value);
+      return std::nullopt;
+    }
+  }
+  return v;
+}
+
+// One run of the job list.
+struct Job {
+  size_t column = 0;
+  size_t variant = 0;  // index of the --vary combination (its scenario)
+  std::string policy;
+  std::optional<uint64_t> seed;
+};
+
+struct Outcome {
+  std::optional<run::Results> results;
+  std::string error;  // an internal error (exit 3) or a time overflow (exit 2)
+  int error_code = 0;
+};
+
+// Progress on stderr, on a terminal, once the work has taken a second: "N of M runs done".
+class Progress {
+ public:
+  explicit Progress(bool enabled) : enabled_(enabled) {}
+  void report(size_t done, size_t total) {
+    if (!enabled_) return;
+    if (Clock::now() - started_ < std::chrono::seconds(1)) return;
+    printed_ = true;
+    eprint("\rxnusim: compare: {} of {} runs done  ", done, total);
+  }
+  void clear() {
+    if (printed_) eprint("\r\033[K");
+  }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  bool enabled_;
+  Clock::time_point started_ = Clock::now();
+  bool printed_ = false;
+};
+
+int compare_command(const CompareArgs& a) {
+  // Every argument is checked before the scenario is read, and the scenario (every variant)
+  // before anything runs.
+  std::string error;
+  auto fail = [&](const std::string& e) {
+    eprint("{}\n", e);
+    return kExitBadInput;
+  };
+  std::optional<std::vector<std::string>> policy_list = parse_policies(a.policies, error);
+  if (!policy_list) return fail(error);
+  std::optional<std::vector<Override>> edits = parse_overrides(a.sets, a.cpus, error);
+  if (!edits) return fail(error);
+  std::vector<Vary> varies;
+  for (const std::string& v : a.varies) {
+    std::optional<Vary> parsed = parse_vary(v, error);
+    if (!parsed) return fail(error);
+    varies.push_back(std::move(*parsed));
+  }
+  std::vector<std::optional<uint64_t>> seeds = {std::nullopt};  // the scenario's own
+  if (a.seeds) {
+    std::optional<std::vector<uint64_t>> s = parse_seeds(*a.seeds, error);
+    if (!s) return fail(error);
+    seeds.assign(s->begin(), s->end());
+  }
+  std::optional<core::Duration> duration;
+  if (a.duration) {
+    core::ParsedDuration d = core::parse_duration(*a.duration);
+    if (!d.value || d.value->ns <= 0)
+      return fail(fmt::format("xnusim: error: --duration: {}",
+                              d.value ? fmt::format("must be a positive duration (got \"{}\")", *a.duration) : d.error));
+    duration = d.value;
+  }
+  size_t jobs_wanted = std::max(1U, std::thread::hardware_concurrency());
+  if (a.jobs) {
+    std::optional<uint64_t> j = parse_u64(*a.jobs);
+    if (!j || *j == 0 || *j > 1024)
+      return fail(fmt::format("xnusim: error: -j {}: must be an integer from 1 to 1024", *a.jobs));
+    jobs_wanted = static_cast<size_t>(*j);
+  }
+  if (std::string e = check_distinct_outputs({{"--json", a.json_path}, {"--csv", a.csv_path}}); !e.empty())
+    return fail(e);
+
+  // Every combination of --vary values, the first --vary outermost.
+  std::vector<std::vector<size_t>> combos = {{}};
+  for (const Vary& v : varies) {
+    std::vector<std::vector<size_t>> next;
+    for (const auto& c : combos)
+      for (size_t i = 0; i < v.values.size(); ++i) {
+        next.push_back(c);
+        next.back().push_back(i);
+      }
+    combos = std::move(next);
+  }
+  size_t total_runs = combos.size() * policy_list->size() * seeds.size();
+  if (total_runs > kMaxRuns)
+    return fail(fmt::format("xnusim: error: compare: {} runs asked for (policies x --vary values x seeds); "
+                            "the limit is {}", total_runs, kMaxRuns));
+
+  // The scenario, read once, then edited and validated once per combination.
+  std::string text;
+  std::string file = a.file == "-" ? "<stdin>" : a.file;
+  if (a.file == "-") {
+    char buf[65536];
+    size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, stdin)) > 0) text.append(buf, n);
+  } else {
+    core::Diagnostics diag;
+    if (!scenario::read_scenario_file(a.file, text, diag)) {
+      eprint("{}", diag.format());
+      return kExitBadInput;
+    }
+  }
+  std::vector<ScenarioInput> variants;
+  for (const auto& combo : combos) {
+    std::vector<Override> all = *edits;
+    for (size_t v = 0; v < varies.size(); ++v) {
+      Override o;
+      o.path = varies[v].path;
+      o.value = varies[v].values[combo[v]];
+      o.text = o.path + "=" + o.value;
+      o.label = "--vary " + o.text;
+      all.push_back(std::move(o));
+    }
+    ScenarioInput in = load_scenario_input_text(text, file, all);
+    if (!in.scenario) {
+      eprint("{}", in.diagnostics.format());
+      return kExitBadInput;
+    }
+    if (std::string e = run::check_supported(*in.scenario); !e.empty()) {
+      eprint("{}", e);
+      return kExitBadInput;
+    }
+    variants.push_back(std::move(in));
+  }
+
+  // Columns: combination outer, policy inner, so that the policies sit side by side.
+  std::vector<CompareColumn> columns;
+  std::vector<Job> job_list;
+  for (size_t vi = 0; vi < combos.size(); ++vi)
+    for (const std::string& p : *policy_list) {
+      CompareColumn c;
+      c.policy = p;
+      for (size_t v = 0; v < varies.size(); ++v) c.vary_values.push_back(varies[v].values[combos[vi][v]]);
+      for (const std::optional<uint64_t>& s : seeds) job_list.push_back({columns.size(), vi, p, s});
+      columns.push_back(std::move(c));
+    }
+
+  OutputFile json, csv;
+  install_signal_handlers();
+  for (auto [out, path] : {std::pair{&json, &a.json_path}, {&csv, &a.csv_path}})
+    if (std::string e = out->open(*path); !e.empty()) return fail(e);
+  bool stdout_taken = writes_to_stdout(a.json_path) || writes_to_stdout(a.csv_path);
+
+  // The workers take jobs in order; each result lands at its job's index, so the output does not
+  // depend on the number of workers or their timing.
+  std::vector<Outcome> outcomes(job_list.size());
+  std::atomic<size_t> next{0};
+  std::mutex m;
+  std::condition_variable cv;
+  size_t done = 0;
+  auto worker = [&] {
+    for (size_t i = next++; i < job_list.size(); i = next++) {
+      const Job& job = job_list[i];
+      const ScenarioInput& in = variants[job.variant];
+      run::Options o;
+      o.policy = job.policy;
+      o.seed = job.seed;
+      o.duration = duration;
+      o.scenario_sha256 = in.sha256;
+      o.sets = in.sets;
+      Outcome& out = outcomes[i];
+      try {
+        out.results.emplace(run::run_scenario(*in.scenario, o));
+      } catch (const core::TimeOverflow& e) {
+        out.error = e.pointer().empty() ? fmt::format("{}: error: {}", file, e.what())
+                                        : fmt::format("{}: error: {}: {}", file, e.pointer(), e.what());
+        out.error_code = kExitBadInput;
+      } catch (const core::InternalError& e) {
+        out.error = e.what();
+        out.error_code = kExitInternal;
+      } catch (const std::exception& e) {
+        out.error = fmt::format("internal error: {}", e.what());
+        out.error_code = kExitInternal;
+      }
+      {
+        std::lock_guard<std::mutex> lock(m);
+        ++done;
+      }
+      cv.notify_one();
+    }
+  };
+  size_t workers = std::min(jobs_wanted, job_list.size());
+  std::vector<std::thread> threads;
+  for (size_t w = 0; w < workers; ++w) threads.emplace_back(worker);
+  Progress progress(!a.quiet && isatty(fileno(stderr)));
+  {
+    std::unique_lock<std::mutex> lock(m);
+    while (done < job_list.size()) {
+      cv.wait_for(lock, std::chrono::milliseconds(500));
+      progress.report(done, job_list.size());
+    }
+  }
+  for (std::thread& t : threads) t.join();
+  progress.clear();
+
+  int code = kExitOk;
+  for (size_t i = 0; i < job_list.size(); ++i) {
+    const Job& job = job_list[i];
+    const Outcome& out = outcomes[i];
+    CompareColumn& c = columns[job.column];
+    std::string seed_label = job.seed ? fmt::format("seed {}", *job.seed) : "";
+    auto prefix = [&] { return seed_label.empty() ? std::string() : seed_label + ": "; };
+    if (!out.results) {
+      c.failures.push_back(prefix() + out.error);
+      code = std::max(code, out.error_code == kExitInternal ? kExitInternal : kExitBadInput);
+      continue;
+    }
+    c.runs.push_back(&*out.results);
+    for (const std::string& p : out.results->system.panics) {
+      c.failures.push_back(prefix() + p);
+      if (code == kExitOk) code = kExitPanic;
+    }
+  }
+
+  // --json: every run's configuration and full results, in job order.
+  if (json.is_open()) {
+    nlohmann::ordered_json j = nlohmann::ordered_json::object();
+    j["format"] = "xnusim-compare";
+    j["version"] = 1;
+    j["scenario"] = variants.front().scenario->name;
+    j["file"] = file;
+    j["sha256"] = variants.front().sha256;
+    j["policies"] = *policy_list;
+    nlohmann::ordered_json vj = nlohmann::ordered_json::array();
+    for (const Vary& v : varies) vj.push_back({{"path", v.path}, {"values", v.values}});
+    j["vary"] = std::move(vj);
+    nlohmann::ordered_json sj = nlohmann::ordered_json::array();
+    for (const auto& s : seeds)
+      if (s) sj.push_back(*s);
+    j["seeds"] = std::move(sj);
+    std::vector<std::string> set_texts;
+    for (const Override& o : *edits) set_texts.push_back(o.text);
+    j["sets"] = set_texts;
+    nlohmann::ordered_json runs = nlohmann::ordered_json::array();
+    for (size_t i = 0; i < job_list.size(); ++i) {
+      const Job& job = job_list[i];
+      nlohmann::ordered_json r = nlohmann::ordered_json::object();
+      r["column"] = job.column;
+      r["policy"] = job.policy;
+      nlohmann::ordered_json vv = nlohmann::ordered_json::object();
+      for (size_t v = 0; v < varies.size(); ++v) vv[varies[v].path] = columns[job.column].vary_values[v];
+      r["vary"] = std::move(vv);
+      if (outcomes[i].results) {
+        r["configuration"] = reports::configuration_to_json(outcomes[i].results->configuration);
+        r["results"] = reports::results_to_json(*outcomes[i].results);
+      } else {
+        r["error"] = outcomes[i].error;
+      }
+      runs.push_back(std::move(r));
+    }
+    j["runs"] = std::move(runs);
+    json.write(j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
+  }
+  // --csv: one row per run and thread: the run's columns, then the thread's as `run --csv` has them.
+  if (csv.is_open()) {
+    std::string out;
+    bool header = false;
+    for (size_t i = 0; i < job_list.size(); ++i) {
+      if (!outcomes[i].results) continue;
+      const Job& job = job_list[i];
+      std::string body = reports::results_to_csv(*outcomes[i].results);
+      size_t nl = body.find('\n');
+      if (!header) {
+        out += "policy";
+        for (const Vary& v : varies) out += "," + v.path;  // paths hold no comma or quote in practice
+        out += ",seed," + body.substr(0, nl + 1);
+        header = true;
+      }
+      std::string lead = job.policy;
+      for (size_t v = 0; v < varies.size(); ++v) {
+        const std::string& value = columns[job.column].vary_values[v];
+        if (value.find_first_of(",\"\r\n") == std::string::npos) {
+          lead += "," + value;
+        } else {
+          std::string q = "\"";
+          for (char ch : value) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+          lead += "," + q + "\"";
+        }
+      }
+      lead += fmt::format(",{},", outcomes[i].results->seed);
+      for (size_t start = nl + 1; start < body.size();) {
+        size_t end = body.find('\n', start);
+        out += lead + body.substr(start, end - start + 1);
+        start = end + 1;
+      }
+    }
+    csv.write(out);
+  }
+  for (OutputFile* o : {&json, &csv})
+    if (std::string e = o->finish(); !e.empty()) return fail(e);
+  {
+    SignalBlock block;
+    for (OutputFile* o : {&json, &csv})
+      if (std::string e = o->commit(); !e.empty()) return fail(e);
+  }
+
+  if (!a.quiet) {
+    const scenario::Scenario& s0 = *variants.front().scenario;
+    std::string head = fmt::format(
+        "xnusim compare: {} ({}), {} configuration{} x {} seed{} = {} run{}, {} simulated each\n"
+        "lower is better except CPU share; * the best of a row, ! worse than the best by more than 10% and "
+        "0.1 ms (1 miss){}\n",
+        s0.name, file, columns.size(), columns.size() == 1 ? "" : "s", seeds.size(), seeds.size() == 1 ? "" : "s",
+        job_list.size(), job_list.size() == 1 ? "" : "s",
+        core::format_duration(duration.value_or(s0.duration)),
+        seeds.size() > 1 ? "\nacross seeds: mean ±half-width of the 95% confidence interval (Student t)" : "");
+    CompareTable table;
+    for (const Vary& v : varies) table.vary_paths.push_back(v.path);
+    table.columns = columns;
+    std::string body = head + render_compare_tables(table);
+    write_text(stdout_taken ? stderr : stdout, body);
+  }
+  // The tables list every failure under "failed runs"; without them, stderr does.
+  size_t failed = 0;
+  for (const CompareColumn& c : columns)
+    for (const std::string& f : c.failures) {
+      ++failed;
+      if (!a.quiet) continue;
+      std::string label = c.policy;
+      for (size_t v = 0; v < varies.size(); ++v) label += fmt::format(" {}={}", varies[v].path, c.vary_values[v]);
+      eprint("xnusim: {}: {}\n", label, f);
+    }
+  if (failed > 0 && !a.quiet)
+    eprint("xnusim: compare: {} of {} runs failed (see \"failed runs\"); the other results are complete\n", failed,
+           job_list.size());
+  return code;
+}
+
+}  // namespace
+
+Command add_compare_command(CLI::App& parent) {
+  auto a = std::make_shared<CompareArgs>();
+  Command c;
+  c.app = parent.add_subcommand("compare",
+                                "Run one scenario under several policies, --vary values and seeds, and compare them "
+                                "side by side.");
+  c.app->add_option("scenario", a->file, "Scenario file (JSON, format v1); - reads standard input")->required();
+  c.app->add_option("--policies", a->policies,
+                    "Policies to compare, separated by commas (default: every policy of `xnusim policies`)");
+  add_edit_options(*c.app, a->sets, &a->cpus);
+  c.app->add_option("--vary", a->varies,
+                    "PATH=V1,V2,...: run each value (PATH as for --set); repeatable, every combination is run")
+      ->allow_extra_args(false);
+  c.app->add_option("--seeds", a->seeds, "Seeds to run each configuration with: N, A..B or a list A,B,C");
+  c.app->add_option("--duration", a->duration, "Simulated time to run, e.g. 10s; overrides the scenario's");
+  c.app->add_option("-j,--jobs", a->jobs, "Runs at a time (default: the number of cores)");
+  c.app->add_option("--json", a->json_path, "Write every run's configuration and results as JSON to FILE (- for stdout)");
+  c.app->add_option("--csv", a->csv_path, "Write one row per run and thread as CSV to FILE (- for stdout)");
+  c.app->add_flag("--quiet,-q", a->quiet, "Do not print the tables");
+  c.run = [a] { return compare_command(*a); };
+  return c;
+}
+
+}  // namespace sim::cli
