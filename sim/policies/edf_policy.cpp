@@ -14,7 +14,7 @@ namespace {
 constexpr int64_t kNone = std::numeric_limits<int64_t>::max();
 }
 
-EdfPolicy::EdfPolicy(const PolicyContext& ctx) : ctx_(ctx) {
+EdfPolicy::EdfPolicy(const PolicyContext& ctx) : Policy(ctx) {
   entries_.resize(ctx.threads->size());
   heaps_.assign(static_cast<size_t>(ctx.machine.cpus) + 1, Heap(this));
 }
@@ -118,7 +118,16 @@ Thread* EdfPolicy::choose_over(int cpu, const Thread& outgoing) {
 
 bool EdfPolicy::queue_beats(int cpu, const Thread& handed) const {
   int32_t i = best_for(cpu);
-  return i >= 0 && beats_running(entry(i).key, key_of(handed), false);
+  if (i < 0 || !beats_running(entry(i).key, key_of(handed), false)) return false;
+  resched_for_displaced(handed, cpu);
+  return true;
+}
+
+void EdfPolicy::resched_for_displaced(const Thread& displaced, int cpu) const {
+  if (displaced.bound_cpu >= 0) return;
+  Key k = key_of(displaced);
+  for (const Processor& p : *ctx_.cpus)
+    if (p.index != cpu && p.current && beats_running(k, key_of(*p.current), false)) ctx_.host->resched(p.index);
 }
 
 bool EdfPolicy::has_queued(int cpu) const { return best_for(cpu) >= 0; }
@@ -135,10 +144,10 @@ Preemption EdfPolicy::should_preempt(const Processor& p, const Thread& running) 
 
 int EdfPolicy::select_idle_cpu(const Thread& t, int exclude) const {
   const std::vector<Processor>& cpus = *ctx_.cpus;
-  if (t.bound_cpu >= 0) return can_take(cpus[static_cast<size_t>(t.bound_cpu)], exclude) ? t.bound_cpu : -1;
-  if (t.last_cpu >= 0 && can_take(cpus[static_cast<size_t>(t.last_cpu)], exclude)) return t.last_cpu;
+  if (t.bound_cpu >= 0) return cpus[static_cast<size_t>(t.bound_cpu)].can_take(exclude) ? t.bound_cpu : -1;
+  if (t.last_cpu >= 0 && cpus[static_cast<size_t>(t.last_cpu)].can_take(exclude)) return t.last_cpu;
   for (const Processor& p : cpus)
-    if (can_take(p, exclude)) return p.index;
+    if (p.can_take(exclude)) return p.index;
   return -1;
 }
 
@@ -149,7 +158,11 @@ int EdfPolicy::preempt_target(const Thread& t) const {
   Key k = key_of(t);
   if (t.bound_cpu >= 0) {
     const Processor& p = cpus[static_cast<size_t>(t.bound_cpu)];
-    return p.current && beats_running(k, key_of(*p.current), false) ? p.index : -1;
+    if (!p.current || !beats_running(k, key_of(*p.current), false)) return -1;
+    // A global thread that claimed this CPU may outrank another CPU's thread. (A global `t`
+    // below always displaces the last-ranked current thread, which outranks no other.)
+    if (p.current->state == model::ThreadState::runnable) resched_for_displaced(*p.current, p.index);
+    return p.index;
   }
   int target = -1;
   Key worst;
@@ -182,6 +195,31 @@ void EdfPolicy::job_started(Thread& t) {
   // The next job of a running thread started at once (it was released during the last one):
   // its deadline is later, so its CPU looks again at what should run.
   if (t.state == model::ThreadState::running && t.cpu >= 0) ctx_.host->resched(t.cpu);
+}
+
+void EdfPolicy::promotion_changed(Thread& t) {
+  // A promotion moves a thread between classes without necessarily changing its sched_pri:
+  // a queued one is re-keyed (and may now displace a running thread), a running or handed one's
+  // CPU looks again (it may now rank below a queued thread).
+  if (t.queued != model::QueueKind::none) {
+    Entry& e = entry(t.index);
+    int32_t queue = e.queue;
+    int64_t tie = e.key.tie;
+    bool was_deadline = e.key.cls == kDeadline;
+    heap_of(queue).erase(t.index);
+    e.key = key_of(t);
+    if (e.key.cls != kDeadline) e.key.tie = was_deadline ? ++tail_seq_ : tie;
+    heap_of(queue).push(t.index);
+    if (int cpu = preempt_target(t); cpu >= 0) ctx_.host->resched(cpu);
+  } else if (t.cpu >= 0 && (t.state == model::ThreadState::running || t.state == model::ThreadState::runnable)) {
+    ctx_.host->resched(t.cpu);
+  }
+}
+
+void EdfPolicy::set_mode(Thread& t, const model::Op& op) {
+  Policy::set_mode(t, op);
+  // The mode decides the deadline (a realtime constraint) as well as sched_pri.
+  if (t.cpu >= 0 && t.state == model::ThreadState::running) ctx_.host->resched(t.cpu);
 }
 
 // --- priorities and quanta ---------------------------------------------------------------------

@@ -31,6 +31,11 @@ class EdfPolicy final : public Policy {
   };
   // The key of `t` as it stands (its current job, promotion and priority).
   Key key_of(const Thread& t) const;
+  // Whether the runnable `waiting` should run rather than `running` (equal keys keep the
+  // running one); the property tests check that no queued thread outranks a running one.
+  bool outranks(const Thread& waiting, const Thread& running) const {
+    return beats_running(key_of(waiting), key_of(running), false);
+  }
   // The relative deadline EDF schedules `t` by (zero: none): `deadline` as declared, else a
   // realtime thread's constraint, else the period.
   Duration relative_deadline(const Thread& t) const;
@@ -52,6 +57,8 @@ class EdfPolicy final : public Policy {
   int compute_sched_pri(const Thread& t) const override;
   Duration quantum_for(const Thread& t) const override;
   void job_started(Thread& t) override;
+  void promotion_changed(Thread& t) override;
+  void set_mode(Thread& t, const model::Op& op) override;
 
  private:
   // An indexed binary min-heap of thread indices ordered by their stored keys (no allocation
@@ -95,8 +102,11 @@ class EdfPolicy final : public Policy {
   Entry& entry(int32_t i) { return entries_[static_cast<size_t>(i)]; }
   const Entry& entry(int32_t i) const { return entries_[static_cast<size_t>(i)]; }
   void take(Thread& t);
+  // A thread displaced from `cpu` before it ran there (a claim or a hand-off) goes back to the
+  // queues without a preemption check of its own: every other CPU whose current thread it
+  // outranks looks again (resched).
+  void resched_for_displaced(const Thread& displaced, int cpu) const;
 
-  PolicyContext ctx_;
   std::vector<Entry> entries_;  // by thread index
   std::vector<Heap> heaps_;     // 0 shared, 1 + cpu bound
   int64_t tail_seq_ = 0;

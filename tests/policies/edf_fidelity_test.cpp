@@ -164,7 +164,7 @@ TEST_CASE("edf: threads without a deadline run below every deadline job, in fixe
   scenario::Scenario s = load_text(json);
   sim::run::Options o;
   o.policy = "edf";
-  RunOutput out = run_scenario(s, o);
+  RunOutput out = testing::run_scenario(s, o);
   CHECK(out.thread("job").response_ns.max == ms(4).ns);
   CHECK(out.thread("hi").response_ns.max == ms(7).ns);
   CHECK(out.thread("lo").response_ns.max == ms(10).ns);

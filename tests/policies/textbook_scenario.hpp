@@ -54,7 +54,7 @@ inline Observed run_task_set(const std::string& json, const std::string& policy,
   RecordingSink sink;
   sim::run::Options o;
   o.policy = policy;
-  RunOutput out = run_scenario(s, o, {&sink});
+  RunOutput out = testing::run_scenario(s, o, {&sink});
   Observed r;
   r.tasks.resize(ntasks);
   for (const core::TraceEvent& e : sink.of(core::TraceKind::completed)) {
