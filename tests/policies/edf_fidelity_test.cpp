@@ -169,3 +169,118 @@ TEST_CASE("edf: threads without a deadline run below every deadline job, in fixe
   CHECK(out.thread("hi").response_ns.max == ms(7).ns);
   CHECK(out.thread("lo").response_ns.max == ms(10).ns);
 }
+
+namespace {
+
+// Three periodic deadline jobs on one CPU, all at priority 31 (their priority plays no part under
+// EDF): `low` (due 100 ms) takes mutex m at 0 for 10 ms; `high` (released at 2 ms, due 22 ms)
+// needs m for 1 ms; `mid` (released at 3 ms, due 53 ms) computes 20 ms without m.
+std::string lock_jobs(const std::string& protocol) {
+  return R"({"format": "xnusim-scenario", "version": 1, "duration": "100ms", "machine": {"cpus": 1},
+    "locks": [{"id": "m", "kind": "mutex", "protocol": ")" +
+         protocol + R"("}], "threads": [
+      {"id": "low", "mode": "fixed", "priority": 31, "period": "100ms", "program": [
+        {"op": "lock", "lock": "m"}, {"op": "run", "for": "10ms"}, {"op": "unlock", "lock": "m"}]},
+      {"id": "high", "mode": "fixed", "priority": 31, "period": "100ms", "deadline": "20ms", "start": "2ms",
+       "program": [{"op": "lock", "lock": "m"}, {"op": "run", "for": "1ms"}, {"op": "unlock", "lock": "m"}]},
+      {"id": "mid", "mode": "fixed", "priority": 31, "period": "100ms", "deadline": "50ms", "start": "3ms",
+       "program": [{"op": "run", "for": "20ms"}]}]})";
+}
+
+RunOutput run_edf(const scenario::Scenario& s) {
+  sim::run::Options o;
+  o.policy = "edf";
+  return testing::run_scenario(s, o);
+}
+
+}  // namespace
+
+TEST_CASE("edf: a thread holding a lock promotion runs ahead of every deadline job", "[policies][fidelity]") {
+  // docs/policies/edf.md: a promoted holder (promoted_pri >= 0) ranks above every deadline job,
+  // like a non-preemptive critical section, so a job blocked on its lock waits at most for the
+  // rest of that critical section (Baker 1991's bound for stack-based sharing; Sha, Rajkumar and
+  // Lehoczky 1990 for inheritance). With "inherit" and "xnu" (the holder's promotion to its own
+  // level changes no sched_pri: the policy hears of it through promotion_changed): low runs
+  // [0,10) unpromoted then promoted from 2, high [10,11) (response 9), mid [11,31) (28).
+  for (const char* protocol : {"inherit", "xnu"}) {
+    INFO(protocol);
+    RunOutput out = run_edf(load_text(lock_jobs(protocol)));
+    CHECK(out.thread("high").response_ns.max == ms(9).ns);
+    CHECK(out.thread("high").blocked_ns == ms(8).ns);
+    CHECK(out.thread("high").deadline_misses == 0);
+    CHECK(out.thread("mid").response_ns.max == ms(28).ns);
+    // low's unlock at 10 hands m to high, which preempts it before its job ends (its promotion
+    // is gone and its deadline is the latest): its job completes after mid's, at 31.
+    CHECK(out.thread("low").response_ns.max == ms(31).ns);
+  }
+  // Without a protocol mid (due 53) outranks low (due 100): mid [3,23), low [23,30), high
+  // [30,31): response 29 > 20, a miss; blocked 28 ms.
+  RunOutput none = run_edf(load_text(lock_jobs("none")));
+  CHECK(none.thread("high").response_ns.max == ms(29).ns);
+  CHECK(none.thread("high").deadline_misses == 1);
+  CHECK(none.thread("mid").response_ns.max == ms(20).ns);
+}
+
+TEST_CASE("edf: the bundled inversion scenarios", "[policies][fidelity]") {
+  // three-threads-*: no thread has a deadline, so EDF runs them in fixed-priority order as
+  // `fixed` would: without a protocol high is blocked 65 ms (48 of them inverted, behind
+  // medium); with inheritance or xnu's promotion the holder runs ahead and high waits exactly the
+  // 17 ms left of low's critical section (Sha, Rajkumar and Lehoczky 1990).
+  auto load = [](const char* f) {
+    scenario::LoadResult r = scenario::load_scenario_file(std::string(XNUSIM_SOURCE_DIR) + "/" + f);
+    REQUIRE(r.scenario);
+    return *r.scenario;
+  };
+  RunOutput none = run_edf(load("scenarios/inversion/three-threads-none.json"));
+  CHECK(none.thread("high").blocked_ns == ms(65).ns);
+  CHECK(none.thread("high").inversion_ns == ms(48).ns);
+  for (const char* f : {"scenarios/inversion/three-threads-inherit.json", "scenarios/inversion/three-threads-xnu.json"}) {
+    INFO(f);
+    RunOutput out = run_edf(load(f));
+    CHECK(out.thread("high").blocked_ns == ms(17).ns);
+    CHECK(out.thread("high").inversion_ns == 0);
+    CHECK(out.thread("high").response_ns.max == ms(23).ns);
+  }
+  // strategies/0-inverted: `render` has no deadline, so under EDF it runs below the audio and
+  // decoder jobs and never preempts the decoder inside its critical section: no inversion and no
+  // miss even with a plain mutex (under xnu and fixed: 100 misses).
+  RunOutput inv = run_edf(load("scenarios/inversion/strategies/0-inverted.json"));
+  CHECK(inv.thread("audio").deadline_misses == 0);
+  CHECK(inv.thread("audio").inversion_ns == 0);
+  CHECK(inv.thread("audio").response_ns.max == ms(2).ns);
+}
+
+TEST_CASE("edf: BW-C and Bench-10 give the reference's EDF worst responses", "[policies][fidelity]") {
+  // The two fixed-priority reference sets of scenarios/basics, scheduled by deadline instead
+  // (implicit deadlines, U <= 1: no miss, Liu and Layland 1973); the exact responses come from
+  // the textbook reference.
+  struct Set {
+    const char* file;
+    std::vector<Task> tasks;
+    int64_t horizon;
+  };
+  std::vector<Set> sets = {
+      {"scenarios/basics/bw-c.json", {task(3, 7, 7), task(3, 12, 12), task(5, 20, 20)}, 840},
+      {"scenarios/basics/bench-10.json",
+       {task(1, 5, 5), task(1, 10, 10), task(2, 20, 20), task(2, 25, 25), task(3, 40, 40), task(4, 50, 50),
+        task(6, 80, 80), task(8, 100, 100), task(10, 125, 125), task(16, 200, 200)},
+       2000},
+  };
+  for (const Set& set : sets) {
+    INFO(set.file);
+    scenario::LoadResult r = scenario::load_scenario_file(std::string(XNUSIM_SOURCE_DIR) + "/" + set.file);
+    REQUIRE(r.scenario);
+    sim::run::Options o;
+    o.policy = "edf";
+    o.duration = Duration{set.horizon * 1'000'000 + 1};
+    RunOutput out = testing::run_scenario(*r.scenario, o);
+    auto want = textbook::simulate(set.tasks, 1, Rule::edf, set.horizon);
+    REQUIRE(out.results.threads.size() == set.tasks.size());
+    for (size_t i = 0; i < set.tasks.size(); ++i) {
+      INFO(out.results.threads[i].id);
+      CHECK(out.results.threads[i].response_ns.max == want[i].worst_response * 1'000'000);
+      CHECK(out.results.threads[i].deadline_misses == 0);
+      CHECK(want[i].misses == 0);
+    }
+  }
+}
