@@ -284,3 +284,18 @@ TEST_CASE("edf: BW-C and Bench-10 give the reference's EDF worst responses", "[p
     }
   }
 }
+
+TEST_CASE("edf: threads without deadlines follow textbook global FP where xnu's placement does not",
+          "[policies][fidelity]") {
+  // docs/policies/fixed.md: at 3 ms high wakes; xnu preempts mid on high's last CPU and mid waits
+  // [3,6) behind low (xnu-facts.md 5.3: no check for a preempted thread); textbook global FP
+  // (policy-facts.md 3.1), which edf applies to threads without a deadline, preempts low.
+  RunOutput x = run_policy(placement_json(), "xnu");
+  CHECK(x.thread("mid").response_ns.max == us(9000).ns);
+  CHECK(x.thread("low").response_ns.max == ms(20).ns);
+  CHECK(x.thread("high").response_ns.max == ms(6).ns);
+  RunOutput e = run_policy(placement_json(), "edf");
+  CHECK(e.thread("mid").response_ns.max == ms(6).ns);
+  CHECK(e.thread("low").response_ns.max == ms(23).ns);
+  CHECK(e.thread("high").response_ns.max == ms(6).ns);
+}

@@ -90,3 +90,13 @@ TEST_CASE("fixed: rate and deadline monotonic results of policy-facts.md 3.3", "
     CHECK(o.tasks[0].misses == 0);
   }
 }
+
+TEST_CASE("fixed: a woken thread displaces the lowest running thread, not the one on its last CPU",
+          "[policies][fidelity]") {
+  // docs/policies/fixed.md: textbook global FP (policy-facts.md 3.1) preempts low at 3 ms; xnu
+  // preempts mid (tests/policies/edf_fidelity_test.cpp has xnu's numbers).
+  RunOutput f = run_policy(placement_json(), "fixed");
+  CHECK(f.thread("mid").response_ns.max == ms(6).ns);
+  CHECK(f.thread("low").response_ns.max == ms(23).ns);
+  CHECK(f.thread("high").response_ns.max == ms(6).ns);
+}

@@ -97,6 +97,24 @@ inline std::vector<textbook::Task> random_task_set(std::mt19937_64& rng, int cpu
   }
 }
 
+// docs/policies/fixed.md's example of xnu's placement against textbook global FP: two CPUs,
+// high (60) runs 1 ms, sleeps 2 ms, runs 3 ms; low (10) runs 20 ms; mid (50) starts at 1.5 ms
+// and runs 6 ms.
+inline std::string placement_json() {
+  return R"({"format": "xnusim-scenario", "version": 1, "name": "placement", "duration": "30ms",
+    "machine": {"cpus": 2, "xnu": "792"}, "threads": [
+      {"id": "high", "mode": "fixed", "priority": 60, "program": [{"op": "run", "for": "1ms"},
+        {"op": "sleep", "for": "2ms"}, {"op": "run", "for": "3ms"}]},
+      {"id": "low", "mode": "fixed", "priority": 10, "program": [{"op": "run", "for": "20ms"}]},
+      {"id": "mid", "mode": "fixed", "priority": 50, "start": "1500us", "program": [{"op": "run", "for": "6ms"}]}]})";
+}
+
+inline RunOutput run_policy(const std::string& json, const std::string& policy) {
+  sim::run::Options o;
+  o.policy = policy;
+  return testing::run_scenario(load_text(json), o);
+}
+
 inline std::string describe(const std::vector<textbook::Task>& s) {
   std::ostringstream o;
   for (const textbook::Task& k : s)
