@@ -56,11 +56,6 @@ EdfPolicy::Key EdfPolicy::key_of(const Thread& t) const {
   return k;
 }
 
-bool EdfPolicy::before(const Key& a, const Key& b) {
-  return std::tie(a.cls, a.neg_pri, a.deadline, a.release, a.tie) <
-         std::tie(b.cls, b.neg_pri, b.deadline, b.release, b.tie);
-}
-
 bool EdfPolicy::beats_running(const Key& q, const Key& r, bool expired) {
   auto qa = std::tie(q.cls, q.neg_pri, q.deadline, q.release);
   auto ra = std::tie(r.cls, r.neg_pri, r.deadline, r.release);
@@ -95,7 +90,7 @@ int32_t EdfPolicy::best_for(int cpu) const {
   const Heap& local = heaps_[static_cast<size_t>(cpu) + 1];
   if (local.empty()) return shared.empty() ? -1 : shared.top();
   if (shared.empty()) return local.top();
-  return before(entry(local.top()).key, entry(shared.top()).key) ? local.top() : shared.top();
+  return before(local.top_key(), shared.top_key()) ? local.top() : shared.top();
 }
 
 Thread* EdfPolicy::choose(int cpu) {
@@ -236,54 +231,50 @@ Duration EdfPolicy::quantum_for(const Thread& t) const {
 
 // --- the heap --------------------------------------------------------------------------------
 
-bool EdfPolicy::Heap::less(size_t a, size_t b) const {
-  return before(owner_->entry(items_[a]).key, owner_->entry(items_[b]).key);
-}
-
-void EdfPolicy::Heap::place(size_t at, int32_t thread) {
-  items_[at] = thread;
-  owner_->entry(thread).pos = static_cast<int32_t>(at);
+void EdfPolicy::Heap::place(size_t at, const Item& item) {
+  items_[at] = item;
+  owner_->entry(item.thread).pos = static_cast<int32_t>(at);
 }
 
 void EdfPolicy::Heap::up(size_t at) {
+  Item item = items_[at];
   while (at > 0) {
     size_t parent = (at - 1) / 2;
-    if (!less(at, parent)) break;
-    int32_t a = items_[at], b = items_[parent];
-    place(at, b);
-    place(parent, a);
+    if (!before(item.key, items_[parent].key)) break;
+    place(at, items_[parent]);
     at = parent;
   }
+  place(at, item);
 }
 
 void EdfPolicy::Heap::down(size_t at) {
+  Item item = items_[at];
+  size_t n = items_.size();
   for (;;) {
-    size_t l = 2 * at + 1, r = l + 1, m = at;
-    if (l < items_.size() && less(l, m)) m = l;
-    if (r < items_.size() && less(r, m)) m = r;
-    if (m == at) return;
-    int32_t a = items_[at], b = items_[m];
-    place(at, b);
-    place(m, a);
+    size_t l = 2 * at + 1;
+    if (l >= n) break;
+    size_t m = l + 1 < n && before(items_[l + 1].key, items_[l].key) ? l + 1 : l;
+    if (!before(items_[m].key, item.key)) break;
+    place(at, items_[m]);
     at = m;
   }
+  place(at, item);
 }
 
 void EdfPolicy::Heap::push(int32_t thread) {
-  items_.push_back(thread);
-  place(items_.size() - 1, thread);
+  items_.push_back(Item{owner_->entry(thread).key, thread});
   up(items_.size() - 1);
 }
 
 void EdfPolicy::Heap::erase(int32_t thread) {
   size_t at = static_cast<size_t>(owner_->entry(thread).pos);
   owner_->entry(thread).pos = -1;
-  int32_t last = items_.back();
+  Item last = items_.back();
   items_.pop_back();
   if (at == items_.size()) return;
-  place(at, last);
+  items_[at] = last;
   up(at);
-  down(at);
+  down(static_cast<size_t>(owner_->entry(last.thread).pos));
 }
 
 }  // namespace sim::policies

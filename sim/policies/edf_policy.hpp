@@ -67,21 +67,22 @@ class EdfPolicy final : public Policy {
    public:
     explicit Heap(EdfPolicy* owner) : owner_(owner) {}
     bool empty() const { return items_.empty(); }
-    int32_t top() const { return items_.front(); }
+    int32_t top() const { return items_.front().thread; }
+    const Key& top_key() const { return items_.front().key; }
     void push(int32_t thread);
     void erase(int32_t thread);
-    template <typename Fn>
-    void for_each(Fn&& fn) const {
-      for (int32_t i : items_) fn(i);
-    }
 
    private:
-    bool less(size_t a, size_t b) const;
-    void place(size_t at, int32_t thread);
+    // The key is copied into the heap so that sifting touches only this array.
+    struct Item {
+      Key key;
+      int32_t thread;
+    };
+    void place(size_t at, const Item& item);
     void up(size_t at);
     void down(size_t at);
     EdfPolicy* owner_;
-    std::vector<int32_t> items_;
+    std::vector<Item> items_;
   };
 
   struct Entry {
@@ -91,7 +92,14 @@ class EdfPolicy final : public Policy {
     SimTime woke;          // last wakeup (deadline base of an aperiodic realtime thread)
   };
 
-  static bool before(const Key& a, const Key& b);        // strict order with `tie`
+  // Strict order with `tie`.
+  static bool before(const Key& a, const Key& b) {
+    if (a.cls != b.cls) return a.cls < b.cls;
+    if (a.neg_pri != b.neg_pri) return a.neg_pri < b.neg_pri;
+    if (a.deadline != b.deadline) return a.deadline < b.deadline;
+    if (a.release != b.release) return a.release < b.release;
+    return a.tie < b.tie;
+  }
   // Whether `queued` should run rather than `running` (which keeps its CPU on equal keys,
   // unless `expired`: its quantum ended, and an equal non-deadline thread takes its turn).
   static bool beats_running(const Key& queued, const Key& running, bool expired);
