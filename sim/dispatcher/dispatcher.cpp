@@ -607,6 +607,7 @@ void Dispatcher::start_job(Thread& t) {
   t.frames.clear();
   t.frames.push_back(model::Frame{t.program, 0, 0, false});
   t.job_active = true;
+  policy_->job_started(t);
 }
 
 bool Dispatcher::job_done(Thread& t) {

@@ -143,6 +143,8 @@ class Dispatcher final : public policies::PolicyHost {
   void resched(int cpu) override { post_ast(cpus_[static_cast<size_t>(cpu)]); }
 
   // --- extension API (sim/sync, sim/iokit_model) ------------------------------------------
+  // The sync layer changed t.promoted_pri (a lock promotion began, changed or ended).
+  void promotion_changed(Thread& t) { policy_->promotion_changed(t); }
   void register_op_handler(model::OpKind kind, OpHandler* handler);
   // Whether a layer registered a handler for `kind` (tests check the op table against this).
   bool has_op_handler(model::OpKind kind) const {

@@ -46,6 +46,7 @@ struct Thread {
   const std::vector<Op>* program = nullptr;
   Duration period;        // zero: a single job
   Duration deadline;      // relative; zero: none
+  bool deadline_declared = false;  // the scenario gave `deadline` (else it is the period)
   SimTime start;          // (the dispatcher sets it once for threads started on demand)
   int bound_cpu = -1;
   ThreadMode declared_mode = ThreadMode::timeshare;

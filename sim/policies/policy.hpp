@@ -123,6 +123,14 @@ class Policy {
   // thread_unblock: called by wake() as a blocked thread becomes runnable, before
   // update_priority and thread_setrun (a fresh quantum is already set).
   virtual void on_wakeup(Thread& /*t*/) {}
+  // Called by the dispatcher as a job of `t` starts: at its release (`t` blocked, about to be
+  // woken), or at once when `t` completes a job and the next one was already released (`t`
+  // running on t.cpu). t.jobs_completed is the index of the job starting.
+  virtual void job_started(Thread& /*t*/) {}
+  // Called by the sync layer (through the dispatcher) whenever t.promoted_pri changes, in any
+  // state of `t`, before any set_sched_pri that goes with it (which may not come: a promotion
+  // to the thread's own level changes no sched_pri).
+  virtual void promotion_changed(Thread& /*t*/) {}
   // thread_policy_set: called by the interpreter for a `set_mode` op of the running `t`; the
   // policy changes mode, base and sched_pri (through the host) and emits mode_changed or
   // set_mode_failed. The default is xnu's (xnu-facts.md 4.1).

@@ -1,6 +1,7 @@
 // The explicit list of policies. Add a policy here, nowhere else.
 #include "sim/policies/registry.hpp"
 
+#include "sim/policies/edf_policy.hpp"
 #include "sim/policies/fixed_policy.hpp"
 #include "sim/policies/xnu_policy.hpp"
 
@@ -12,6 +13,7 @@ const std::vector<PolicyInfo>& registry() {
        &XnuPolicy::make},
       {"fixed", "textbook global fixed priority: the m highest-priority ready threads run, round robin among equals, no decay",
        &FixedPolicy::make},
+      {"edf", "preemptive earliest deadline first, global on m CPUs, partitioned for bound threads", &EdfPolicy::make},
   };
   return list;
 }

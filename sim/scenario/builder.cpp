@@ -139,6 +139,7 @@ World build_world(const Scenario& s, const policies::PolicyInfo& policy, core::T
     t.start = core::SimTime{spec.start.ns};
     t.period = spec.period.value_or(Duration{});
     t.deadline = spec.deadline ? *spec.deadline : t.period;
+    t.deadline_declared = spec.deadline_given || (spec.deadline && spec.deadline != spec.period);
     t.bound_cpu = spec.cpu.value_or(-1);
     t.mode = t.declared_mode = spec.mode;
     if (spec.mode == model::ThreadMode::realtime) {

@@ -45,7 +45,8 @@ struct ThreadSpec {
   std::optional<int> cpu;
   Duration start;
   std::optional<Duration> period;
-  std::optional<Duration> deadline;
+  std::optional<Duration> deadline;  // the period when not given
+  bool deadline_given = false;       // `deadline` was in the file
   std::vector<Op> program;
   std::string pointer;  // "/threads/3"
 };

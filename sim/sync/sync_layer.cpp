@@ -530,7 +530,9 @@ void SyncLayer::unpromote(Thread& t) {
 
 void SyncLayer::update_promoted(Thread& t) {
   const ThreadSync& s = ts(t);
+  int old = t.promoted_pri;
   t.promoted_pri = std::max(s.xnu_pri, s.boost);
+  if (t.promoted_pri != old) d_.promotion_changed(t);
 }
 
 // Inherit and ceiling: the boost of `thread` is the highest ceiling of the ceiling locks it holds

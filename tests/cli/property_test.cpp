@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <random>
 
+#include "sim/policies/edf_policy.hpp"
 #include "sim/policies/registry.hpp"
 #include "sim/policies/standard_queues.hpp"
 #include "tests/support.hpp"
@@ -173,6 +174,7 @@ void check_invariants(const dispatcher::Dispatcher& d) {
   const bool textbook = d.policy().name() == "fixed";
   const bool xnu_rules = d.policy().name() == "xnu" || textbook;
   int queued = 0;
+  const auto* edf = dynamic_cast<const sim::policies::EdfPolicy*>(&d.policy());
   for (const auto& t : threads) {
     // No thread lost: every runnable thread is queued or handed to exactly one CPU; every
     // running thread is the active thread of the CPU it names.
@@ -204,6 +206,14 @@ void check_invariants(const dispatcher::Dispatcher& d) {
       // preemption (xnu-facts.md 5.6), and a thread re-queued by a preemption or a quantum
       // expiry makes no preemption check (5.3); such threads carry waiting_for_reschedule. A
       // CPU in a primary interrupt handler takes its AST when the handler returns (5.6).
+      if (edf) {
+        // EDF is fully preemptive (docs/policies/edf.md): only a CPU in a handler, or a thread
+        // with preemption disabled, keeps a queued thread that outranks it waiting.
+        if (!behind_handler && !p.in_interrupt && p.active && p.active->state == ThreadState::running &&
+            p.active->preemption_level == 0)
+          REQUIRE_FALSE(edf->outranks(t, *p.active));
+        continue;
+      }
       if (!xnu_rules) continue;
       if (!t.waiting_for_reschedule && !behind_handler && !p.in_interrupt && p.active &&
           p.active->state == ThreadState::running && !p.active->kernel_mode())

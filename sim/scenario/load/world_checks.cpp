@@ -627,10 +627,12 @@ void Checker::thread(const Json& e, const std::string& ptr, size_t i) {
   });
   const Json* period = member(e, "period");
   if (period) out.period = read_duration(*period, at(ptr, "period"), Sign::positive);
-  if (const Json* d = member(e, "deadline"))
+  if (const Json* d = member(e, "deadline")) {
     out.deadline = read_duration(*d, at(ptr, "deadline"), Sign::positive);
-  else
+    out.deadline_given = true;
+  } else {
     out.deadline = out.period;
+  }
 
   if (const Json* prog = require(e, ptr, "program")) {
     // A wrong "period" still counts as given, so its ops are not blamed for it.

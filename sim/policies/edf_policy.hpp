@@ -1,0 +1,124 @@
+// `edf`: preemptive earliest deadline first, global on m CPUs (the m ready jobs with the earliest
+// absolute deadlines run), partitioned for bound threads; threads without a deadline run below
+// every deadline job in fixed-priority order (docs/policies/edf.md).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "sim/policies/policy.hpp"
+
+namespace sim::policies {
+
+class EdfPolicy final : public Policy {
+ public:
+  explicit EdfPolicy(const PolicyContext& ctx);
+  std::string_view name() const override { return "edf"; }
+  static std::unique_ptr<Policy> make(const PolicyContext& ctx);
+
+  // The order of everything runnable, smallest first: threads holding a lock promotion (by
+  // sched_pri, then as below), then deadline jobs (absolute deadline, release, thread index),
+  // then threads without a deadline (sched_pri, FIFO). `tie` is the thread index for deadline
+  // jobs and the FIFO sequence otherwise; a running thread has none (it keeps its place).
+  enum Class : int8_t { kPromoted = 0, kDeadline = 1, kPlain = 2 };
+  struct Key {
+    int8_t cls = kPlain;
+    int32_t neg_pri = 0;      // -sched_pri (promoted and plain); 0 for deadline jobs
+    int64_t deadline = 0;     // absolute deadline, ns (INT64_MAX: none)
+    int64_t release = 0;      // release of the job, ns
+    int64_t tie = 0;
+  };
+  // The key of `t` as it stands (its current job, promotion and priority).
+  Key key_of(const Thread& t) const;
+  // Whether the runnable `waiting` should run rather than `running` (equal keys keep the
+  // running one); the property tests check that no queued thread outranks a running one.
+  bool outranks(const Thread& waiting, const Thread& running) const {
+    return beats_running(key_of(waiting), key_of(running), false);
+  }
+  // The relative deadline EDF schedules `t` by (zero: none): `deadline` as declared, else a
+  // realtime thread's constraint, else the period.
+  Duration relative_deadline(const Thread& t) const;
+
+  // --- Policy ---------------------------------------------------------------------------------
+  void enqueue(Thread& t, bool head) override;
+  void remove(Thread& t) override;
+  Thread* choose(int cpu) override;
+  Thread* choose_over(int cpu, const Thread& outgoing) override;
+  bool queue_beats(int cpu, const Thread& handed) const override;
+  bool has_queued(int cpu) const override;
+  Preemption should_preempt(const Processor& p, const Thread& running) const override;
+  int select_idle_cpu(const Thread& t, int exclude) const override;
+  int preempt_target(const Thread& t) const override;
+  Requeue requeue(Thread& t, const Processor& p, core::SwitchReason why) override;
+  int timeslice(const Thread& /*t*/) const override { return 1; }
+  bool is_urgent(const Thread& /*t*/) const override { return true; }
+  void on_wakeup(Thread& t) override;
+  int compute_sched_pri(const Thread& t) const override;
+  Duration quantum_for(const Thread& t) const override;
+  void job_started(Thread& t) override;
+  void promotion_changed(Thread& t) override;
+  void set_mode(Thread& t, const model::Op& op) override;
+
+ private:
+  // An indexed binary min-heap of thread indices ordered by their stored keys (no allocation
+  // once it has grown; removal by position).
+  class Heap {
+   public:
+    explicit Heap(EdfPolicy* owner) : owner_(owner) {}
+    bool empty() const { return items_.empty(); }
+    int32_t top() const { return items_.front().thread; }
+    const Key& top_key() const { return items_.front().key; }
+    void push(int32_t thread);
+    void erase(int32_t thread);
+
+   private:
+    // The key is copied into the heap so that sifting touches only this array.
+    struct Item {
+      Key key;
+      int32_t thread;
+    };
+    void place(size_t at, const Item& item);
+    void up(size_t at);
+    void down(size_t at);
+    EdfPolicy* owner_;
+    std::vector<Item> items_;
+  };
+
+  struct Entry {
+    Key key;               // stored at enqueue
+    int32_t queue = -1;    // 0 shared, 1 + cpu bound, -1 not queued
+    int32_t pos = -1;      // position in its heap
+    SimTime woke;          // last wakeup (deadline base of an aperiodic realtime thread)
+  };
+
+  // Strict order with `tie`.
+  static bool before(const Key& a, const Key& b) {
+    if (a.cls != b.cls) return a.cls < b.cls;
+    if (a.neg_pri != b.neg_pri) return a.neg_pri < b.neg_pri;
+    if (a.deadline != b.deadline) return a.deadline < b.deadline;
+    if (a.release != b.release) return a.release < b.release;
+    return a.tie < b.tie;
+  }
+  // Whether `queued` should run rather than `running` (which keeps its CPU on equal keys,
+  // unless `expired`: its quantum ended, and an equal non-deadline thread takes its turn).
+  static bool beats_running(const Key& queued, const Key& running, bool expired);
+  // The best queued thread `cpu` may run (shared or bound to it), or -1.
+  int32_t best_for(int cpu) const;
+  Heap& heap_of(int32_t queue) { return heaps_[static_cast<size_t>(queue)]; }
+  Thread& th(int32_t i) const { return (*ctx_.threads)[static_cast<size_t>(i)]; }
+  Entry& entry(int32_t i) { return entries_[static_cast<size_t>(i)]; }
+  const Entry& entry(int32_t i) const { return entries_[static_cast<size_t>(i)]; }
+  void take(Thread& t);
+  // A thread displaced from `cpu` before it ran there (a claim or a hand-off) goes back to the
+  // queues without a preemption check of its own: every other CPU whose current thread it
+  // outranks looks again (resched).
+  void resched_for_displaced(const Thread& displaced, int cpu) const;
+
+  std::vector<Entry> entries_;  // by thread index
+  std::vector<Heap> heaps_;     // 0 shared, 1 + cpu bound
+  int64_t tail_seq_ = 0;
+  int64_t head_seq_ = 0;
+};
+
+}  // namespace sim::policies
