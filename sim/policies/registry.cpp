@@ -1,6 +1,7 @@
 // The explicit list of policies. Add a policy here, nowhere else.
 #include "sim/policies/registry.hpp"
 
+#include "sim/policies/bsd44_policy.hpp"
 #include "sim/policies/fixed_policy.hpp"
 #include "sim/policies/xnu_policy.hpp"
 
@@ -12,6 +13,7 @@ const std::vector<PolicyInfo>& registry() {
        &XnuPolicy::make},
       {"fixed", "strict fixed priority over 128 levels, round robin among equals, no decay",
        &FixedPolicy::make},
+      {"bsd44", "4.4BSD-Lite2: estcpu decay by load average, 100 ms round robin, nice", &Bsd44Policy::make},
   };
   return list;
 }

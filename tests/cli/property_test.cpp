@@ -169,6 +169,7 @@ bool may_run_on(const model::Thread& t, int cpu) { return t.bound_cpu < 0 || t.b
 void check_invariants(const dispatcher::Dispatcher& d) {
   const auto& threads = d.threads();
   const auto& cpus = d.processors();
+  bool standard = dynamic_cast<const sim::policies::StandardQueuePolicy*>(&d.policy()) != nullptr;
   int queued = 0;
   for (const auto& t : threads) {
     // No thread lost: every runnable thread is queued or handed to exactly one CPU; every
@@ -201,7 +202,9 @@ void check_invariants(const dispatcher::Dispatcher& d) {
       // preemption (xnu-facts.md 5.6), and a thread re-queued by a preemption or a quantum
       // expiry makes no preemption check (5.3); such threads carry waiting_for_reschedule. A
       // CPU in a primary interrupt handler takes its AST when the handler returns (5.6).
-      if (!t.waiting_for_reschedule && !behind_handler && !p.in_interrupt && p.active &&
+      // (Policies over the standard queues only: bsd44 ranks by BSD queue, not sched_pri, and
+      // gives way only at need_resched.)
+      if (standard && !t.waiting_for_reschedule && !behind_handler && !p.in_interrupt && p.active &&
           p.active->state == ThreadState::running && !p.active->kernel_mode())
         REQUIRE(t.sched_pri <= p.active->sched_pri);
     }
