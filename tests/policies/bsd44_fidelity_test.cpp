@@ -249,6 +249,30 @@ TEST_CASE("bsd44: nice raises p_usrpri by 2 per step and is added to estcpu each
   CHECK(m.usrpri[100] == 50 + 71 / 4 + 10);
 }
 
+TEST_CASE("bsd44: on 2 CPUs a wakeup's need_resched goes to the CPU running the worst priority",
+          "[policies][fidelity]") {
+  // policy-facts.md 1.9: one global queue structure, need_resched targets the CPU running the
+  // worst priority. Hog a (nice 0, p_usrpri 50) and hog b (nice 10, p_usrpri 70) keep both CPUs;
+  // the sleeper wakes at 50 ms at PWAIT and displaces b, wherever b runs.
+  auto a = hog("a");
+  auto b = hog("b");
+  b.nice = 10;
+  auto sl = thread("s", 31, {sleep_op(ms(50)), run_op(ms(10))}, ThreadMode::timeshare);
+  sl.task = "s";
+  auto s = scenario_of({a, b, sl}, ms(100), 2);
+  Run r = run(s, "bsd44");
+  int b_cpu = -1;
+  std::vector<std::string> at50;
+  for (const auto& e : r.trace.of(core::TraceKind::switched)) {
+    if (e.time.ns < 50'000'000 && e.other == 1) b_cpu = e.cpu;
+    if (e.time.ns == 50'000'000) at50.push_back(std::to_string(e.cpu) + " " + std::to_string(e.thread) + "->" + std::to_string(e.other));
+  }
+  REQUIRE(b_cpu >= 0);
+  CHECK(at50 == std::vector<std::string>{std::to_string(b_cpu) + " 1->2"});
+  CHECK(r.thread("s").response_ns.max == 60'000'000);
+  CHECK(r.thread("a").cpu_time_ns == 100'000'000);  // a is never displaced
+}
+
 TEST_CASE("bsd44: every bundled scenario runs to its end, twice with byte-identical JSON", "[policies][property]") {
   namespace fs = std::filesystem;
   std::vector<fs::path> files;
