@@ -77,17 +77,6 @@ std::unique_ptr<Policy> Bsd44Policy::make(const PolicyContext& ctx) { return std
 
 // --- ranks --------------------------------------------------------------------------------------
 
-int Bsd44Policy::level_for(const Thread& t, int pri) const {
-  // Fixed and real-time threads, and a timeshare thread while a mutex promotion holds it up,
-  // rank above every BSD priority, by their Mach priority.
-  if (!t.is_timeshare() || (t.promotions > 0 && t.promoted_pri >= 0)) return NQS + pri;
-  if (t.depressed) return 0;  // swtch_pri / thread_switch: below every BSD priority
-  const Proc& pr = proc(t);
-  // A thread in user mode whose wakeup priority was not yet given up ranks by p_usrpri (userret).
-  int p = pr.userret && t.state == ThreadState::running && !t.kernel_mode() ? pr.usrpri : pr.priority;
-  return NQS - 1 - p / PPQ;
-}
-
 int Bsd44Policy::compute_sched_pri(const Thread& t) const {
   if (t.depressed) return std::max(model::DEPRESSPRI, t.promoted_pri);
   if (!t.is_timeshare()) return std::max(t.base_pri, t.promoted_pri);
@@ -179,11 +168,13 @@ Preemption Bsd44Policy::should_preempt(const Processor& p, const Thread& running
   return Preemption{preempt, false};
 }
 
-// An idle CPU takes a newly runnable thread at once (each CPU takes the best head); the lowest-
-// numbered idle CPU, or only its own for a bound thread.
+// An idle CPU takes a newly runnable thread at once (each CPU takes the best head): the one it
+// last ran on if that is idle, else the lowest-numbered idle CPU; only its own for a bound thread.
+// (Which idle CPU takes it is arbitrary in BSD's uniprocessor model.)
 int Bsd44Policy::select_idle_cpu(const Thread& t, int exclude) const {
   const auto& cpus = *ctx_.cpus;
   if (t.bound_cpu >= 0) return cpus[static_cast<size_t>(t.bound_cpu)].can_take(exclude) ? t.bound_cpu : -1;
+  if (t.last_cpu >= 0 && cpus[static_cast<size_t>(t.last_cpu)].can_take(exclude)) return t.last_cpu;
   for (const Processor& p : cpus)
     if (p.can_take(exclude)) return p.index;
   return -1;

@@ -180,8 +180,17 @@ class Bsd44Policy final : public Policy {
   Proc& proc(Thread& t) { return procs_[static_cast<size_t>(t.index)]; }
   const Proc& proc(const Thread& t) const { return procs_[static_cast<size_t>(t.index)]; }
   Queues& queues_for(const Thread& t) { return t.bound_cpu >= 0 ? bound_[static_cast<size_t>(t.bound_cpu)] : shared_; }
-  // The level of `t` if its sched_pri were `pri`.
-  int level_for(const Thread& t, int pri) const;
+  // The level of `t` if its sched_pri were `pri` (inline: the preemption tests call it per CPU).
+  int level_for(const Thread& t, int pri) const {
+    // Fixed and real-time threads, and a timeshare thread while a mutex promotion holds it up,
+    // rank above every BSD priority, by their Mach priority.
+    if (!t.is_timeshare() || (t.promotions > 0 && t.promoted_pri >= 0)) return bsd44::NQS + pri;
+    if (t.depressed) return 0;  // swtch_pri / thread_switch: below every BSD priority
+    const Proc& pr = proc(t);
+    // A thread in user mode whose wakeup priority was not yet given up ranks by p_usrpri (userret).
+    int p = pr.userret && t.state == model::ThreadState::running && !t.kernel_mode() ? pr.usrpri : pr.priority;
+    return bsd44::NQS - 1 - p / bsd44::PPQ;
+  }
   int level(const Thread& t) const { return level_for(t, t.sched_pri); }
   // The best queued thread `cpu` may take (shared or its bound queue), or nullptr.
   Thread* best_for(int cpu) const;
