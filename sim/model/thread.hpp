@@ -51,6 +51,7 @@ struct Thread {
   int bound_cpu = -1;
   ThreadMode declared_mode = ThreadMode::timeshare;
   int declared_base_pri = BASEPRI_DEFAULT;     // as the scenario gave it
+  int nice = 0;  // p_nice of its task, -20..19 (docs/policies/nice.md; 0 for kernel threads)
 
   // --- Scheduling state shared by mechanism and policy (names as in xnu's struct thread):
   // written by the dispatcher (set_sched_pri, thread_policy_set, depress) and by the policy

@@ -2,6 +2,7 @@
 #include "sim/policies/registry.hpp"
 
 #include "sim/policies/edf_policy.hpp"
+#include "sim/policies/bsd44_policy.hpp"
 #include "sim/policies/fixed_policy.hpp"
 #include "sim/policies/xnu_policy.hpp"
 
@@ -14,6 +15,7 @@ const std::vector<PolicyInfo>& registry() {
       {"fixed", "textbook global fixed priority: the m highest-priority ready threads run, round robin among equals, no decay",
        &FixedPolicy::make},
       {"edf", "preemptive earliest deadline first, global on m CPUs, partitioned for bound threads", &EdfPolicy::make},
+      {"bsd44", "4.4BSD-Lite2: estcpu decay by load average, 100 ms round robin, nice", &Bsd44Policy::make},
   };
   return list;
 }

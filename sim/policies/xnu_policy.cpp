@@ -43,11 +43,39 @@ int load_shift(int load) {
   return s;
 }
 
+namespace {
+
+// The base priority xnu gives a thread declared at `declared` in a task reniced to `nice`
+// (policy-facts.md 4; the code is the same in xnu-517.12.7 and xnu-792.25.20): resetpriority
+// calls task_importance(task, -nice), which calls task_priority(task, BASEPRI_DEFAULT - nice,
+// max_priority 63) (clamped to [MINPRI, 63]); thread_recompute_priority then sets base =
+// clamp(clamp(importance, -127, 127) + task_priority, MINPRI, thread max_priority), with
+// importance = declared - 31 as thread_create_internal left it.
+// sim: a user thread the scenario declares above MAXPRI_USER (which xnu could not create) keeps
+// its declared priority as its max_priority, so nice never raises it but does lower it.
+int niced_base(int declared, int nice) {
+  int importance = std::clamp(declared - model::BASEPRI_DEFAULT, -model::MAXPRI, model::MAXPRI);
+  int task_pri = std::clamp(model::BASEPRI_DEFAULT - nice, model::MINPRI, model::MAXPRI_USER);
+  int max_pri = std::max(model::MAXPRI_USER, declared);
+  return std::clamp(importance + task_pri, model::MINPRI, max_pri);
+}
+
+}  // namespace
+
 XnuPolicy::XnuPolicy(const PolicyContext& ctx) : StandardQueuePolicy(ctx, /*rt_by_deadline=*/true) {
   // ns timebase (xnu-facts.md 3.1): 125 ms * 5/3 = 208,333,333 -> 23.
   sched_pri_shift_ = fixed_pri_shift(kSchedTick.ns);
   scan_.reserve(128);
   decay_.resize(ctx.threads->size());
+  // nice is fixed for the whole run, as if donice ran before the threads started: the base of
+  // every non-real-time user thread of a reniced task moves (real-time threads keep 97 and get
+  // the niced base if they leave real time; kernel threads are refused by task_importance and
+  // the loader refuses nice on them). The dispatcher computes sched_pri after this.
+  for (Thread& t : *ctx.threads) {
+    if (t.nice == 0 || t.kernel) continue;  // donice is never called for nice 0
+    if (!t.is_realtime()) t.base_pri = niced_base(t.base_pri, t.nice);
+    t.declared_base_pri = niced_base(t.declared_base_pri, t.nice);
+  }
 }
 
 std::unique_ptr<Policy> XnuPolicy::make(const PolicyContext& ctx) { return std::make_unique<XnuPolicy>(ctx); }

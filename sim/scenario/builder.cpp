@@ -135,6 +135,7 @@ World build_world(const Scenario& s, const policies::PolicyInfo& policy, core::T
     t.name = spec.id;
     t.task = spec.task;
     t.kernel = spec.kernel;
+    t.nice = spec.nice.value_or(0);
     t.program = &spec.program;
     t.start = core::SimTime{spec.start.ns};
     t.period = spec.period.value_or(Duration{});

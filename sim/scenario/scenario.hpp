@@ -41,6 +41,7 @@ struct ThreadSpec {
   bool kernel = false;
   model::ThreadMode mode = model::ThreadMode::timeshare;
   int priority = 31;
+  std::optional<int> nice;  // -20..19; absent = 0 (docs/policies/nice.md)
   std::optional<model::RealtimeParams> realtime;
   std::optional<int> cpu;
   Duration start;

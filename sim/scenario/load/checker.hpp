@@ -37,6 +37,9 @@ constexpr int kMaxCpus = 256;
 // Only guards the loader against absurd input; no real scenario comes near it (the JSON nesting
 // limit is in text_positions.cpp).
 constexpr int kMaxLoopDepth = 32;
+// p_nice of a thread's task (PRIO_MIN -20; 19 is the highest nice(1) gives, docs/policies/nice.md).
+constexpr int kMinNice = -20;
+constexpr int kMaxNice = 19;
 // The most op executions a finite loop may imply at one simulated instant (nested loops
 // multiply): when no op of its body takes time or may block, every iteration can run at the same
 // instant, and a thread spinning there would stop the whole simulation. 100,000 is far above any
@@ -166,6 +169,7 @@ class Checker {
   void interrupt(const Json& e, const std::string& ptr, size_t i);
   bool arrival(const Json& a, const std::string& ptr, ArrivalSpec& out);
   void thread(const Json& e, const std::string& ptr, size_t i);
+  void check_task_nice();
   std::optional<RealtimeParams> realtime(const Json& v, const std::string& ptr, bool admission);
   std::vector<Op> ops(const Json& v, const std::string& ptr, const ThreadScope& scope, int depth,
                       OpsSummary& sum);

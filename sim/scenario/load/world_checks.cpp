@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <limits>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -86,6 +87,7 @@ Scenario Checker::run(const Json& root) {
   if (const Json* a = declare(root, "threads", threads_)) {
     s_.threads.resize(a->size());
     for (size_t i = 0; i < a->size(); ++i) thread((*a)[i], at("/threads", i), i);
+    check_task_nice();
   }
   if (const Json* a = member(root, "expect")) {
     if (!a->is_array()) {
@@ -578,8 +580,8 @@ void Checker::thread(const Json& e, const std::string& ptr, size_t i) {
   out.pointer = ptr;
   if (!e.is_object()) return;
   check_keys(e, ptr,
-             {"id", "task", "kernel", "mode", "priority", "realtime", "cpu", "start", "period",
-              "deadline", "program"},
+             {"id", "task", "kernel", "mode", "priority", "nice", "realtime", "cpu", "start",
+              "period", "deadline", "program"},
              "in a thread");
   optional_key(e, ptr, "task", out.task,
                [&](const Json& v, const std::string& p) { return read_name(v, p, "task name"); });
@@ -621,6 +623,19 @@ void Checker::thread(const Json& e, const std::string& ptr, size_t i) {
                                              model::to_string(*mode)));
   }
 
+  if (const Json* n = member(e, "nice")) {
+    if (auto v = read_int(*n, at(ptr, "nice"), kMinNice, kMaxNice,
+                          fmt::format("an integer from {} to {}", kMinNice, kMaxNice))) {
+      if (out.kernel)
+        // xnu: task_importance refuses kernel_task (KERN_INVALID_ARGUMENT), so renicing a
+        // kernel thread has no effect; a scenario that asks for it is wrong.
+        error(at(ptr, "nice"), "not allowed on a kernel thread (nice is a property of a user "
+                               "process; xnu refuses it for kernel_task)")
+            .notes.push_back("remove \"nice\", or make the thread a user thread (\"kernel\": false)");
+      else
+        out.nice = static_cast<int>(*v);
+    }
+  }
   if (const Json* c = member(e, "cpu")) out.cpu = read_cpu(*c, at(ptr, "cpu"));
   optional_key(e, ptr, "start", out.start, [&](const Json& v, const std::string& p) {
     return read_duration(v, p, Sign::non_negative);
@@ -639,6 +654,29 @@ void Checker::thread(const Json& e, const std::string& ptr, size_t i) {
     ThreadScope scope{period != nullptr};
     OpsSummary sum;
     out.program = ops(*prog, at(ptr, "program"), scope, 0, sum);
+  }
+}
+
+// nice is per process (p_nice of the task's proc): every user thread of one task must have the
+// same, an absent "nice" counting as 0. Kernel threads belong to kernel_task whatever their
+// "task" name and are not compared.
+void Checker::check_task_nice() {
+  std::map<std::string, size_t> first_of_task;  // task -> its first user thread
+  for (size_t i = 0; i < s_.threads.size(); ++i) {
+    const ThreadSpec& t = s_.threads[i];
+    if (t.kernel) continue;
+    auto [it, inserted] = first_of_task.emplace(t.task, i);
+    const ThreadSpec& first = s_.threads[it->second];
+    if (inserted || first.nice.value_or(0) == t.nice.value_or(0)) continue;
+    auto shown = [](const ThreadSpec& x) {
+      return x.nice ? std::to_string(*x.nice) : std::string("0 (no \"nice\")");
+    };
+    error(t.nice ? at(t.pointer, "nice") : t.pointer,
+          fmt::format("nice {} differs from nice {} of thread {} ({}) in the same task {}", shown(t),
+                      shown(first), quote(first.id), first.pointer, quote(t.task)))
+        .notes.push_back(
+            "nice belongs to the process: give every thread of the task the same \"nice\", or "
+            "put the threads in different tasks (\"task\")");
   }
 }
 
