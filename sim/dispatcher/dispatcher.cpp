@@ -26,6 +26,7 @@ Dispatcher::Dispatcher(const model::MachineConfig& machine, std::vector<Thread> 
   policies::PolicyContext ctx;
   ctx.machine = machine_;
   ctx.threads = &threads_;
+  ctx.cpus = &cpus_;
   ctx.host = this;
   policy_ = make_policy(ctx);
   for (Thread& t : threads_) {
@@ -254,16 +255,6 @@ void Dispatcher::schedule_cpu_event(Processor& p) {
   queue_.push(at, kRankCpu, kEvCpu, p.index, p.generation);
 }
 
-int Dispatcher::timeshare_quanta() const {
-  // sim: xnu recomputes this from the processor set's counts as they change; we evaluate the
-  // same formula (xnu-facts.md 5.3) at each dispatch from the shared queue's count.
-  int cpus = machine_.cpus;
-  int queued = policy_->shared_count();
-  if (queued >= cpus) return 1;
-  if (queued <= 1) return cpus;
-  return (cpus + queued / 2) / queued;
-}
-
 // models xnu-792 osfmk/kern/priority.c thread_quantum_expire (the dispatcher's part: the new
 // quantum and timeslice; usage and priority belong to the policy)
 void Dispatcher::thread_quantum_expire(Processor& p) {
@@ -277,51 +268,14 @@ void Dispatcher::thread_quantum_expire(Processor& p) {
   post_ast(p);
 }
 
-// models xnu-792 osfmk/kern/sched_prim.c csw_check
-CswResult Dispatcher::csw_check(const Processor& p, const Thread& cur) const {
-  policies::QueueView v = policy_->view(p.index);
-  int pri = cur.sched_pri;
-  if (p.first_timeslice()) {
-    if (cur.is_realtime()) {
-      // A running RT thread in its first timeslice keeps the CPU unless something higher or an
-      // earlier-deadline RT thread is queued (xnu-facts.md 4.2).
-      if (v.highq() > pri) return {true, true};
-      if (v.highq() == pri && v.rt_head_deadline < cur.rt_deadline) return {true, true};
-      return {};
-    }
-    if (v.shared_highq >= model::BASEPRI_RTQUEUES) return {true, true};
-    if (v.shared_highq > pri) return {true, v.shared_urgency > 0};
-    if (v.bound_highq > pri) return {true, v.bound_urgency > 0};
-    return {};
-  }
-  if (v.shared_highq >= pri) return {true, v.shared_urgency > 0};
-  if (v.bound_highq >= pri) return {true, v.bound_urgency > 0};
-  return {};
-}
-
-// A still-runnable thread leaves its CPU: work out its remaining quantum and put it back.
-// models xnu-792 osfmk/kern/sched_prim.c thread_dispatch (remainder and re-queue)
+// A still-runnable thread leaves its CPU: the policy sets its remaining quantum and says where
+// it goes back (thread_dispatch); it is put back by thread_setrun.
 void Dispatcher::requeue_preempted(Processor& p, Thread& t, SwitchReason why) {
-  t.quantum_expired_flag = false;
-  if (p.first_timeslice() && p.quantum_end > now_) t.current_quantum = p.quantum_end - now_;
-  else t.current_quantum = Duration{};
-  if (t.is_realtime()) {
-    if (t.current_quantum.ns == 0) {
-      t.quantum_expired_flag = true;
-      t.rt_deadline = SimTime::never();
-    }
-  } else if (t.current_quantum < machine_.min_quantum) {
-    t.quantum_expired_flag = true;
-    t.current_quantum += machine_.quantum;
-  }
+  policies::Requeue r = policy_->requeue(t, p, why);
   t.cpu = -1;
   t.last_cpu = p.index;
-  // PREEMPT alone goes back to the head with its remainder, QUANTUM to the tail, both without a
-  // preemption check (an idle CPU still takes it); a yield goes to the tail with one.
-  bool head = why == SwitchReason::preempt && !t.quantum_expired_flag;
-  bool check = why == SwitchReason::yield;
-  t.waiting_for_reschedule = !check;
-  thread_setrun(t, head, check, p.index);
+  t.waiting_for_reschedule = !r.check;
+  thread_setrun(t, r.head, r.check, p.index);
 }
 
 // models xnu-792 osfmk/kern/sched_prim.c thread_select (with the AST check of ast_taken)
@@ -340,7 +294,7 @@ void Dispatcher::thread_select(Processor& p) {
     policy_->update_priority(*cur, PriorityReason::decay);  // the running thread catches up if stale
     if (cur->preemption_level > 0) {
       // Preemption is disabled (a simple lock is held or spun for): the CPU stays with it.
-      p.current_pri = cur->sched_pri;
+      p.current = cur;
       if (!cur->in_run && now_ >= p.progress_from) p.advance = true;
       return;
     }
@@ -364,7 +318,7 @@ void Dispatcher::thread_select(Processor& p) {
       p.timeslice = 0;  // a yield first ends the timeslice (xnu-facts.md 5.3)
       why = SwitchReason::yield;
     } else {
-      CswResult c = csw_check(p, *cur);
+      policies::Preemption c = policy_->should_preempt(p, *cur);
       bool keep = !c.preempt;
       // Kernel-mode code is preempted only by urgent ASTs (xnu-facts.md 5.6).
       if (c.preempt && cur->kernel_mode() && !c.urgent) {
@@ -375,19 +329,17 @@ void Dispatcher::thread_select(Processor& p) {
         }
       }
       if (keep) {
-        set_current(p, *cur);
+        p.current = cur;
         if (!cur->in_run && now_ >= p.progress_from) p.advance = true;  // it stopped interpreting to let us decide
         return;
       }
       why = p.first_timeslice() ? SwitchReason::preempt : SwitchReason::quantum;
     }
-    // models xnu-792 thread_invoke's order: choose_thread picks the next thread *before*
-    // thread_dispatch re-queues the outgoing one (xnu-facts.md 5.2, 5.3), so a thread that is not
-    // strictly above the queues cannot be chosen again ahead of an equal one. Picking after the
-    // re-queue let a bound thread win the tie of its CPU-local queue (5.1) against a shared one,
-    // and an RT thread with no quantum left then expired again at once, forever (issue 8, 1.1).
-    // A yielding thread that is still strictly above every queued thread is kept (5.2).
-    Thread* first = policy_->view(p.index).highq() >= cur->sched_pri ? policy_->choose(p.index) : nullptr;
+    // The policy picks the next thread *before* the outgoing one is re-queued, as xnu's
+    // thread_invoke does (xnu-facts.md 5.2, 5.3): picking after the re-queue let a bound thread
+    // win the tie of its CPU-local queue (5.1) against a shared one, and an RT thread with no
+    // quantum left then expired again at once, forever (issue 8, 1.1).
+    Thread* first = policy_->choose_over(p.index, *cur);
     requeue_preempted(p, *cur, why);
     Thread* next = first ? first : policy_->choose(p.index);
     if (next == cur) resume_same(p, *cur);
@@ -407,10 +359,7 @@ void Dispatcher::thread_select(Processor& p) {
   if (p.handed) {
     Thread* h = p.handed;
     p.handed = nullptr;
-    policies::QueueView v = policy_->view(p.index);
-    bool beaten = v.highq() > h->sched_pri ||
-                  (h->is_realtime() && v.highq() == h->sched_pri && v.rt_head_deadline < h->rt_deadline);
-    if (beaten) {
+    if (policy_->queue_beats(p.index, *h)) {
       // models xnu-792 osfmk/kern/sched_prim.c idle_thread: a DISPATCHING CPU whose next_thread is
       // beaten puts it back with thread_setrun(SCHED_HEADQ), which may hand it to another idle
       // CPU (the CPU may have been handed it before an interrupt and a bound wakeup came).
@@ -431,12 +380,12 @@ void Dispatcher::resume_same(Processor& p, Thread& t) {
   t.state = ThreadState::running;
   t.waiting_for_reschedule = false;
   t.cpu = p.index;
-  set_current(p, t);
+  p.current = &t;
   // As at any dispatch, a thread with no quantum left gets a fresh one (xnu-facts.md 5.3); an RT
   // thread that used its whole quantum must not expire again at once (issue 8, 1.1).
   if (t.current_quantum.ns == 0) t.current_quantum = policy_->quantum_for(t);
   p.quantum_end = now_ + t.current_quantum;
-  p.timeslice = t.is_timeshare() ? timeshare_quanta() : 1;
+  p.timeslice = policy_->timeslice(t);
   p.deferred_traced = false;
   if (t.in_run) schedule_cpu_event(p);
   else p.advance = true;
@@ -455,8 +404,7 @@ void Dispatcher::switch_to(Processor& p, Thread* prev, Thread* next, SwitchReaso
   if (!next) {
     emit(TraceEvent{now_, TraceKind::switched, static_cast<uint8_t>(why), static_cast<int16_t>(p.index),
                     prev ? prev->index : -1, -1, 0, -1});
-    p.current_pri = -1;
-    p.rt_deadline = SimTime::never();
+    p.current = nullptr;
     p.quantum_end = SimTime::never();
     p.timeslice = 0;
     return;
@@ -469,11 +417,11 @@ void Dispatcher::switch_to(Processor& p, Thread* prev, Thread* next, SwitchReaso
   next->state = ThreadState::running;
   next->cpu = p.index;
   next->waiting_for_reschedule = false;
-  set_current(p, *next);
+  p.current = next;
   p.progress_from = now_ + cost;
   if (next->current_quantum.ns == 0) next->current_quantum = policy_->quantum_for(*next);
   p.quantum_end = now_ + next->current_quantum;
-  p.timeslice = next->is_timeshare() ? timeshare_quanta() : 1;
+  p.timeslice = policy_->timeslice(*next);
   if (!next->in_run && cost.ns == 0) p.advance = true;
   else schedule_cpu_event(p);
 }
@@ -484,7 +432,7 @@ void Dispatcher::switch_to(Processor& p, Thread* prev, Thread* next, SwitchReaso
 void Dispatcher::hand_to(Processor& p, Thread& t) {
   p.handed = &t;
   t.cpu = p.index;
-  set_current(p, t);
+  p.current = &t;
   post_ast(p);
 }
 
@@ -496,62 +444,33 @@ void Dispatcher::release_handed(Processor& p, Thread& h) {
   thread_setrun(h, true, false, p.index);
 }
 
-// An idle CPU (or one whose thread has just blocked) that may be handed a thread directly.
-static bool available(const Processor& p, int exclude) {
-  return p.index != exclude && p.handed == nullptr &&
-         (p.active == nullptr || p.active->state != ThreadState::running);
-}
-
 // models xnu-792 osfmk/kern/sched_prim.c thread_setrun: `head` = SCHED_HEADQ, `preempt` =
-// SCHED_PREEMPT; `exclude` is a CPU that is choosing right now (the one `t` just left).
+// SCHED_PREEMPT; `exclude` is a CPU that is choosing right now (the one `t` just left). The
+// policy chooses an idle CPU to hand `t` to, or queues it and chooses the CPU to preempt.
 void Dispatcher::thread_setrun(Thread& t, bool head, bool preempt, int exclude) {
   t.state = ThreadState::runnable;
-  if (t.bound_cpu >= 0) {
-    Processor& p = cpus_[static_cast<size_t>(t.bound_cpu)];
-    if (available(p, exclude)) return hand_to(p, t);
-    policy_->enqueue(t, head);
-    if (preempt) preempt_check(t);
-    return;
+  if (int cpu = policy_->select_idle_cpu(t, exclude); cpu >= 0) {
+    Processor& p = cpus_[static_cast<size_t>(cpu)];
+    if (!p.can_take(exclude)) throw internal_error(fmt::format("policy handed \"{}\" to busy cpu{}", t.name, cpu));
+    return hand_to(p, t);
   }
-  // 1. the last CPU if it is idle; 2. any idle CPU (lowest index first).
-  if (t.last_cpu >= 0 && available(cpus_[static_cast<size_t>(t.last_cpu)], exclude))
-    return hand_to(cpus_[static_cast<size_t>(t.last_cpu)], t);
-  for (Processor& p : cpus_)
-    if (available(p, exclude)) return hand_to(p, t);
   policy_->enqueue(t, head);
   if (preempt) preempt_check(t);
 }
 
-// Picks the CPU a newly queued thread should preempt, if any: its last CPU when that one runs
-// something lower (or, for RT, a later deadline at equal priority), else the CPU running the
-// lowest priority (lowest index on ties).
-// sim: xnu first tries the CPU doing the wakeup; a simulated wakeup has no such CPU.
+// Sends an AST to the CPU whose current thread `t` (just queued) should displace, if the policy
+// names one.
 void Dispatcher::preempt_check(Thread& t) {
-  auto beats = [&](const Processor& p) {
-    if (t.sched_pri > p.current_pri) return true;
-    return t.is_realtime() && t.sched_pri == p.current_pri && t.rt_deadline < p.rt_deadline;
-  };
-  Processor* target = nullptr;
-  if (t.bound_cpu >= 0) {
-    Processor& p = cpus_[static_cast<size_t>(t.bound_cpu)];
-    if (beats(p)) target = &p;
-  } else if (t.last_cpu >= 0 && beats(cpus_[static_cast<size_t>(t.last_cpu)])) {
-    target = &cpus_[static_cast<size_t>(t.last_cpu)];
-  } else {
-    for (Processor& p : cpus_) {
-      if (!beats(p)) continue;
-      if (!target || p.current_pri < target->current_pri) target = &p;
-    }
-  }
-  if (!target) return;
+  int cpu = policy_->preempt_target(t);
+  if (cpu < 0) return;
+  Processor* target = &cpus_[static_cast<size_t>(cpu)];
   // The target is now claimed by `t`: a second wakeup in the same instant looks elsewhere
   // rather than at a CPU that is already about to switch (thread_select restores the value
   // if the CPU keeps its thread).
   if (target->claimed_by >= 0 && target->claimed_by != t.index)
     threads_[static_cast<size_t>(target->claimed_by)].waiting_for_reschedule = true;  // displaced
   target->claimed_by = t.index;
-  target->current_pri = t.sched_pri;
-  if (t.is_realtime()) target->rt_deadline = t.rt_deadline;
+  target->current = &t;
   if (!t.urgent && target->active && target->active->state == ThreadState::running &&
       target->active->kernel_mode())
     t.waiting_for_reschedule = true;  // a non-urgent AST to kernel-mode code waits
@@ -564,7 +483,7 @@ void Dispatcher::wake(Thread& t, WakeReason why) {
     // Woken before it left the CPU (between assert_wait and thread_block): it simply goes on.
     Processor& p = cpus_[static_cast<size_t>(t.cpu)];
     t.state = ThreadState::running;
-    p.current_pri = t.sched_pri;
+    p.current = &t;
     if (p.handed) {
       Thread* h = p.handed;
       p.handed = nullptr;
@@ -576,7 +495,7 @@ void Dispatcher::wake(Thread& t, WakeReason why) {
   // models xnu-792 osfmk/kern/sched_prim.c thread_unblock: fresh quantum, RT deadline, metering
   t.current_quantum = Duration{};
   t.computation_metered_ns = 0;
-  if (t.is_realtime()) t.rt_deadline = now_ + t.realtime.constraint;
+  policy_->on_wakeup(t);
   t.wakeup_cost_pending = true;
   t.waiting_for_reschedule = false;
   emit(TraceEvent{now_, TraceKind::woke, static_cast<uint8_t>(why), -1, t.index, -1, 0, t.sched_pri});
@@ -598,7 +517,7 @@ void Dispatcher::block(Thread& t, BlockReason why, int32_t object) {
   t.state = ThreadState::blocked;
   t.block_reason = why;
   t.block_object = object;
-  p.current_pri = -1;  // the CPU is about to choose again
+  p.current = nullptr;  // the CPU is about to choose again
   post_ast(p);
 }
 
@@ -608,18 +527,14 @@ void Dispatcher::exit_thread(Thread& t) {
   if (switch_observer_) switch_observer_->exiting(t);
   t.state = ThreadState::done;
   emit(TraceEvent{now_, TraceKind::exited, 0, static_cast<int16_t>(p.index), t.index, -1, 0, 0});
-  p.current_pri = -1;
+  p.current = nullptr;
   post_ast(p);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Priorities
 
-void Dispatcher::refresh_urgency(Thread& t) {
-  // models xnu-792 osfmk/kern/sched_prim.c set_sched_pri's TH_MODE_PREEMPT rule (xnu-facts 5.5)
-  // sim: the task-priority clause (task priority in [46, 80)) is not modelled: tasks have none.
-  t.urgent = !t.is_timeshare() && t.sched_pri >= model::BASEPRI_PREEMPT;
-}
+void Dispatcher::refresh_urgency(Thread& t) { t.urgent = policy_->is_urgent(t); }
 
 void Dispatcher::set_sched_pri(Thread& t, int pri, PriorityReason why) {
   if (pri == t.sched_pri) {
@@ -640,10 +555,10 @@ void Dispatcher::set_sched_pri(Thread& t, int pri, PriorityReason why) {
   if (t.cpu >= 0) {
     Processor& p = cpus_[static_cast<size_t>(t.cpu)];
     if (p.active == &t && t.state == ThreadState::running) {
-      p.current_pri = pri;
+      p.current = &t;
       if (pri < old) post_ast(p);
     } else if (p.handed == &t) {
-      p.current_pri = pri;
+      p.current = &t;
       post_ast(p);
     }
   }
@@ -668,36 +583,6 @@ void Dispatcher::undepress(Thread& t) {
   ++t.depress_generation;
   emit(TraceEvent{now_, TraceKind::undepressed, 0, static_cast<int16_t>(t.cpu), t.index, -1, 0, 0});
   set_sched_pri(t, policy_->compute_sched_pri(t), PriorityReason::depress);
-}
-
-bool rt_params_admissible(const model::RealtimeParams& rt) {
-  // models xnu-792 osfmk/kern/thread_policy.c thread_policy_set, THREAD_TIME_CONSTRAINT_POLICY
-  return rt.constraint >= rt.computation && rt.computation <= kMaxRtQuantum && rt.computation >= kMinRtQuantum;
-}
-
-// models xnu-792 osfmk/kern/thread_policy.c thread_policy_set (the `set_mode` op)
-void Dispatcher::thread_policy_set(Thread& t, const model::Op& op) {
-  if (op.mode == model::ThreadMode::realtime && !rt_params_admissible(op.realtime)) {
-    emit(TraceEvent{now_, TraceKind::set_mode_failed, 0, static_cast<int16_t>(t.cpu), t.index, -1,
-                    kKernInvalidArgument, 0});
-    return;  // KERN_INVALID_ARGUMENT: the thread is unchanged
-  }
-  int base = op.mode == model::ThreadMode::realtime ? model::BASEPRI_RTQUEUES
-             : op.has_priority                      ? op.priority
-             : t.mode == model::ThreadMode::realtime ? t.declared_base_pri
-                                                     : t.base_pri;
-  if (op.mode == model::ThreadMode::realtime) t.realtime = op.realtime;
-  if (t.failsafe) {
-    // A demoted thread records the new policy; it takes effect at the fail-safe release.
-    t.saved_mode = op.mode;
-    if (op.mode != model::ThreadMode::realtime) t.base_pri = base;
-  } else {
-    t.mode = op.mode;
-    t.base_pri = base;
-  }
-  emit(TraceEvent{now_, TraceKind::mode_changed, static_cast<uint8_t>(op.mode), static_cast<int16_t>(t.cpu), t.index,
-                  -1, static_cast<int64_t>(op.mode), base});
-  set_sched_pri(t, policy_->compute_sched_pri(t), PriorityReason::mode);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -816,13 +701,13 @@ void Dispatcher::advance(Processor& p) {
           if (p.ast_pending) return;  // lowered below a queued thread: let thread_select decide
           continue;
         case OpKind::set_mode:
-          thread_policy_set(t, op);
+          policy_->set_mode(t, op);
           if (p.ast_pending) return;
           continue;
         case OpKind::swtch_pri: {
           // models xnu-792 osfmk/kern/syscall_subr.c swtch_pri: with nothing else runnable it
           // returns at once; otherwise depress to DEPRESSPRI for one quantum and yield.
-          if (policy_->view(p.index).highq() < 0) continue;
+          if (!policy_->has_queued(p.index)) continue;
           depress(t, machine_.quantum);
           t.undepress_on_resume = true;
           p.yield_pending = true;

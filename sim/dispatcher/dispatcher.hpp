@@ -1,6 +1,8 @@
 // The dispatcher: the mechanism half of the Mach scheduler. It owns the event loop, the CPUs,
 // thread state changes (thread_setrun, thread_select, block and wake), quanta and ASTs, and the
-// program interpreter; the Policy it is given owns run-queue order and timeshare priority.
+// program interpreter. The Policy it is given owns every decision: run-queue order, which CPU,
+// when to preempt, quanta and timeslices, priorities (sim/policies/policy.hpp). It knows no
+// priority constant.
 #pragma once
 
 #include <functional>
@@ -38,12 +40,6 @@ enum EventKind : uint16_t {
 // Class ranks: within one instant, CPU progress is applied before the tick, the tick before
 // timers, timers before job releases.
 enum EventRank : uint32_t { kRankCpu = 0, kRankTick = 1, kRankTimer = 2, kRankRelease = 3, kRankStart = 4 };
-
-// thread_policy_set limits (xnu-facts.md 4.1).
-inline constexpr Duration kMinRtQuantum = Duration::microseconds(50);
-inline constexpr Duration kMaxRtQuantum = Duration::milliseconds(50);
-inline constexpr int64_t kKernInvalidArgument = 4;
-bool rt_params_admissible(const model::RealtimeParams& rt);
 
 // Any one simulated instant may take at most this many steps (events handled plus dispatch
 // passes' rounds) before the run is declared stuck: an instant that makes no progress ends with
@@ -116,12 +112,6 @@ class InterruptClient {
   virtual void handler_done(int32_t source, int cpu) = 0;
 };
 
-// Result of csw_check: should the running thread give way, and must kernel code yield at once.
-struct CswResult {
-  bool preempt = false;
-  bool urgent = false;
-};
-
 class Dispatcher final : public policies::PolicyHost {
  public:
   using PolicyFactory = std::unique_ptr<policies::Policy> (*)(const policies::PolicyContext&);
@@ -150,6 +140,7 @@ class Dispatcher final : public policies::PolicyHost {
   SimTime now() const override { return now_; }
   void set_sched_pri(Thread& t, int pri, core::PriorityReason why) override;
   void emit(const core::TraceEvent& e) override { bus_->emit(e); }
+  void resched(int cpu) override { post_ast(cpus_[static_cast<size_t>(cpu)]); }
 
   // --- extension API (sim/sync, sim/iokit_model) ------------------------------------------
   void register_op_handler(model::OpKind kind, OpHandler* handler);
@@ -209,7 +200,6 @@ class Dispatcher final : public policies::PolicyHost {
   policies::Policy& policy_for_tests() { return *policy_; }
   const model::MachineConfig& machine() const { return machine_; }
   uint64_t events_handled() const { return events_handled_; }
-  CswResult csw_check(const Processor& p, const Thread& cur) const;
 
  private:
   void handle(const core::Event& e);
@@ -238,20 +228,12 @@ class Dispatcher final : public policies::PolicyHost {
   void account(Processor& p);
   void schedule_cpu_event(Processor& p);
   void post_ast(Processor& p) { p.ast_pending = true; }
-  // What the preemption tests compare against: the priority (and RT deadline) of the thread
-  // that runs on, or is handed to, `p`.
-  static void set_current(Processor& p, const Thread& t) {
-    p.current_pri = t.sched_pri;
-    p.rt_deadline = t.is_realtime() ? t.rt_deadline : SimTime::never();
-  }
-  int timeshare_quanta() const;
 
   // Thread life cycle.
   void exit_thread(Thread& t);
   void start_job(Thread& t);
   bool job_done(Thread& t);  // true when the next job starts at once
   void set_base_pri(Thread& t, int pri);
-  void thread_policy_set(Thread& t, const model::Op& op);
   void depress(Thread& t, Duration how_long);
   void undepress(Thread& t);
   void refresh_urgency(Thread& t);

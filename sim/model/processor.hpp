@@ -6,12 +6,11 @@
 
 #include "sim/core/time.hpp"
 #include "sim/core/trace.hpp"
+#include "sim/model/thread.hpp"
 
 namespace sim::model {
 
 using core::SimTime;
-
-struct Thread;
 
 // A primary interrupt waiting for (or in) its handler on a CPU.
 struct PendingInterrupt {
@@ -24,8 +23,10 @@ struct Processor {
   int index = 0;
   Thread* active = nullptr;    // running thread, nullptr = idle thread
   Thread* handed = nullptr;    // thread handed to this idle CPU, not yet switched to
-  int current_pri = -1;        // sched_pri of active (or handed) thread; -1 when idle
-  SimTime rt_deadline = SimTime::never();
+  // The thread the policy's preemption tests compare against: the one running or handed here,
+  // or the one whose preemption check claimed this CPU in this instant; nullptr while the CPU is
+  // idle or about to choose.
+  const Thread* current = nullptr;
 
   // Quantum (xnu processor->quantum_end, timeslice).
   SimTime quantum_end = SimTime::never();
@@ -53,6 +54,11 @@ struct Processor {
 
   bool idle() const { return active == nullptr && handed == nullptr; }
   bool first_timeslice() const { return timeslice > 0; }
+  // Idle (or its thread has just stopped running) and not handed a thread yet: thread_setrun
+  // may hand it a thread directly. `exclude` is the CPU that is choosing right now.
+  bool can_take(int exclude) const {
+    return index != exclude && handed == nullptr && (active == nullptr || active->state != ThreadState::running);
+  }
 };
 
 }  // namespace sim::model

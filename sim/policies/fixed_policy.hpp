@@ -10,7 +10,7 @@ namespace sim::policies {
 
 class FixedPolicy final : public StandardQueuePolicy {
  public:
-  explicit FixedPolicy(const PolicyContext& ctx) : StandardQueuePolicy(ctx) {}
+  explicit FixedPolicy(const PolicyContext& ctx) : StandardQueuePolicy(ctx, true) {}
   std::string_view name() const override { return "fixed"; }
   int compute_sched_pri(const Thread& t) const override;
   Duration quantum_for(const Thread& t) const override;

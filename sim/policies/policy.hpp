@@ -1,5 +1,10 @@
-// The Policy interface: a policy owns order (its run queues, the choice of the next thread,
-// timeshare priority, quantum length); the dispatcher owns mechanism and calls these hooks.
+// The Policy interface: a policy owns every scheduling decision (its run queues, the choice of
+// the next thread, when a running thread gives way, where a woken or preempted thread goes, the
+// quantum and timeslice of a dispatch, priorities and their decay); the dispatcher owns the
+// mechanism (events, CPUs, ASTs, switches and their costs, interrupts, kernel-preemption levels,
+// block and wake) and calls these hooks. It knows no priority constant and makes no
+// policy-specific test. Modelled on Linux's struct sched_class (enqueue_task, pick_next_task,
+// wakeup_preempt, select_task_rq, task_tick, put_prev_task); each hook says who calls it and when.
 #pragma once
 
 #include <string_view>
@@ -8,12 +13,15 @@
 #include "sim/core/time.hpp"
 #include "sim/core/trace.hpp"
 #include "sim/model/machine.hpp"
+#include "sim/model/processor.hpp"
+#include "sim/model/program.hpp"
 #include "sim/model/thread.hpp"
 
 namespace sim::policies {
 
 using core::Duration;
 using core::SimTime;
+using model::Processor;
 using model::Thread;
 
 // What a policy may ask of the dispatcher. Implemented by dispatcher::Dispatcher.
@@ -25,58 +33,129 @@ class PolicyHost {
   // changes what should run; emits priority_changed. Safe to call for any thread state.
   virtual void set_sched_pri(Thread& t, int pri, core::PriorityReason why) = 0;
   virtual void emit(const core::TraceEvent& e) = 0;
+  // Posts an AST on `cpu` (need_resched): the CPU asks should_preempt() in this instant's
+  // dispatch pass, or at its return from interrupt.
+  virtual void resched(int cpu) = 0;
 };
 
 struct PolicyContext {
   model::MachineConfig machine;
-  std::vector<Thread>* threads = nullptr;  // stable for the whole run
+  std::vector<Thread>* threads = nullptr;           // stable for the whole run
+  const std::vector<Processor>* cpus = nullptr;     // stable for the whole run; read only
   PolicyHost* host = nullptr;
 };
 
-// The heads of the queues a CPU may take threads from, for csw_check and thread_select.
-struct QueueView {
-  int shared_highq = -1;
-  int shared_urgency = 0;
-  int bound_highq = -1;
-  int bound_urgency = 0;
-  SimTime rt_head_deadline = SimTime::never();  // earliest deadline among queued RT threads
-  int highq() const { return shared_highq > bound_highq ? shared_highq : bound_highq; }
+// should_preempt's answer: give way, and whether kernel-mode code must yield at once (an urgent
+// AST, xnu's AST_URGENT) or only at its return to user mode.
+struct Preemption {
+  bool preempt = false;
+  bool urgent = false;
 };
+
+// Where a thread that leaves its CPU still runnable goes back (requeue's answer).
+struct Requeue {
+  bool head = false;   // head of its level (keeps its place), else the tail
+  bool check = false;  // make a preemption check for it (preempt_target) as for a wakeup
+};
+
+// A quantum_for() value meaning "no quantum": the dispatch never expires on its own (the
+// policy ends slices itself from its tick, through PolicyHost::resched).
+inline constexpr Duration kNoQuantum = Duration::infinite();
 
 class Policy {
  public:
   virtual ~Policy() = default;
   virtual std::string_view name() const = 0;
 
-  // --- run queues -------------------------------------------------------------------------
-  // Called by thread_setrun and thread_select with `t` runnable and not queued; `head` for a
-  // preempted thread that keeps its remainder. Bound threads go to their CPU's queue.
+  // --- run queues (sched_class enqueue_task / dequeue_task / pick_next_task) ----------------
+  // Called by thread_setrun (wakeup, re-queue after a switch-out, a handed thread released) and
+  // by set_sched_pri (a queued thread's priority changed: remove, then enqueue at the tail), with
+  // `t` runnable and not queued. `head` as requeue() decided, or for a released hand-off.
   virtual void enqueue(Thread& t, bool head) = 0;
-  // Called with `t` queued (priority change, hand-off to an idle CPU).
+  // Called with `t` queued: its priority changes, or a thread_switch hand-off takes it directly.
   virtual void remove(Thread& t) = 0;
-  // Called by thread_select: removes and returns the next thread for `cpu`, nullptr = idle.
+  // Called by thread_select: removes and returns the next thread for `cpu`; nullptr = idle.
   virtual Thread* choose(int cpu) = 0;
-  virtual QueueView view(int cpu) const = 0;
-  // Runnable threads waiting in the shared queue (for timeshare_quanta).
-  virtual int shared_count() const = 0;
+  // Called by thread_select when `outgoing` (running, still runnable, about to give way or
+  // yield) leaves `cpu`, before requeue(): removes and returns the queued thread that should run
+  // instead of it when one is at least its equal; nullptr when `outgoing` is above every queued
+  // thread, so it is re-queued first and may be chosen again (xnu's thread_invoke order).
+  virtual Thread* choose_over(int cpu, const Thread& outgoing) = 0;
+  // Called by thread_select for a thread handed to an idle `cpu` that has not started yet: true
+  // when a thread queued for `cpu` should run before it (it is then released to the queues).
+  virtual bool queue_beats(int cpu, const Thread& handed) const = 0;
+  // Called by swtch_pri: whether any thread is queued that `cpu` could run.
+  virtual bool has_queued(int cpu) const = 0;
+
+  // --- decisions ------------------------------------------------------------------------------
+  // csw_check (sched_class wakeup_preempt / check_preempt_tick): called by thread_select for the
+  // thread running on `p` when an AST is taken (a wakeup's preemption check, a quantum expiry,
+  // a priority change, the policy's resched): should it give way to a queued thread now?
+  // p.timeslice > 0 while the dispatch is in its first timeslice.
+  virtual Preemption should_preempt(const Processor& p, const Thread& running) const = 0;
+  // select_task_rq for an idle CPU: called by thread_setrun for a runnable `t` before it is
+  // queued: the CPU to hand `t` to directly, or -1 to queue it. Only CPUs for which
+  // Processor::can_take(exclude) holds may be returned (`exclude` is the CPU choosing now).
+  virtual int select_idle_cpu(const Thread& t, int exclude) const = 0;
+  // The preemption check (sched_class wakeup_preempt's CPU choice): called by thread_setrun for
+  // a thread just queued with a check (a wakeup, or requeue().check) and by set_sched_pri when a
+  // queued thread's priority rises: the CPU whose current thread `t` should displace, or -1.
+  // Processor::current is the thread each CPU compares against (running, handed or claimed by
+  // an earlier check in this instant; nullptr while the CPU is idle or about to choose).
+  virtual int preempt_target(const Thread& t) const = 0;
+  // thread_dispatch / put_prev_task: called by thread_select when the running `t` leaves `p`
+  // still runnable (`why`: preempt, quantum, yield or a hand-off's yield), before it is queued.
+  // Sets t.current_quantum (the remainder it keeps, zero = a fresh one at its next dispatch)
+  // and says where it goes back.
+  virtual Requeue requeue(Thread& t, const Processor& p, core::SwitchReason why) = 0;
+  // Called at every dispatch (switch-in or resume): the number of quanta in the timeslice
+  // during which only a strictly better thread preempts (xnu's timeshare_quanta), at least 1.
+  virtual int timeslice(const Thread& t) const = 0;
+  // Called whenever a thread's priority or mode changes: whether a preemption in favour of `t`
+  // interrupts kernel-mode code at once (xnu's TH_MODE_PREEMPT, xnu-facts.md 5.5) or waits for
+  // the return to user mode (5.6).
+  virtual bool is_urgent(const Thread& t) const = 0;
+  // thread_unblock: called by wake() as a blocked thread becomes runnable, before
+  // update_priority and thread_setrun (a fresh quantum is already set).
+  virtual void on_wakeup(Thread& /*t*/) {}
+  // thread_policy_set: called by the interpreter for a `set_mode` op of the running `t`; the
+  // policy changes mode, base and sched_pri (through the host) and emits mode_changed or
+  // set_mode_failed. The default is xnu's (xnu-facts.md 4.1).
+  virtual void set_mode(Thread& t, const model::Op& op);
 
   // --- priorities and quanta --------------------------------------------------------------
   // The sched_pri a thread should have now from its base, mode and usage (no side effects).
+  // Called at construction for every thread, and by the dispatcher after a base priority
+  // change, a depression and its end.
   virtual int compute_sched_pri(const Thread& t) const = 0;
-  // Length of a fresh quantum for `t`.
+  // Length of a fresh quantum for `t` (kNoQuantum: none); called at a dispatch of a thread with
+  // no remainder and at each quantum expiry.
   virtual Duration quantum_for(const Thread& t) const = 0;
-  // xnu update_priority: called by thread_setrun (wake, `why` = wake) and thread_select (the
-  // running thread, `why` = decay) so that a thread whose stamp is stale catches up; may call
+  // xnu update_priority: called by wake (`why` = wake) and thread_select (the running thread,
+  // `why` = decay) so that a thread whose stamp is stale catches up; may call
   // host->set_sched_pri with `why`.
   virtual void update_priority(Thread& /*t*/, core::PriorityReason /*why*/) {}
   // Called by the dispatcher whenever `t` has run on a CPU over [from, to) (switch-out,
-  // quantum expiry, run completion); the policy accumulates that time itself if it needs it.
+  // quantum expiry, run completion, an interrupt, an AST); the policy accumulates it if needed.
   virtual void charge(Thread& /*t*/, SimTime /*from*/, SimTime /*to*/) {}
   // thread_quantum_expire: called at a quantum expiry of the running thread, after charge().
   virtual void quantum_expire(Thread& /*t*/) {}
-  // Scheduler tick: period (zero = none) and the work done at each one.
+  // Scheduler tick (sched_class task_tick and the periodic work): period (zero = none), and
+  // the work done at each one, called by the dispatcher's tick event before timers and releases
+  // of the same instant and after CPU progress.
   virtual Duration tick_period() const { return Duration{}; }
   virtual void tick() {}
+
+ protected:
+  explicit Policy(const PolicyContext& ctx) : ctx_(ctx) {}
+  PolicyContext ctx_;
 };
+
+// thread_policy_set limits for THREAD_TIME_CONSTRAINT_POLICY (xnu-facts.md 4.1), used by the
+// default set_mode.
+inline constexpr Duration kMinRtQuantum = Duration::microseconds(50);
+inline constexpr Duration kMaxRtQuantum = Duration::milliseconds(50);
+inline constexpr int64_t kKernInvalidArgument = 4;
+bool rt_params_admissible(const model::RealtimeParams& rt);
 
 }  // namespace sim::policies

@@ -9,9 +9,22 @@
 
 namespace sim::policies {
 
+// The heads of the queues a CPU may take threads from (csw_check, thread_select).
+struct QueueView {
+  int shared_highq = -1;
+  int shared_urgency = 0;
+  int bound_highq = -1;
+  int bound_urgency = 0;
+  SimTime rt_head_deadline = SimTime::never();  // earliest deadline among queued RT threads
+  int highq() const { return shared_highq > bound_highq ? shared_highq : bound_highq; }
+};
+
 class StandardQueues {
  public:
-  void init(std::vector<Thread>* threads, int cpus) {
+  // `rt_by_deadline`: real-time threads are kept sorted by deadline at their level (xnu), else
+  // FIFO like any other thread.
+  void init(std::vector<Thread>* threads, int cpus, bool rt_by_deadline) {
+    rt_by_deadline_ = rt_by_deadline;
     shared_.attach(threads->data());
     bound_.assign(static_cast<size_t>(cpus), RunQueue(threads->data()));
   }
@@ -20,7 +33,7 @@ class StandardQueues {
     RunQueue& q = queue_for(t);
     t.queued = t.bound_cpu >= 0 ? model::QueueKind::bound : model::QueueKind::shared;
     // Real-time threads are always inserted by deadline (realtime_schedule_insert).
-    if (t.is_realtime()) q.enqueue_by_deadline(t);
+    if (rt_by_deadline_ && t.is_realtime()) q.enqueue_by_deadline(t);
     else q.enqueue(t, head);
   }
 
@@ -69,21 +82,40 @@ class StandardQueues {
   }
   RunQueue shared_;
   std::vector<RunQueue> bound_;
+  bool rt_by_deadline_ = true;
 };
 
-// The run-queue half of a policy that keeps the standard queue set; a policy derives from it
-// and adds its priorities and quanta.
+// A policy over the standard queue set whose decisions are xnu's own (xnu-facts.md section 5):
+// csw_check, thread_setrun's placement and preemption choice, thread_dispatch's re-queue with
+// the quantum remainder, timeshare_quanta, TH_MODE_PREEMPT urgency and the real-time deadline
+// set at thread_unblock. `xnu` uses them as they are; `fixed` overrides them with the textbook
+// rule. Each routine names the xnu routine it models.
 class StandardQueuePolicy : public Policy {
  public:
   void enqueue(Thread& t, bool head) override { queues_.enqueue(t, head); }
   void remove(Thread& t) override { queues_.remove(t); }
   Thread* choose(int cpu) override { return queues_.choose(cpu); }
-  QueueView view(int cpu) const override { return queues_.view(cpu); }
-  int shared_count() const override { return queues_.shared_count(); }
+  Thread* choose_over(int cpu, const Thread& outgoing) override;
+  bool queue_beats(int cpu, const Thread& handed) const override;
+  bool has_queued(int cpu) const override { return queues_.view(cpu).highq() >= 0; }
+
+  Preemption should_preempt(const Processor& p, const Thread& running) const override;
+  int select_idle_cpu(const Thread& t, int exclude) const override;
+  int preempt_target(const Thread& t) const override;
+  Requeue requeue(Thread& t, const Processor& p, core::SwitchReason why) override;
+  int timeslice(const Thread& t) const override;
+  bool is_urgent(const Thread& t) const override;
+  void on_wakeup(Thread& t) override;
+
+  // Runnable threads waiting in the shared queue (timeshare_quanta; tests check it).
+  int shared_count() const { return queues_.shared_count(); }
 
  protected:
-  explicit StandardQueuePolicy(const PolicyContext& ctx) : ctx_(ctx) { queues_.init(ctx.threads, ctx.machine.cpus); }
-  PolicyContext ctx_;
+  StandardQueuePolicy(const PolicyContext& ctx, bool rt_by_deadline) : Policy(ctx) {
+    queues_.init(ctx.threads, ctx.machine.cpus, rt_by_deadline);
+  }
+  const Processor& cpu(int i) const { return (*ctx_.cpus)[static_cast<size_t>(i)]; }
+  int cpu_count() const { return ctx_.machine.cpus; }
   StandardQueues queues_;
 };
 

@@ -43,7 +43,7 @@ int load_shift(int load) {
   return s;
 }
 
-XnuPolicy::XnuPolicy(const PolicyContext& ctx) : StandardQueuePolicy(ctx) {
+XnuPolicy::XnuPolicy(const PolicyContext& ctx) : StandardQueuePolicy(ctx, /*rt_by_deadline=*/true) {
   // ns timebase (xnu-facts.md 3.1): 125 ms * 5/3 = 208,333,333 -> 23.
   sched_pri_shift_ = fixed_pri_shift(kSchedTick.ns);
   scan_.reserve(128);

@@ -139,6 +139,7 @@ struct StubHost final : policies::PolicyHost {
   SimTime now() const override { return SimTime{}; }
   void set_sched_pri(model::Thread& t, int pri, core::PriorityReason) override { t.sched_pri = pri; }
   void emit(const core::TraceEvent&) override {}
+  void resched(int) override {}
 };
 }  // namespace
 
