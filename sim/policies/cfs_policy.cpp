@@ -47,9 +47,10 @@ CfsPolicy::CfsPolicy(const PolicyContext& ctx, int hz)
 std::unique_ptr<Policy> CfsPolicy::make(const PolicyContext& ctx) { return std::make_unique<CfsPolicy>(ctx); }
 
 int CfsPolicy::compute_sched_pri(const Thread& t) const {
-  // Fair threads keep their Mach priority for the traces (their order is vruntime's); a
-  // depression (swtch_pri) is not a priority here: it is a yield.
-  return rt_prio(t);
+  // Fair threads all report kFairPri (their order is vruntime's, and every RT-class thread is
+  // above them); an RT-class thread its FIFO priority. A depression (swtch_pri) is not a
+  // priority here: it is a yield.
+  return is_rt_class(t) ? rt_prio(t) : kFairPri;
 }
 
 // --- cfs_rq bookkeeping ----------------------------------------------------------------------
@@ -191,6 +192,8 @@ void CfsPolicy::tree_insert(int c, int32_t idx) {
   r.tree.insert(e.key);
   r.tree_load += e.lw.weight;
   e.where = Where::tree;
+  Thread& t = th(idx);
+  t.queued = t.bound_cpu >= 0 ? model::QueueKind::bound : model::QueueKind::shared;
 }
 
 void CfsPolicy::tree_erase(int32_t idx) {
@@ -199,6 +202,7 @@ void CfsPolicy::tree_erase(int32_t idx) {
   r.tree.erase(e.key);
   r.tree_load -= e.lw.weight;
   e.where = Where::none;
+  th(idx).queued = model::QueueKind::none;
 }
 
 void CfsPolicy::clear_buddies(int c, int32_t idx) {
@@ -299,6 +303,7 @@ Thread* CfsPolicy::pick_rt(int c, int min_prio) {
   int32_t idx = k->idx;
   rt_.erase(*k);
   ent(idx).where = Where::none;
+  th(idx).queued = model::QueueKind::none;
   return &th(idx);
 }
 
@@ -331,26 +336,34 @@ void CfsPolicy::migrate(int32_t idx, int to) {
   tree_insert(to, idx);
 }
 
-// idle_balance: a CPU that finds nothing to run pulls the leftmost movable thread of the
-// busiest queue (the one with the most fair threads, 2 or more).
+// rq->nr_running: the fair threads of a CPU's queue and the RT-class thread it runs.
+unsigned CfsPolicy::busy_count(int c) const {
+  const Thread* a = cpu(c).active;
+  bool rt_running = a && a->state == ThreadState::running && is_rt_class(*a);
+  return nr_running(c) + (rt_running ? 1 : 0);
+}
+
+// idle_balance: a CPU that finds nothing to run pulls the leftmost movable queued thread of the
+// busiest queue.
 void CfsPolicy::idle_pull(int c) {
   int busiest = -1;
   for (int o = 0; o < ncpus(); ++o) {
-    if (o == c || nr_running(o) < 2 || movable_in(o) < 0) continue;
-    if (busiest < 0 || nr_running(o) > nr_running(busiest)) busiest = o;
+    if (o == c || movable_in(o) < 0) continue;
+    if (busiest < 0 || busy_count(o) > busy_count(busiest)) busiest = o;
   }
   if (busiest >= 0) migrate(movable_in(busiest), c);
 }
 
-// Periodic load balancing every 4 ms: the longest queue gives its leftmost movable thread to
-// the shortest when they differ by 2 or more; the moved thread gets the wakeup-preemption test.
+// Periodic load balancing every 4 ms: the busiest CPU gives its leftmost movable queued thread
+// to the least busy one when they differ by 2 or more; the moved thread gets the
+// wakeup-preemption test there.
 void CfsPolicy::periodic_balance() {
   int longest = 0, shortest = 0;
   for (int c = 1; c < ncpus(); ++c) {
-    if (nr_running(c) > nr_running(longest)) longest = c;
-    if (nr_running(c) < nr_running(shortest)) shortest = c;
+    if (busy_count(c) > busy_count(longest)) longest = c;
+    if (busy_count(c) < busy_count(shortest)) shortest = c;
   }
-  if (nr_running(longest) < nr_running(shortest) + 2) return;
+  if (busy_count(longest) < busy_count(shortest) + 2) return;
   int32_t idx = movable_in(longest);
   if (idx < 0) return;
   sync_cpu(shortest);
@@ -371,6 +384,7 @@ void CfsPolicy::enqueue(Thread& t, bool head) {
     e.rtkey = RtKey{rt_prio(t), head ? --rt_head_seq_ : ++rt_tail_seq_, t.index};
     rt_.insert(e.rtkey);
     e.where = Where::rt;
+    t.queued = t.bound_cpu >= 0 ? model::QueueKind::bound : model::QueueKind::shared;
     return;
   }
   int c = fair_cpu_for(t, e);
@@ -390,6 +404,7 @@ void CfsPolicy::remove(Thread& t) {
   } else if (e.where == Where::rt) {
     rt_.erase(e.rtkey);
     e.where = Where::none;
+    t.queued = model::QueueKind::none;
   }
 }
 
@@ -454,7 +469,9 @@ Preemption CfsPolicy::should_preempt(const Processor& p, const Thread& running) 
     if (k && k->prio > rt_prio(running)) return {true, true};
     return {};
   }
-  if (k || flags(p.index).resched) return {true, true};
+  // need_resched; or the thread has just come back to the fair class while running
+  // (switched_to_fair reschedules it).
+  if (k || flags(p.index).resched || ent(running.index).relative) return {true, true};
   return {};
 }
 

@@ -43,10 +43,16 @@ class CfsPolicy final : public Policy {
   Duration tick_period() const override { return tick_; }
   void tick() override;
 
-  // SCHED_FIFO (the RT class): realtime and fixed threads, and any thread while promoted.
-  static bool is_rt_class(const Thread& t) { return !t.is_timeshare() || t.promoted_pri >= 0; }
+  // SCHED_FIFO (the RT class): realtime and fixed threads, and a timeshare thread while a
+  // mutex promotes it above the fair level (rt_mutex boosting).
+  static bool is_rt_class(const Thread& t) { return !t.is_timeshare() || t.promoted_pri > kFairPri; }
   // Its FIFO priority: the Mach priority (base, or the promotion when higher).
-  static int rt_prio(const Thread& t) { return t.base_pri > t.promoted_pri ? t.base_pri : t.promoted_pri; }
+  static int rt_prio(const Thread& t) {
+    int base = t.is_timeshare() ? kFairPri : t.base_pri;
+    return base > t.promoted_pri ? base : t.promoted_pri;
+  }
+  // The sched_pri every fair thread reports: their order is vruntime's, below every RT thread.
+  static constexpr int kFairPri = 0;
   // The thread's nice value (-20..19), fixed for the run.
   static int nice_of(const Thread& t);
 
@@ -157,6 +163,7 @@ class CfsPolicy final : public Policy {
   int fair_cpu_for(const Thread& t, const Ent& e) const;
   void migrate(int32_t idx, int to);
   int32_t movable_in(int c) const;
+  unsigned busy_count(int c) const;
   void idle_pull(int c);
   void periodic_balance();
 

@@ -1,6 +1,7 @@
 // The explicit list of policies. Add a policy here, nowhere else.
 #include "sim/policies/registry.hpp"
 
+#include "sim/policies/cfs_policy.hpp"
 #include "sim/policies/fixed_policy.hpp"
 #include "sim/policies/xnu_policy.hpp"
 
@@ -12,6 +13,8 @@ const std::vector<PolicyInfo>& registry() {
        &XnuPolicy::make},
       {"fixed", "strict fixed priority over 128 levels, round robin among equals, no decay",
        &FixedPolicy::make},
+      {"cfs", "Linux 6.5 Completely Fair Scheduler (vruntime, nice weights), RT and fixed as SCHED_FIFO above it",
+       &CfsPolicy::make},
   };
   return list;
 }
