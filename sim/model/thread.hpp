@@ -50,6 +50,7 @@ struct Thread {
   int bound_cpu = -1;
   ThreadMode declared_mode = ThreadMode::timeshare;
   int declared_base_pri = BASEPRI_DEFAULT;     // as the scenario gave it
+  int nice = 0;  // -20..19 (cfs weight); the scenario key arrives with branch wip-bsd
 
   // --- Scheduling state shared by mechanism and policy (names as in xnu's struct thread):
   // written by the dispatcher (set_sched_pri, thread_policy_set, depress) and by the policy

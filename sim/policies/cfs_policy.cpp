@@ -30,10 +30,7 @@ constexpr int64_t kLongSleepNs = static_cast<int64_t>((uint64_t{1} << 63) / 1024
 
 }  // namespace
 
-int CfsPolicy::nice_of(const Thread& /*t*/) {
-  // sim: model::Thread gains `nice` on branch wip-bsd; until then every thread is nice 0.
-  return 0;
-}
+int CfsPolicy::nice_of(const Thread& t) { return t.nice; }
 
 CfsPolicy::CfsPolicy(const PolicyContext& ctx, int hz)
     : Policy(ctx), hz_(hz), tick_(Duration::nanoseconds(1'000'000'000 / hz)), tun_(cfs::tunables_for(ctx.machine.cpus)) {
