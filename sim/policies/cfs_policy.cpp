@@ -186,7 +186,8 @@ void CfsPolicy::tree_insert(int c, int32_t idx) {
   Ent& e = ent(idx);
   Rq& r = rq(c);
   e.key = TreeKey{e.vruntime, seq_++, idx};
-  r.tree.insert(e.key);
+  // Most insertions (a thread put back after its slice) go to the right end: hint there.
+  e.pos = r.tree.insert(r.tree.end(), e.key);
   r.tree_load += e.lw.weight;
   e.where = Where::tree;
   Thread& t = th(idx);
@@ -196,7 +197,7 @@ void CfsPolicy::tree_insert(int c, int32_t idx) {
 void CfsPolicy::tree_erase(int32_t idx) {
   Ent& e = ent(idx);
   Rq& r = rq(e.rq);
-  r.tree.erase(e.key);
+  r.tree.erase(e.pos);
   r.tree_load -= e.lw.weight;
   e.where = Where::none;
   th(idx).queued = model::QueueKind::none;

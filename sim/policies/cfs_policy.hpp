@@ -112,6 +112,7 @@ class CfsPolicy final : public Policy {
     Where where = Where::none;
     TreeKey key{};
     RtKey rtkey{};
+    std::set<TreeKey, TreeLess>::iterator pos;  // its node while in a tree
   };
   // struct cfs_rq.
   struct Rq {
