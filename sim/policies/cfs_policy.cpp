@@ -574,4 +574,37 @@ void CfsPolicy::tick() {
   }
 }
 
+std::string CfsPolicy::check_invariants() const {
+  auto bad = [&](int32_t i, const char* what) { return th(i).name + ": " + what; };
+  size_t in_trees = 0;
+  for (int c = 0; c < ncpus(); ++c) {
+    const Rq& r = rq(c);
+    uint64_t load = 0;
+    for (const TreeKey& k : r.tree) {
+      const Ent& e = ent(k.idx);
+      if (e.where != Where::tree || e.rq != c) return bad(k.idx, "in a tree it does not belong to");
+      if (th(k.idx).state != ThreadState::runnable) return bad(k.idx, "queued but not runnable");
+      if (th(k.idx).queued == model::QueueKind::none) return bad(k.idx, "queued with Thread::queued none");
+      if (!eligible(th(k.idx), c)) return bad(k.idx, "on the queue of a CPU it is not bound to");
+      load += e.lw.weight;
+    }
+    in_trees += r.tree.size();
+    if (load != r.tree_load) return "cpu" + std::to_string(c) + ": tree load out of step";
+    if (r.pending >= 0) return "cpu" + std::to_string(c) + ": a pick left pending";
+    if (r.curr >= 0) {
+      const Ent& e = ent(r.curr);
+      if (e.curr_of != c || e.where != Where::none) return bad(r.curr, "curr but also elsewhere");
+    }
+  }
+  size_t queued = 0;
+  for (const Thread& t : *ctx_.threads) {
+    const Ent& e = ent(t.index);
+    if (t.queued != model::QueueKind::none) ++queued;
+    if ((t.queued != model::QueueKind::none) != (e.where != Where::none)) return bad(t.index, "Thread::queued out of step");
+    if (e.curr_of >= 0 && rq(e.curr_of).curr != t.index) return bad(t.index, "curr_of out of step");
+  }
+  if (queued != in_trees + rt_.size()) return "queued count out of step";
+  return {};
+}
+
 }  // namespace sim::policies

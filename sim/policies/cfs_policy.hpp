@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "sim/policies/cfs_math.hpp"
@@ -62,6 +63,9 @@ class CfsPolicy final : public Policy {
   uint64_t min_vruntime(int cpu) const { return rq_[static_cast<size_t>(cpu)].min_vruntime; }
   unsigned nr_running(int cpu) const;
   const cfs::Tunables& tunables() const { return tun_; }
+  // The policy's own consistency (queues, curr, loads, Thread::queued): empty when it holds,
+  // else what is wrong. For tests, after a dispatch pass.
+  std::string check_invariants() const;
   int hz() const { return hz_; }
 
   static std::unique_ptr<Policy> make(const PolicyContext& ctx);

@@ -5,6 +5,7 @@
 
 #include <cstdio>
 #include <map>
+#include <random>
 
 #include "sim/dispatcher/dispatcher.hpp"
 #include "sim/policies/cfs_policy.hpp"
@@ -181,4 +182,43 @@ TEST_CASE("cfs: check 6, a nice-5 long sleeper does not preempt a nice-0 spinner
   auto sw = r.switches();
   CHECK(sw.back() == "1001000us spin->sleeper");
   CHECK(std::find(sw.begin(), sw.end(), "1000500us spin->sleeper") == sw.end());
+}
+
+TEST_CASE("cfs: random workloads on 1-4 CPUs keep the policy's queues consistent", "[policies][property]") {
+  // Timeshare threads of random nice, fixed and realtime threads, bound threads, sleeps, yields
+  // and swtch_pri: after every dispatch pass every runnable thread is in exactly one queue (or
+  // runs, or is handed), loads add up, and no pick is left pending.
+  std::mt19937_64 rng(20261202);
+  auto in = [&](int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng); };
+  for (int i = 0; i < 60; ++i) {
+    std::vector<scenario::ThreadSpec> ts;
+    int cpus = static_cast<int>(in(1, 4));
+    int n = static_cast<int>(in(2, 12));
+    for (int k = 0; k < n; ++k) {
+      std::vector<model::Op> body = {run_op(us(in(50, 5000)))};
+      int64_t what = in(0, 3);
+      if (what == 0) body.push_back(sleep_op(us(in(10, 8000))));
+      if (what == 1) body.push_back(simple_op(model::OpKind::yield));
+      if (what == 2) body.push_back(simple_op(model::OpKind::swtch_pri));
+      int64_t mode = in(0, 5);
+      auto spec = thread("t" + std::to_string(k), static_cast<int>(in(10, 60)), {loop_op(body)},
+                         mode == 0 ? model::ThreadMode::fixed : model::ThreadMode::timeshare);
+      spec.start = us(in(0, 3000));
+      if (in(0, 5) == 0) spec.cpu = static_cast<int>(in(0, cpus - 1));
+      ts.push_back(std::move(spec));
+    }
+    auto s = scenario_of(std::move(ts), ms(200), cpus);
+    sim::run::Options o;
+    o.policy = "cfs";
+    std::string broken;
+    o.step_hook = [&](const dispatcher::Dispatcher& d) {
+      if (!broken.empty()) return;
+      broken = static_cast<const CfsPolicy&>(d.policy()).check_invariants();
+      if (!broken.empty()) broken += " at " + std::to_string(d.now().ns) + " ns";
+    };
+    testing::run_scenario(s, o);
+    INFO("workload " << i << " on " << cpus << " CPUs");
+    CHECK(broken.empty());
+    if (!broken.empty()) FAIL(broken);
+  }
 }
