@@ -3,6 +3,7 @@
 
 #include "sim/policies/edf_policy.hpp"
 #include "sim/policies/bsd44_policy.hpp"
+#include "sim/policies/cfs_policy.hpp"
 #include "sim/policies/fixed_policy.hpp"
 #include "sim/policies/xnu_policy.hpp"
 
@@ -16,6 +17,8 @@ const std::vector<PolicyInfo>& registry() {
        &FixedPolicy::make},
       {"edf", "preemptive earliest deadline first, global on m CPUs, partitioned for bound threads", &EdfPolicy::make},
       {"bsd44", "4.4BSD-Lite2: estcpu decay by load average, 100 ms round robin, nice", &Bsd44Policy::make},
+      {"cfs", "Linux 6.5 Completely Fair Scheduler (vruntime, nice weights), RT and fixed as SCHED_FIFO above it",
+       &CfsPolicy::make},
   };
   return list;
 }
