@@ -168,18 +168,6 @@ Preemption Bsd44Policy::should_preempt(const Processor& p, const Thread& running
   return Preemption{preempt, false};
 }
 
-// An idle CPU takes a newly runnable thread at once (each CPU takes the best head): the one it
-// last ran on if that is idle, else the lowest-numbered idle CPU; only its own for a bound thread.
-// (Which idle CPU takes it is arbitrary in BSD's uniprocessor model.)
-int Bsd44Policy::select_idle_cpu(const Thread& t, int exclude) const {
-  const auto& cpus = *ctx_.cpus;
-  if (t.bound_cpu >= 0) return cpus[static_cast<size_t>(t.bound_cpu)].can_take(exclude) ? t.bound_cpu : -1;
-  if (t.last_cpu >= 0 && cpus[static_cast<size_t>(t.last_cpu)].can_take(exclude)) return t.last_cpu;
-  for (const Processor& p : cpus)
-    if (p.can_take(exclude)) return p.index;
-  return -1;
-}
-
 void Bsd44Policy::need_resched(int cpu) const {
   want_resched_[static_cast<size_t>(cpu)] = 1;
 }

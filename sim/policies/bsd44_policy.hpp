@@ -127,10 +127,10 @@ class Bsd44Policy final : public Policy {
   bool has_queued(int cpu) const override;
 
   Preemption should_preempt(const Processor& p, const Thread& running) const override;
-  int select_idle_cpu(const Thread& t, int exclude) const override;
+  // select_idle_cpu is the default (its last CPU if idle, else the lowest idle one): which idle
+  // CPU takes a thread is arbitrary in BSD's uniprocessor model.
   int preempt_target(const Thread& t) const override;
   Requeue requeue(Thread& t, const Processor& p, core::SwitchReason why) override;
-  int timeslice(const Thread&) const override { return 1; }
   bool is_urgent(const Thread&) const override { return false; }  // need_resched is an AST
   void on_wakeup(Thread& t) override;
 

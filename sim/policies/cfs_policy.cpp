@@ -475,13 +475,8 @@ Preemption CfsPolicy::should_preempt(const Processor& p, const Thread& running) 
 
 // select_task_rq, simplified: the previous CPU if idle, else the first idle CPU.
 int CfsPolicy::select_idle_cpu(const Thread& t, int exclude) const {
-  if (t.bound_cpu >= 0) return cpu(t.bound_cpu).can_take(exclude) ? t.bound_cpu : -1;
   const Ent& e = ent(t.index);
-  int prev = e.rq >= 0 ? e.rq : t.last_cpu;
-  if (prev >= 0 && cpu(prev).can_take(exclude)) return prev;
-  for (int c = 0; c < ncpus(); ++c)
-    if (cpu(c).can_take(exclude)) return c;
-  return -1;
+  return idle_cpu_near(t, e.rq >= 0 ? e.rq : t.last_cpu, exclude);
 }
 
 int CfsPolicy::preempt_target(const Thread& t) const {

@@ -34,7 +34,6 @@ class CfsPolicy final : public Policy {
   int select_idle_cpu(const Thread& t, int exclude) const override;
   int preempt_target(const Thread& t) const override;
   Requeue requeue(Thread& t, const Processor& p, core::SwitchReason why) override;
-  int timeslice(const Thread&) const override { return 1; }
   bool is_urgent(const Thread&) const override { return true; }
   void on_wakeup(Thread& t) override;
 
@@ -139,7 +138,6 @@ class CfsPolicy final : public Policy {
   const Ent& ent(int32_t i) const { return ents_[static_cast<size_t>(i)]; }
   Thread& th(int32_t i) { return (*ctx_.threads)[static_cast<size_t>(i)]; }
   const Thread& th(int32_t i) const { return (*ctx_.threads)[static_cast<size_t>(i)]; }
-  const Processor& cpu(int c) const { return (*ctx_.cpus)[static_cast<size_t>(c)]; }
   Rq& rq(int c) { return rq_[static_cast<size_t>(c)]; }
   const Rq& rq(int c) const { return rq_[static_cast<size_t>(c)]; }
   Flags& flags(int c) const { return flags_[static_cast<size_t>(c)]; }

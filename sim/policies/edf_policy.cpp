@@ -137,15 +137,6 @@ Preemption EdfPolicy::should_preempt(const Processor& p, const Thread& running) 
   return {};
 }
 
-int EdfPolicy::select_idle_cpu(const Thread& t, int exclude) const {
-  const std::vector<Processor>& cpus = *ctx_.cpus;
-  if (t.bound_cpu >= 0) return cpus[static_cast<size_t>(t.bound_cpu)].can_take(exclude) ? t.bound_cpu : -1;
-  if (t.last_cpu >= 0 && cpus[static_cast<size_t>(t.last_cpu)].can_take(exclude)) return t.last_cpu;
-  for (const Processor& p : cpus)
-    if (p.can_take(exclude)) return p.index;
-  return -1;
-}
-
 // The CPU whose current thread ranks last among those `t` outranks (the latest deadline), lowest
 // index on ties; a CPU without a current thread is about to choose from the queues itself.
 int EdfPolicy::preempt_target(const Thread& t) const {

@@ -48,10 +48,8 @@ class EdfPolicy final : public Policy {
   bool queue_beats(int cpu, const Thread& handed) const override;
   bool has_queued(int cpu) const override;
   Preemption should_preempt(const Processor& p, const Thread& running) const override;
-  int select_idle_cpu(const Thread& t, int exclude) const override;
   int preempt_target(const Thread& t) const override;
   Requeue requeue(Thread& t, const Processor& p, core::SwitchReason why) override;
-  int timeslice(const Thread& /*t*/) const override { return 1; }
   bool is_urgent(const Thread& /*t*/) const override { return true; }
   void on_wakeup(Thread& t) override;
   int compute_sched_pri(const Thread& t) const override;

@@ -24,7 +24,6 @@ class FixedPolicy final : public StandardQueuePolicy {
   int preempt_target(const Thread& t) const override;
   bool push_overtaken() const override { return true; }
   Requeue requeue(Thread& t, const Processor& p, core::SwitchReason why) override;
-  int timeslice(const Thread&) const override { return 1; }
   bool is_urgent(const Thread&) const override { return true; }
   void on_wakeup(Thread&) override {}
 

@@ -96,7 +96,8 @@ class Policy {
   // select_task_rq for an idle CPU: called by thread_setrun for a runnable `t` before it is
   // queued: the CPU to hand `t` to directly, or -1 to queue it. Only CPUs for which
   // Processor::can_take(exclude) holds may be returned (`exclude` is the CPU choosing now).
-  virtual int select_idle_cpu(const Thread& t, int exclude) const = 0;
+  // The default is xnu's search: idle_cpu_near(t, t.last_cpu, exclude).
+  virtual int select_idle_cpu(const Thread& t, int exclude) const { return idle_cpu_near(t, t.last_cpu, exclude); }
   // The preemption check (sched_class wakeup_preempt's CPU choice): called by thread_setrun for
   // a thread just queued with a check (a wakeup, or requeue().check) and by set_sched_pri when a
   // queued thread's priority rises: the CPU whose current thread `t` should displace, or -1.
@@ -115,7 +116,7 @@ class Policy {
   virtual Requeue requeue(Thread& t, const Processor& p, core::SwitchReason why) = 0;
   // Called at every dispatch (switch-in or resume): the number of quanta in the timeslice
   // during which only a strictly better thread preempts (xnu's timeshare_quanta), at least 1.
-  virtual int timeslice(const Thread& t) const = 0;
+  virtual int timeslice(const Thread& /*t*/) const { return 1; }
   // Called whenever a thread's priority or mode changes: whether a preemption in favour of `t`
   // interrupts kernel-mode code at once (xnu's TH_MODE_PREEMPT, xnu-facts.md 5.5) or waits for
   // the return to user mode (5.6).
@@ -161,6 +162,18 @@ class Policy {
 
  protected:
   explicit Policy(const PolicyContext& ctx) : ctx_(ctx) {}
+  const Processor& cpu(int i) const { return (*ctx_.cpus)[static_cast<size_t>(i)]; }
+  int cpu_count() const { return ctx_.machine.cpus; }
+  // An idle CPU for `t` (models xnu-792 thread_setrun's idle-processor search): a bound thread
+  // only its own; otherwise `preferred` if it is idle, else the idle CPU of lowest index; -1
+  // when none may take it.
+  int idle_cpu_near(const Thread& t, int preferred, int exclude) const {
+    if (t.bound_cpu >= 0) return cpu(t.bound_cpu).can_take(exclude) ? t.bound_cpu : -1;
+    if (preferred >= 0 && cpu(preferred).can_take(exclude)) return preferred;
+    for (int i = 0; i < cpu_count(); ++i)
+      if (cpu(i).can_take(exclude)) return i;
+    return -1;
+  }
   PolicyContext ctx_;
 };
 

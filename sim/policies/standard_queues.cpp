@@ -55,16 +55,6 @@ Preemption StandardQueuePolicy::should_preempt(const Processor& p, const Thread&
   return {};
 }
 
-// models xnu-792 osfmk/kern/sched_prim.c thread_setrun's idle-processor search: a bound thread
-// only its CPU; otherwise 1. the last CPU if it is idle; 2. any idle CPU (lowest index first).
-int StandardQueuePolicy::select_idle_cpu(const Thread& t, int exclude) const {
-  if (t.bound_cpu >= 0) return cpu(t.bound_cpu).can_take(exclude) ? t.bound_cpu : -1;
-  if (t.last_cpu >= 0 && cpu(t.last_cpu).can_take(exclude)) return t.last_cpu;
-  for (int i = 0; i < cpu_count(); ++i)
-    if (cpu(i).can_take(exclude)) return i;
-  return -1;
-}
-
 // models xnu-792 osfmk/kern/sched_prim.c thread_setrun's preemption choice: its last CPU when
 // that one runs something lower (or, for RT, a later deadline at equal priority), else the CPU
 // running the lowest priority (lowest index on ties).

@@ -100,7 +100,6 @@ class StandardQueuePolicy : public Policy {
   bool has_queued(int cpu) const override { return queues_.view(cpu).highq() >= 0; }
 
   Preemption should_preempt(const Processor& p, const Thread& running) const override;
-  int select_idle_cpu(const Thread& t, int exclude) const override;
   int preempt_target(const Thread& t) const override;
   Requeue requeue(Thread& t, const Processor& p, core::SwitchReason why) override;
   int timeslice(const Thread& t) const override;
@@ -114,8 +113,6 @@ class StandardQueuePolicy : public Policy {
   StandardQueuePolicy(const PolicyContext& ctx, bool rt_by_deadline) : Policy(ctx) {
     queues_.init(ctx.threads, ctx.machine.cpus, rt_by_deadline);
   }
-  const Processor& cpu(int i) const { return (*ctx_.cpus)[static_cast<size_t>(i)]; }
-  int cpu_count() const { return ctx_.machine.cpus; }
   StandardQueues queues_;
 };
 
