@@ -40,29 +40,9 @@ TEST_CASE("edf: random task sets on 1-4 CPUs give exactly the textbook reference
   // policy-facts.md 3.1: global EDF runs the m ready jobs with the earliest absolute deadlines
   // (ties: earlier release, then the task declared first); partitioned EDF is uniprocessor EDF
   // per CPU. The reference (tests/policies/textbook_reference.cpp) computes it independently.
-  std::mt19937_64 rng(9001);
-  int sets = 0, with_misses = 0;
-  for (int cpus = 1; cpus <= 4; ++cpus) {
-    for (int n = 0; n < 60; ++n) {
-      bool partitioned = cpus > 1 && n % 4 == 3;
-      std::vector<Task> s = random_task_set(rng, cpus, partitioned);
-      int64_t horizon = 2 * textbook::hyperperiod(s);
-      auto want = textbook::simulate(s, cpus, Rule::edf, horizon);
-      Observed got = edf(s, cpus, horizon);
-      INFO("cpus " << cpus << " set " << n << ": " << describe(s));
-      REQUIRE(got.whole_ms);
-      for (size_t i = 0; i < s.size(); ++i) {
-        INFO("task t" << i);
-        CHECK(got.tasks[i].worst_response == want[i].worst_response);
-        CHECK(got.tasks[i].misses == want[i].misses);
-        CHECK(got.tasks[i].completions == want[i].completions);
-        if (want[i].misses) ++with_misses;
-      }
-      ++sets;
-    }
-  }
-  CHECK(sets == 240);
-  CHECK(with_misses > 20);  // the sets reach overload, where the tie rules matter
+  RandomSetsChecked checked = check_random_sets_against_reference(9001, Rule::edf, "edf");
+  CHECK(checked.sets == 240);
+  CHECK(checked.tasks_with_misses > 20);  // the sets reach overload, where the tie rules matter
 }
 
 TEST_CASE("edf: Liu and Layland, one CPU and implicit deadlines, no miss up to U = 1", "[policies][fidelity]") {

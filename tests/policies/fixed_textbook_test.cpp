@@ -33,29 +33,9 @@ TEST_CASE("fixed: random task sets on 1-4 CPUs give exactly the textbook referen
           "[policies][fidelity]") {
   // policy-facts.md 3.1: global FP runs the m highest-priority ready jobs; partitioned FP is
   // uniprocessor FP per CPU. Distinct priorities in a random (not only rate-monotonic) order.
-  std::mt19937_64 rng(1973);
-  int sets = 0, with_misses = 0;
-  for (int cpus = 1; cpus <= 4; ++cpus) {
-    for (int n = 0; n < 60; ++n) {
-      bool partitioned = cpus > 1 && n % 4 == 3;
-      std::vector<Task> s = random_task_set(rng, cpus, partitioned);
-      int64_t horizon = 2 * textbook::hyperperiod(s);
-      auto want = textbook::simulate(s, cpus, Rule::fixed_priority, horizon);
-      Observed got = fixed(s, cpus, horizon);
-      INFO("cpus " << cpus << " set " << n << ": " << describe(s));
-      REQUIRE(got.whole_ms);
-      for (size_t i = 0; i < s.size(); ++i) {
-        INFO("task t" << i);
-        CHECK(got.tasks[i].worst_response == want[i].worst_response);
-        CHECK(got.tasks[i].misses == want[i].misses);
-        CHECK(got.tasks[i].completions == want[i].completions);
-        if (want[i].misses) ++with_misses;
-      }
-      ++sets;
-    }
-  }
-  CHECK(sets == 240);
-  CHECK(with_misses > 20);
+  RandomSetsChecked checked = check_random_sets_against_reference(1973, Rule::fixed_priority, "fixed");
+  CHECK(checked.sets == 240);
+  CHECK(checked.tasks_with_misses > 20);
 }
 
 TEST_CASE("fixed: Dhall's effect under global rate monotonic on two CPUs", "[policies][fidelity]") {

@@ -123,4 +123,38 @@ inline std::string describe(const std::vector<textbook::Task>& s) {
   return o.str();
 }
 
+struct RandomSetsChecked {
+  int sets = 0;
+  int tasks_with_misses = 0;  // in the reference's schedule
+};
+
+// Draws 60 random task sets for each of 1-4 CPUs from `seed` (every fourth one partitioned on 2
+// or more CPUs), runs each for two hyperperiods under xnusim's `policy` and checks that every
+// task's worst response, misses and completions equal the reference's under `rule`.
+inline RandomSetsChecked check_random_sets_against_reference(uint64_t seed, textbook::Rule rule,
+                                                             const std::string& policy) {
+  std::mt19937_64 rng(seed);
+  RandomSetsChecked checked;
+  for (int cpus = 1; cpus <= 4; ++cpus) {
+    for (int n = 0; n < 60; ++n) {
+      bool partitioned = cpus > 1 && n % 4 == 3;
+      std::vector<textbook::Task> s = random_task_set(rng, cpus, partitioned);
+      int64_t horizon = 2 * textbook::hyperperiod(s);
+      auto want = textbook::simulate(s, cpus, rule, horizon);
+      Observed got = run_task_set(task_set_json(s, cpus, horizon), policy, s.size());
+      INFO("cpus " << cpus << " set " << n << ": " << describe(s));
+      REQUIRE(got.whole_ms);
+      for (size_t i = 0; i < s.size(); ++i) {
+        INFO("task t" << i);
+        CHECK(got.tasks[i].worst_response == want[i].worst_response);
+        CHECK(got.tasks[i].misses == want[i].misses);
+        CHECK(got.tasks[i].completions == want[i].completions);
+        if (want[i].misses) ++checked.tasks_with_misses;
+      }
+      ++checked.sets;
+    }
+  }
+  return checked;
+}
+
 }  // namespace testing
