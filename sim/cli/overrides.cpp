@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sim/cli/sha256.hpp"
+#include "sim/scenario/load/readers.hpp"
 #include "sim/scenario/loader.hpp"
 
 namespace sim::cli {
@@ -19,19 +20,6 @@ namespace sim::cli {
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-std::string escape_token(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '~')
-      out += "~0";
-    else if (c == '/')
-      out += "~1";
-    else
-      out += c;
-  }
-  return out;
-}
 
 std::string unescape_token(const std::string& s) {
   std::string out;
@@ -139,10 +127,10 @@ std::optional<Failure> apply_edit(Json& root, const Override& e, std::string& po
       if (*index >= cur->size())
         return Failure{here, fmt::format("index {} is out of range (the array has {} element{})", *index,
                                          cur->size(), cur->size() == 1 ? "" : "s")};
-      pointer += fmt::format("/{}", *index);
+      pointer = scenario::load::at(pointer, *index);
       cur = &(*cur)[*index];
     } else if (cur->is_object()) {
-      pointer += "/" + escape_token(seg);
+      pointer = scenario::load::at(pointer, seg);
       if (!cur->contains(seg) && i + 1 < segments.size()) {
         // An index or an id needs an array that is there; anything else may be created.
         if (array_index(segments[i + 1]) || segments[i + 1] == "-")
