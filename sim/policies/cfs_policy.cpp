@@ -159,6 +159,10 @@ uint64_t CfsPolicy::attached_vruntime(const Ent& e, int c) const {
   else if (e.rq >= 0 && e.rq != c) v = v - rq(e.rq).min_vruntime + r.min_vruntime;
   if (!e.waking) return v;
   if (!e.started) {
+    // The threads present when the run begins are the system as it stands, not children forked
+    // by a running parent: they join at min_vruntime with no debit, in scenario order, so N equal
+    // spinners share the CPU exactly (policy-facts.md 2.7 check 3).
+    if (ctx_.host->now().ns == 0) return r.min_vruntime;
     // task_fork_fair + place_entity(initial): START_DEBIT, the vslice it would have if queued.
     uint64_t slice = cfs::sched_slice(tun_, nr_running(c) + 1, rq_load(c) + e.lw.weight, e.lw);
     return r.min_vruntime + cfs::calc_delta_fair(slice, e.lw);
