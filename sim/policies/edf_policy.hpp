@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "sim/policies/indexed_heap.hpp"
 #include "sim/policies/policy.hpp"
 
 namespace sim::policies {
@@ -59,34 +60,9 @@ class EdfPolicy final : public Policy {
   void set_mode(Thread& t, const model::Op& op) override;
 
  private:
-  // An indexed binary min-heap of thread indices ordered by their stored keys (no allocation
-  // once it has grown; removal by position).
-  class Heap {
-   public:
-    explicit Heap(EdfPolicy* owner) : owner_(owner) {}
-    bool empty() const { return items_.empty(); }
-    int32_t top() const { return items_.front().thread; }
-    const Key& top_key() const { return items_.front().key; }
-    void push(int32_t thread);
-    void erase(int32_t thread);
-
-   private:
-    // The key is copied into the heap so that sifting touches only this array.
-    struct Item {
-      Key key;
-      int32_t thread;
-    };
-    void place(size_t at, const Item& item);
-    void up(size_t at);
-    void down(size_t at);
-    EdfPolicy* owner_;
-    std::vector<Item> items_;
-  };
-
   struct Entry {
     Key key;               // stored at enqueue
     int32_t queue = -1;    // 0 shared, 1 + cpu bound, -1 not queued
-    int32_t pos = -1;      // position in its heap
     SimTime woke;          // last wakeup (deadline base of an aperiodic realtime thread)
   };
 
@@ -103,6 +79,10 @@ class EdfPolicy final : public Policy {
   static bool beats_running(const Key& queued, const Key& running, bool expired);
   // The best queued thread `cpu` may run (shared or bound to it), or -1.
   int32_t best_for(int cpu) const;
+  struct KeyLess {
+    bool operator()(const Key& a, const Key& b) const { return before(a, b); }
+  };
+  using Heap = IndexedHeap<Key, KeyLess>;
   Heap& heap_of(int32_t queue) { return heaps_[static_cast<size_t>(queue)]; }
   Thread& th(int32_t i) const { return (*ctx_.threads)[static_cast<size_t>(i)]; }
   Entry& entry(int32_t i) { return entries_[static_cast<size_t>(i)]; }
@@ -113,8 +93,9 @@ class EdfPolicy final : public Policy {
   // outranks looks again (resched).
   void resched_for_displaced(const Thread& displaced, int cpu) const;
 
-  std::vector<Entry> entries_;  // by thread index
-  std::vector<Heap> heaps_;     // 0 shared, 1 + cpu bound
+  std::vector<Entry> entries_;    // by thread index
+  std::vector<int32_t> heap_pos_; // by thread index: its place in its heap
+  std::vector<Heap> heaps_;       // 0 shared, 1 + cpu bound
   int64_t tail_seq_ = 0;
   int64_t head_seq_ = 0;
 };
