@@ -451,7 +451,9 @@ void Dispatcher::hand_to(Processor& p, Thread& t) {
 void Dispatcher::release_handed(Processor& p, Thread& h) {
   h.cpu = -1;
   h.waiting_for_reschedule = true;
-  thread_setrun(h, true, false, p.index);
+  // xnu puts it back without a preemption check; a policy that pushes overtaken threads gives it
+  // one at once.
+  thread_setrun(h, true, policy_->push_overtaken(), p.index);
 }
 
 // models xnu-792 osfmk/kern/sched_prim.c thread_setrun: `head` = SCHED_HEADQ, `preempt` =

@@ -114,16 +114,7 @@ Thread* EdfPolicy::choose_over(int cpu, const Thread& outgoing) {
 
 bool EdfPolicy::queue_beats(int cpu, const Thread& handed) const {
   int32_t i = best_for(cpu);
-  if (i < 0 || !beats_running(entry(i).key, key_of(handed), false)) return false;
-  resched_for_displaced(handed, cpu);
-  return true;
-}
-
-void EdfPolicy::resched_for_displaced(const Thread& displaced, int cpu) const {
-  if (displaced.bound_cpu >= 0) return;
-  Key k = key_of(displaced);
-  for (const Processor& p : *ctx_.cpus)
-    if (p.index != cpu && p.current && beats_running(k, key_of(*p.current), false)) ctx_.host->resched(p.index);
+  return i >= 0 && beats_running(entry(i).key, key_of(handed), false);
 }
 
 bool EdfPolicy::has_queued(int cpu) const { return best_for(cpu) >= 0; }
@@ -146,9 +137,6 @@ int EdfPolicy::preempt_target(const Thread& t) const {
   if (t.bound_cpu >= 0) {
     const Processor& p = cpus[static_cast<size_t>(t.bound_cpu)];
     if (!p.current || !beats_running(k, key_of(*p.current), false)) return -1;
-    // A global thread that claimed this CPU may outrank another CPU's thread. (A global `t`
-    // below always displaces the last-ranked current thread, which outranks no other.)
-    if (p.current->state == model::ThreadState::runnable) resched_for_displaced(*p.current, p.index);
     return p.index;
   }
   int target = -1;

@@ -52,6 +52,9 @@ class EdfPolicy final : public Policy {
   int preempt_target(const Thread& t) const override;
   Requeue requeue(Thread& t, const Processor& p, core::SwitchReason why) override;
   bool is_urgent(const Thread& /*t*/) const override { return true; }
+  // Global EDF: a thread overtaken before it ran (a claim taken over, a hand-off beaten by the
+  // queue) looks for another CPU at once.
+  bool push_overtaken() const override { return true; }
   void on_wakeup(Thread& t) override;
   int compute_sched_pri(const Thread& t) const override;
   Duration quantum_for(const Thread& t) const override;
@@ -88,10 +91,6 @@ class EdfPolicy final : public Policy {
   Entry& entry(int32_t i) { return entries_[static_cast<size_t>(i)]; }
   const Entry& entry(int32_t i) const { return entries_[static_cast<size_t>(i)]; }
   void take(Thread& t);
-  // A thread displaced from `cpu` before it ran there (a claim or a hand-off) goes back to the
-  // queues without a preemption check of its own: every other CPU whose current thread it
-  // outranks looks again (resched).
-  void resched_for_displaced(const Thread& displaced, int cpu) const;
 
   std::vector<Entry> entries_;    // by thread index
   std::vector<int32_t> heap_pos_; // by thread index: its place in its heap

@@ -104,8 +104,9 @@ class Policy {
   // Processor::current is the thread each CPU compares against (running, handed or claimed by
   // an earlier check in this instant; nullptr while the CPU is idle or about to choose).
   virtual int preempt_target(const Thread& t) const = 0;
-  // Called when a queued thread's preemption check is overtaken: the CPU it claimed chose
-  // another thread, or a later check in the same instant took that CPU. True: it gets a new
+  // Called when a queued thread's preemption check is overtaken (the CPU it claimed chose
+  // another thread, or a later check in the same instant took that CPU) and when a thread handed
+  // to an idle CPU is put back because queue_beats() found a better one. True: it gets a new
   // preemption check at once (Linux's push_rt_task); false: it waits until some CPU reschedules
   // (xnu, xnu-facts.md 5.3).
   virtual bool push_overtaken() const { return false; }
