@@ -22,6 +22,7 @@ struct Spec {
   int nice = 0;
   std::vector<model::Op> program;
   Duration start{};
+  int cpu = -1;  // bound CPU, -1 for none
 };
 
 std::unique_ptr<policies::Policy> make_hz250(const policies::PolicyContext& c) {
@@ -45,6 +46,7 @@ struct CfsRun {
       t.program = &specs[i].program;
       t.start = SimTime{specs[i].start.ns};
       t.nice = specs[i].nice;
+      t.bound_cpu = specs[i].cpu;
       t.rng = core::Rng(1, i);
     }
     model::MachineConfig m;
@@ -157,6 +159,27 @@ TEST_CASE("cfs: check 4, a long sleeper preempts at once and runs to the tick 3.
   auto woke = r.rec.of(core::TraceKind::woke);
   REQUIRE(woke.size() == 3);  // two starts and the wakeup
   CHECK(woke[2].time.ns == 1'000'500'000);
+}
+
+TEST_CASE("cfs: check 4 on 2 CPUs' tunables: 6 ms of credit, 2 ms granularity, 6 ms slices",
+          "[policies][fidelity]") {
+  // policy-facts.md 2.1 and 2.7 check 4 (last sentence): on 2 CPUs the factor is 1 + ilog2(2) = 2,
+  // so latency 12 ms, min_granularity 1.5 ms, wakeup_granularity 2 ms. Both threads are bound to
+  // cpu0 of a 2-CPU machine. The sleeper wakes at 1000.5 ms placed at min_vruntime - 6 ms: vdiff
+  // 6 ms > 2 ms, so it preempts at once. Two runnable: slice = 12 ms x 1024/2048 = 5,999,998 ns,
+  // so it runs until the first tick with delta_exec > 5,999,998: 1007 ms (6.5 ms). It is then
+  // 0.5 ms right of the spinner, which runs a full slice (1007 -> 1013 ms), and so on.
+  model::Op nap = sleep_op(Duration::nanoseconds(1'000'500'000));
+  Spec sleeper{"sleeper", 0, {nap, run_op(ms(100))}, {}, 0};
+  Spec spin = spinner("spin");
+  spin.cpu = 0;
+  CfsRun r({sleeper, spin}, ms(1020), 1000, 2);
+  CHECK(r.cfs().tunables().latency == 12'000'000);
+  CHECK(r.cfs().tunables().wakeup_granularity == 2'000'000);
+  auto sw = r.switches();
+  std::vector<std::string> tail(sw.end() - 4, sw.end());
+  CHECK(tail == std::vector<std::string>{"1000500us spin->sleeper", "1007000us sleeper->spin", "1013000us spin->sleeper",
+                                         "1019000us sleeper->spin"});
 }
 
 TEST_CASE("cfs: check 5, a wakee less than the wakeup granularity behind curr does not preempt",
