@@ -138,7 +138,7 @@ class Dispatcher final : public policies::PolicyHost {
 
   // --- PolicyHost ---------------------------------------------------------------------------
   SimTime now() const override { return now_; }
-  void set_sched_pri(Thread& t, int pri, core::PriorityReason why) override;
+  void set_sched_pri(Thread& t, int pri, core::PriorityReason why, bool check = true) override;
   void emit(const core::TraceEvent& e) override { bus_->emit(e); }
   void resched(int cpu) override { post_ast(cpus_[static_cast<size_t>(cpu)]); }
 
@@ -226,7 +226,8 @@ class Dispatcher final : public policies::PolicyHost {
   void hand_to(Processor& p, Thread& t);
   void release_handed(Processor& p, Thread& h);
   void requeue_preempted(Processor& p, Thread& t, core::SwitchReason why);
-  void switch_to(Processor& p, Thread* prev, Thread* next, core::SwitchReason why);
+  // `timeslice`: the quanta of the dispatch when counted earlier (choose_and_switch), -1: now.
+  void switch_to(Processor& p, Thread* prev, Thread* next, core::SwitchReason why, int timeslice = -1);
   void resume_same(Processor& p, Thread& t);
   void account(Processor& p);
   void schedule_cpu_event(Processor& p);
@@ -256,6 +257,7 @@ class Dispatcher final : public policies::PolicyHost {
   core::EventQueue queue_;
   SimTime now_;
   SimTime end_;
+  SimTime tick_deadline_ = SimTime::never();  // the tick thread's next period (tick_in_thread)
   uint64_t events_handled_ = 0;
   uint64_t instants_ = 0;
   uint64_t event_seq_ = 0;       // sequence number of the event being (or last) handled
