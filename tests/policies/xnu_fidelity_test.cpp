@@ -93,6 +93,17 @@ TEST_CASE("xnu: check 2, two spinners on one CPU share it and decay to 6-7 (792)
   //   remainder and 6 quanta (59.452 ms): (5.315e6 + 59.452e6) x 5/8 = 40.48e6 >> 22 = 9 -> 22.
   //   s1 ran 6 quanta and 7.3 ms up to the tick: 65.548e6 x 5/8 = 40.97e6 >> 22 = 9 -> 22.
   CHECK(m[2] == std::vector<int>{22, 22});
+  // thread_update_scan collected s1 (tick 2 preempted it at 18) before s0 (16), highest level
+  // first, and updates popping from the end: s0 first, so s0 is re-queued at 22 ahead of s1
+  // and runs first when the tick thread blocks.
+  std::vector<std::string> at_tick2;
+  for (const auto& e : r.trace.of(core::TraceKind::priority_changed))
+    if (e.time.ns == 250'000'000) at_tick2.push_back("s" + std::to_string(e.thread) + " " + std::to_string(e.b));
+  CHECK(at_tick2 == std::vector<std::string>{"s0 22", "s1 22"});
+  std::vector<std::string> sw2;
+  for (const std::string& x : r.switches(s))
+    if (x.rfind("250000us", 0) == 0) sw2.push_back(x);
+  CHECK(sw2 == std::vector<std::string>{"250000us cpu0 s1->tick", "250000us cpu0 tick->s0"});
   // Further ticks follow the same rules (the fact sheet: ~16, 12, 10, 9, 8 ...).
   CHECK(m[3] == std::vector<int>{16, 16});
   CHECK(m[4] == std::vector<int>{13, 13});
@@ -383,4 +394,63 @@ TEST_CASE("xnu: check 8, a fixed kernel thread that never blocks is made timesha
   CHECK(r.thread("k").min_sched_pri < 31);
   CHECK(r.thread("u").cpu_time_ns == 0);
   CHECK_FALSE(r.trace.of(core::TraceKind::preempt_deferred).empty());
+}
+
+TEST_CASE("xnu: thread_update_scan leaves no stale queued timeshare thread, past 128 of them", "[policies][fidelity]") {
+  // xnu-facts.md 2.1: the scan collects at most THREAD_UPDATE_SIZE (128) stale threads, updates
+  // them, and restarts until none is left (not "128 per pass"). 300 spinners on one CPU: after
+  // each tick thread run, every queued timeshare thread carries the current tick's stamp.
+  for (auto rel : {scenario::XnuRelease::r792, scenario::XnuRelease::r517}) {
+    auto s = spinners(300, rel, Duration::milliseconds(510));
+    sim::run::Options o;
+    o.policy = "xnu";
+    int checked_ticks = 0;
+    o.step_hook = [&](const dispatcher::Dispatcher& d) {
+      const auto& xnu = static_cast<const policies::XnuPolicy&>(d.policy());
+      if (d.now().ns == 0 || d.now().ns % 125'000'000 != 0 || xnu.sched_tick() != static_cast<uint32_t>(d.now().ns / 125'000'000)) return;
+      ++checked_ticks;
+      size_t queued = 0;
+      for (const model::Thread& t : d.threads()) {
+        if (t.queued == model::QueueKind::none || !t.is_timeshare()) continue;
+        ++queued;
+        INFO(t.name << " at " << d.now().ns);
+        CHECK(xnu.decay(t.index).sched_stamp == xnu.sched_tick());
+      }
+      CHECK(queued >= 299);
+    };
+    testing::run_scenario(s, o);
+    CHECK(checked_ticks == 4);
+  }
+}
+
+TEST_CASE("xnu: 792 with no contention (pri_shift 151) still charges leftover usage, by >> 23", "[policies][fidelity]") {
+  // xnu-facts.md 3.1: with nshared <= ncpus, compute_averages sets the pset's shift to
+  // sched_pri_shift - sched_load_shifts[0] = 23 - INT8_MIN = 151. update_priority then adds no
+  // new CPU time (151 >= INT8_MAX), but do_priority_computation shifts the leftover usage by 151,
+  // which PPC's srw (and x86's shr) execute as 151 mod 64 (mod 32) = 23.
+  std::vector<model::Thread> threads(1);
+  threads[0].state = model::ThreadState::runnable;
+  StubHost host;
+  policies::PolicyContext ctx;
+  ctx.machine.release = model::Release::xnu792;
+  ctx.threads = &threads;
+  ctx.host = &host;
+  policies::XnuPolicy policy(ctx);
+  model::Thread& t = threads[0];
+  auto& ds = policy.decay(0);
+  ds.sched_usage = 100'000'000;  // left from an earlier contention (shift 22 would cost 23 levels)
+  ds.pri_shift = 22;
+  uint64_t u = ds.sched_usage;
+  for (int k = 1; k <= 8; ++k) {
+    policy.charge(t, core::SimTime{0}, core::SimTime{50'000'000});  // 50 ms of new CPU time each tick
+    policy.tick();  // one runnable timeshare thread on one CPU: no contention
+    CHECK(policy.pset_pri_shift() == 151);
+    policy.update_priority(t, core::PriorityReason::tick);
+    u = (u >> 1) + (u >> 3);  // one tick of decay (5/8), the new 50 ms not added
+    INFO("tick " << k);
+    CHECK(ds.sched_usage == u);
+    CHECK(t.sched_pri == 31 - static_cast<int>(u >> 23));
+  }
+  // 100e6 decays to 62.5e6 (>> 23 = 7: 24), then 39.06e6 (4: 27) ... back to 31 once below 2^23.
+  CHECK(t.sched_pri == 31);
 }
