@@ -8,6 +8,7 @@
 #include "reports/explain.hpp"
 #include "sim/cli/commands.hpp"
 #include "sim/cli/console.hpp"
+#include "sim/cli/explain_run.hpp"
 #include "sim/cli/overrides.hpp"
 #include "sim/core/time.hpp"
 #include "sim/iokit_model/config.hpp"
@@ -99,13 +100,36 @@ int explain_command(const ExplainArgs& a) {
   options.policy = a.policy;
   options.scenario_sha256 = loaded.sha256;
   options.sets = loaded.sets;
+  std::optional<ExplainRun> ran;
+  try {
+    ran.emplace(explain_scenario(s, options, setup.since, setup.until));
+  } catch (const core::TimeOverflow& e) {
+    if (e.pointer().empty())
+      eprint("{}: error: {}\n", s.file, e.what());
+    else
+      eprint("{}: error: {}: {}\n  note: a duration drawn at random for this op took simulated time past "
+             "its limit; narrow its distribution or shorten the run\n",
+             s.file, e.pointer(), e.what());
+    return kExitBadInput;
+  }
+  write_text(stdout, ran->text);
+  return ran->results.system.panics.empty() ? kExitOk : kExitPanic;
+}
+
+}  // namespace
+
+ExplainRun explain_scenario(const scenario::Scenario& s, run::Options options, core::SimTime since,
+                            core::SimTime until) {
+  reports::ExplainSetup setup;
+  setup.since = since;
+  setup.until = until;
   setup.scenario = s.name;
   setup.description = s.description;
-  setup.policy = run::resolve_policy_name(s, a.policy);
+  setup.policy = run::resolve_policy_name(s, options.policy);
   setup.xnu = s.machine.xnu == scenario::XnuRelease::r792 ? "792" : "517";
   setup.cpus = s.machine.cpus;
-  setup.duration_ns = s.duration.ns;
-  setup.seed = s.seed;
+  setup.duration_ns = options.duration.value_or(s.duration).ns;
+  setup.seed = options.seed.value_or(s.seed);
   for (const scenario::LockSpec& l : s.locks) {
     setup.lock_protocols.emplace_back(protocol_name(l.protocol));
     setup.lock_ceilings.push_back(l.ceiling.value_or(0));
@@ -127,23 +151,11 @@ int explain_command(const ExplainArgs& a) {
   reports::Narrator narrator(setup, sim.names());
   narrator_ptr = &narrator;
   sim.add_sink(&narrator);
-  std::optional<run::Results> ran;
-  try {
-    ran.emplace(sim.run());
-  } catch (const core::TimeOverflow& e) {
-    if (e.pointer().empty())
-      eprint("{}: error: {}\n", s.file, e.what());
-    else
-      eprint("{}: error: {}: {}\n  note: a duration drawn at random for this op took simulated time past "
-             "its limit; narrow its distribution or shorten the run\n",
-             s.file, e.pointer(), e.what());
-    return kExitBadInput;
-  }
-  write_text(stdout, narrator.text(*ran));
-  return ran->system.panics.empty() ? kExitOk : kExitPanic;
+  ExplainRun out;
+  out.results = sim.run();
+  out.text = narrator.text(out.results);
+  return out;
 }
-
-}  // namespace
 
 Command add_explain_command(CLI::App& parent) {
   auto a = std::make_shared<ExplainArgs>();
