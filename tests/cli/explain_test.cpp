@@ -174,3 +174,29 @@ TEST_CASE("explain: a panicking scenario is narrated to the panic and exits 4", 
   CHECK(r.out.find("PANIC: the simulated system stops") != std::string::npos);
   CHECK(r.out.find("  PANIC: ") != std::string::npos);
 }
+
+TEST_CASE("lessons: `xnusim lessons` lists every lesson in order, one line each, and each passes --check",
+          "[cli][explain]") {
+  std::vector<std::string> files;
+  for (const auto& e : fs::directory_iterator(fs::path(XNUSIM_SOURCE_DIR) / "scenarios/lessons"))
+    if (e.path().extension() == ".json") files.push_back(e.path().filename().string());
+  std::sort(files.begin(), files.end());
+  REQUIRE(files.size() == 13);
+  CHECK(files.front() == "01-bands.json");
+  CHECK(files.back() == "13-teardown.json");
+  testing::CliResult r = testing::xnusim("lessons");
+  REQUIRE(r.code == 0);
+  std::vector<std::string> lines = lines_of(r.out);
+  REQUIRE(lines.size() == files.size() + 2);
+  for (size_t i = 0; i < files.size(); ++i) {
+    INFO(files[i]);
+    std::string stem = files[i].substr(0, files[i].size() - 5);
+    CHECK(lines[i].rfind(stem + " ", 0) == 0);
+    CHECK(lines[i].size() <= 100);
+    CHECK(lines[i].back() == '.');
+    testing::CliResult run = testing::xnusim("run --check -q scenarios/lessons/" + files[i]);
+    CHECK(run.code == 0);
+  }
+  CHECK(lines[7].find("08-inversion-ceiling") == 0);
+  CHECK(lines[7].find("Inversion, ceiling: the holder runs at the lock's ceiling.") != std::string::npos);
+}
