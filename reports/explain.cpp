@@ -385,10 +385,7 @@ void Narrator::on_event(const TraceEvent& e) {
   switch (e.kind) {
     case TraceKind::switched: {
       auto why = static_cast<SwitchReason>(e.reason);
-      if (e.thread < 0 || e.other < 0) {
-        if (e.other >= 0 && line_subject_ == e.thread) join(e.time, fmt::format("{} runs", who(e.other)));
-        return;
-      }
+      if (e.thread < 0 || e.other < 0) return;  // a CPU going idle or leaving idle
       size_t next = static_cast<size_t>(e.other);
       switch (why) {
         case SwitchReason::preempt:
@@ -397,7 +394,7 @@ void Narrator::on_event(const TraceEvent& e) {
                           who(e.thread)));
           return;
         case SwitchReason::quantum:
-          if (line_subject_ == e.thread) {
+          if (line_subject_ >= 0 && line_subject_ == e.thread) {
             join(e.time, fmt::format("{} runs", who(e.other)));
             return;
           }
@@ -413,7 +410,8 @@ void Narrator::on_event(const TraceEvent& e) {
                           who(e.other)));
           return;
         default:
-          if (line_subject_ == e.thread && open_ && !lines_.empty() && lines_.back().time == e.time) {
+          if (line_subject_ >= 0 && line_subject_ == e.thread && open_ && !lines_.empty() &&
+              lines_.back().time == e.time) {
             pending_ = fmt::format("{} runs", who(e.other));
             pending_at_ = e.time;
           }
@@ -476,18 +474,13 @@ void Narrator::on_event(const TraceEvent& e) {
       return;
     }
     case TraceKind::completed:
-      if (say(e.time, KindKey{kDone, e.thread, 0}, fmt::format("jobs of {} done", n),
+      if (say(e.time, KindKey{kDone, e.thread, 0}, fmt::format("job completions of {}", n),
               fmt::format("{} finishes job {} (response {})", n, e.a, human(e.b))))
         line_subject_ = e.thread;
       return;
     case TraceKind::exited:
-      if (open_ && !lines_.empty() && lines_.back().time == e.time && line_subject_ == e.thread) join(e.time, "and exits", " ");
-      return;
-    case TraceKind::blocked:
-      if (static_cast<core::BlockReason>(e.reason) == core::BlockReason::funnel)
-        if (say(e.time, KindKey{kFunnelWait, e.thread, e.other}, fmt::format("{} waits for a funnel", n),
-                fmt::format("{} waits for the {} funnel", who(e.thread), e.other == 1 ? "network" : "kernel")))
-          line_subject_ = e.thread;
+      if (open_ && !lines_.empty() && lines_.back().time == e.time && line_subject_ >= 0 && line_subject_ == e.thread)
+        join(e.time, "and exits", " ");
       return;
     case TraceKind::deadline_missed:
       say(e.time, KindKey{kMiss, e.thread, 0}, fmt::format("deadline misses of {}", n),
@@ -543,9 +536,8 @@ void Narrator::on_event(const TraceEvent& e) {
       return;
     case TraceKind::spin_began:
       say(e.time, KindKey{kSpin, e.thread, e.other}, fmt::format("{} spins for {}", n, lock_name(e.other)),
-          fmt::format("{} spins for {} while its holder runs on another CPU (adaptive mutex: up to 10 us, "
-                      "then it sleeps).",
-                      n, lock_name(e.other)),
+          fmt::format("{} spins for {} while its holder runs on another CPU{}", n, lock_name(e.other),
+                      rule(kSpin, "adaptive mutex: it spins up to 10 us while the holder runs, then sleeps")),
           1);
       return;
     case TraceKind::funnel_dropped:
@@ -556,7 +548,8 @@ void Narrator::on_event(const TraceEvent& e) {
           2);
       return;
     case TraceKind::funnel_taken:
-      if (e.a <= 0) return;
+      // A funnel is a mutex: its lock_acquired, just before, already told the wait.
+      if (e.a <= 0 || (last_acquirer_ == e.thread && last_acquisition_ == e.time)) return;
       if (open_ && !lines_.empty() && lines_.back().time == e.time && line_subject_ == e.thread) {
         join(e.time, fmt::format("it gets the {} funnel after waiting {}", e.other == 1 ? "network" : "kernel", human(e.a)));
         return;
@@ -660,14 +653,27 @@ std::string Narrator::text(const metrics::Results& r) const {
     std::string head = l.time == prev ? indent : fmt::format("{:>{}}  ", stamp(l.time), kStampWidth);
     prev = l.time;
     std::string text = l.text;
-    if (!text.empty() && text.back() != '.' && text.back() != '"' && text.back() != ')') text += '.';
+    if (!text.empty() && text.back() != '.' && text.back() != '"') text += '.';
     out += wrap(text, kWidth, head, indent);
   }
 
   // What was counted rather than printed, most frequent first.
   std::vector<const Kind*> hidden;
-  for (const auto& [key, k] : kinds_)
-    if (k.hidden > 0) hidden.push_back(&k);
+  // Repeated notes are one entry: the ops that carry them run again and again in loops.
+  Kind notes;
+  notes.label = "starts of ops whose note is shown above";
+  for (const auto& [key, k] : kinds_) {
+    if (k.hidden == 0) continue;
+    if (std::get<0>(key) != kNote) {
+      hidden.push_back(&k);
+      continue;
+    }
+    if (notes.hidden == 0) notes.order = k.order;
+    notes.hidden += k.hidden;
+    notes.first_hidden = std::min(notes.first_hidden, k.first_hidden);
+    notes.last_hidden = std::max(notes.last_hidden, k.last_hidden);
+  }
+  if (notes.hidden > 0) hidden.push_back(&notes);
   std::stable_sort(hidden.begin(), hidden.end(), [](const Kind* a, const Kind* b) {
     if (a->hidden != b->hidden) return a->hidden > b->hidden;
     return a->order < b->order;
