@@ -1,4 +1,6 @@
 // `xnusim explain FILE`: run a scenario and tell what happened in plain sentences (docs/explain.md).
+#include <charconv>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -25,6 +27,8 @@ struct ExplainArgs {
   std::optional<std::string> cpus;
   std::optional<std::string> since;
   std::optional<std::string> until;
+  std::optional<std::string> duration;
+  std::optional<std::string> seed;
 };
 
 // --since / --until: a duration from the start of the run ("0ms" or more).
@@ -76,6 +80,29 @@ int explain_command(const ExplainArgs& a) {
            a.since.value_or("0s"));
     return kExitBadInput;
   }
+  std::optional<core::Duration> duration;
+  if (a.duration) {
+    core::ParsedDuration d = core::parse_duration(*a.duration);
+    if (!d.value || d.value->ns <= 0) {
+      eprint("xnusim: error: --duration: {}\n",
+             d.value ? fmt::format("must be a positive duration (got \"{}\")", *a.duration) : d.error);
+      return kExitBadInput;
+    }
+    duration = d.value;
+  }
+  std::optional<uint64_t> seed;
+  if (a.seed) {
+    uint64_t v = 0;
+    const char* first = a.seed->data();
+    const char* last = first + a.seed->size();
+    auto [end, ec] = std::from_chars(first, last, v);
+    if (a.seed->empty() || ec != std::errc() || end != last) {
+      eprint("xnusim: error: --seed: must be an integer from 0 to {} (got \"{}\")\n",
+             std::numeric_limits<uint64_t>::max(), *a.seed);
+      return kExitBadInput;
+    }
+    seed = v;
+  }
   std::optional<std::vector<Override>> edits = parse_overrides(a.sets, a.cpus, error);
   if (!edits) {
     eprint("{}\n", error);
@@ -100,6 +127,8 @@ int explain_command(const ExplainArgs& a) {
   options.policy = a.policy;
   options.scenario_sha256 = loaded.sha256;
   options.sets = loaded.sets;
+  options.duration = duration;
+  options.seed = seed;
   std::optional<ExplainRun> ran;
   try {
     ran.emplace(explain_scenario(s, options, setup.since, setup.until));
@@ -163,6 +192,8 @@ Command add_explain_command(CLI::App& parent) {
   c.app = parent.add_subcommand("explain", "Run a scenario and tell what happened, in plain sentences (for teaching).");
   c.app->add_option("scenario", a->file, "Scenario file (JSON, format v1); - reads standard input")->required();
   c.app->add_option("--policy", a->policy, "Scheduling policy (see `xnusim policies`); overrides the scenario's");
+  c.app->add_option("--seed", a->seed, "Random seed, 0 to 18446744073709551615; overrides the scenario's");
+  c.app->add_option("--duration", a->duration, "Simulated time to run, e.g. 10s; overrides the scenario's");
   add_edit_options(*c.app, a->sets, &a->cpus);
   c.app->add_option("--since", a->since, "Narrate only from this time on, e.g. 1.5s (the summary covers the whole run)");
   c.app->add_option("--until", a->until, "Narrate only before this time, e.g. 2s");
