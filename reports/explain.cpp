@@ -161,7 +161,7 @@ bool Narrator::say(SimTime t, const KindKey& key, std::string_view label, std::s
     k.label = std::string(label);
     k.order = kinds_.size();
   }
-  if (k.shown >= limit || rows() >= kMaxRows) {
+  if (k.shown >= limit || full_) {
     ++k.hidden;
     k.first_hidden = std::min(k.first_hidden, t);
     k.last_hidden = std::max(k.last_hidden, t);
@@ -169,7 +169,8 @@ bool Narrator::say(SimTime t, const KindKey& key, std::string_view label, std::s
     return false;
   }
   if (std::get<0>(key) != kDecay) flush_decay();
-  if (rows() >= kMaxRows) {  // the decay line took the last place
+  if (rows() >= kMaxRows) full_ = true;  // rows only grow: once full, no need to count again
+  if (full_) {
     ++k.hidden;
     k.first_hidden = std::min(k.first_hidden, t);
     k.last_hidden = std::max(k.last_hidden, t);
@@ -182,6 +183,18 @@ bool Narrator::say(SimTime t, const KindKey& key, std::string_view label, std::s
   lines_.push_back(Line{t, std::move(text)});
   open_ = true;
   line_subject_ = -1;
+  return true;
+}
+
+bool Narrator::hidden(const KindKey& key, SimTime t, int limit) {
+  auto it = kinds_.find(key);
+  if (it == kinds_.end()) return false;
+  Kind& k = it->second;
+  if (k.shown < limit && !full_) return false;
+  ++k.hidden;
+  k.first_hidden = std::min(k.first_hidden, t);
+  k.last_hidden = std::max(k.last_hidden, t);
+  open_ = false;
   return true;
 }
 
@@ -233,8 +246,11 @@ void Narrator::note(SimTime time, int32_t thread, std::string_view note_text, st
   commit_pending();
   if (!in_window(time) || note_text.empty()) return;
   // One kind per op: a note inside a loop is printed the first time and then counted.
-  auto [it, fresh] = note_ops_.try_emplace(std::string(op_pointer), static_cast<int64_t>(note_ops_.size()));
+  auto it = note_ops_.find(op_pointer);
+  if (it == note_ops_.end())
+    it = note_ops_.emplace(std::string(op_pointer), static_cast<int64_t>(note_ops_.size())).first;
   KindKey key{kNote, thread, it->second};
+  if (hidden(key, time, 1)) return;
   std::string label = fmt::format("starts of {}'s op with a note ({})", names_.thread(thread), op_pointer);
   // The same note on several threads at one instant is one line.
   auto known = kinds_.find(key);
@@ -381,7 +397,7 @@ void Narrator::on_event(const TraceEvent& e) {
     return;
   }
 
-  std::string n = name(e.thread);
+  std::string_view n = names_.thread(e.thread);
   switch (e.kind) {
     case TraceKind::switched: {
       auto why = static_cast<SwitchReason>(e.reason);
@@ -389,6 +405,7 @@ void Narrator::on_event(const TraceEvent& e) {
       size_t next = static_cast<size_t>(e.other);
       switch (why) {
         case SwitchReason::preempt:
+          if (hidden(KindKey{kPreempt, e.other, e.thread}, e.time)) return;
           say(e.time, KindKey{kPreempt, e.other, e.thread}, fmt::format("times {} preempts {}", name(e.other), n),
               fmt::format("{} {} {}.", who(e.other), woke_at_[next] == e.time ? "wakes and preempts" : "preempts",
                           who(e.thread)));
@@ -398,6 +415,7 @@ void Narrator::on_event(const TraceEvent& e) {
             join(e.time, fmt::format("{} runs", who(e.other)));
             return;
           }
+          if (hidden(KindKey{kRoundRobin, -1, 0}, e.time)) return;
           say(e.time, KindKey{kRoundRobin, -1, 0}, "quantum expiries handing the CPU to another thread",
               fmt::format("{}'s quantum expires; {} runs{}", who(e.thread), who(e.other),
                           rule(kRoundRobin, "thread_quantum_expire: a queued thread of equal or higher priority "
@@ -419,6 +437,7 @@ void Narrator::on_event(const TraceEvent& e) {
       }
     }
     case TraceKind::lock_contended: {
+      if (hidden(KindKey{kContend, e.thread, e.other}, e.time)) return;
       std::string held = e.a >= 0 ? fmt::format(", held by {}", who(static_cast<int32_t>(e.a))) : "";
       if (say(e.time, KindKey{kContend, e.thread, e.other}, fmt::format("{} waits for {}", n, lock_name(e.other)),
               fmt::format("{} needs {}{}", who(e.thread), lock_name(e.other), held)))
@@ -474,6 +493,7 @@ void Narrator::on_event(const TraceEvent& e) {
       return;
     }
     case TraceKind::completed:
+      if (hidden(KindKey{kDone, e.thread, 0}, e.time)) return;
       if (say(e.time, KindKey{kDone, e.thread, 0}, fmt::format("job completions of {}", n),
               fmt::format("{} finishes job {} (response {})", n, e.a, human(e.b))))
         line_subject_ = e.thread;
@@ -483,6 +503,7 @@ void Narrator::on_event(const TraceEvent& e) {
         join(e.time, "and exits", " ");
       return;
     case TraceKind::deadline_missed:
+      if (hidden(KindKey{kMiss, e.thread, 0}, e.time)) return;
       say(e.time, KindKey{kMiss, e.thread, 0}, fmt::format("deadline misses of {}", n),
           fmt::format("{} misses the deadline of job {} by {}.", n, e.a, human(e.b)));
       return;
@@ -535,6 +556,7 @@ void Narrator::on_event(const TraceEvent& e) {
                       n, lock_name(e.other), e.b));
       return;
     case TraceKind::spin_began:
+      if (hidden(KindKey{kSpin, e.thread, e.other}, e.time, 1)) return;
       say(e.time, KindKey{kSpin, e.thread, e.other}, fmt::format("{} spins for {}", n, lock_name(e.other)),
           fmt::format("{} spins for {} while its holder runs on another CPU{}", n, lock_name(e.other),
                       rule(kSpin, "adaptive mutex: it spins up to 10 us while the holder runs, then sleeps")),
@@ -558,6 +580,7 @@ void Narrator::on_event(const TraceEvent& e) {
           fmt::format("{} gets the {} funnel after waiting {}.", n, e.other == 1 ? "network" : "kernel", human(e.a)));
       return;
     case TraceKind::interrupt_began: {
+      if (hidden(KindKey{kIrq, e.other, 0}, e.time, 2)) return;
       std::string src(core::NameTable::at(names_.interrupts, e.other));
       say(e.time, KindKey{kIrq, e.other, 0}, fmt::format("interrupts from {}", src),
           fmt::format("interrupt {} on cpu{}: its handler starts {} after it arrived{}.", src, e.cpu, human(e.a),
@@ -566,6 +589,7 @@ void Narrator::on_event(const TraceEvent& e) {
       return;
     }
     case TraceKind::workloop_action: {
+      if (hidden(KindKey{e.b > 1 ? kCoalesced : kAction, e.other, e.a}, e.time, e.b > 1 ? kPerKind : 2)) return;
       std::string wl(core::NameTable::at(names_.workloops, e.other));
       std::string src = fmt::format("#{}", e.a);
       if (e.other >= 0 && static_cast<size_t>(e.other) < setup_.workloop_sources.size()) {
@@ -595,7 +619,7 @@ void Narrator::on_event(const TraceEvent& e) {
       return;
     }
     case TraceKind::io_completed:
-      if (e.b != setup_.offline_status) return;
+      if (e.b != setup_.offline_status || hidden(KindKey{kOffline, e.other, 0}, e.time)) return;
       say(e.time, KindKey{kOffline, e.other, 0},
           fmt::format("offline completions on {}", core::NameTable::at(names_.devices, e.other)),
           fmt::format("I/O request {} on {} completes with kIOReturnOffline (0x{:08X}): the device is being "

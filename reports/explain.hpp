@@ -73,6 +73,9 @@ class Narrator final : public core::TraceSink {
   // Prints `text` as a new line at `t`, or counts it when its kind was printed often enough or
   // the timeline is full. Returns whether it was printed.
   bool say(core::SimTime t, const KindKey& key, std::string_view label, std::string text, int limit = kPerKind);
+  // True (and counted) when an event of kind `key` would not be printed: checked before a
+  // sentence is built, so repeated events cost a lookup, not a formatted string.
+  bool hidden(const KindKey& key, core::SimTime t, int limit = kPerKind);
   // Appends `text` to the line printed last if it is at `t` and open; otherwise drops it.
   void join(core::SimTime t, std::string_view text, std::string_view separator = "; ");
   void commit_pending();
@@ -96,6 +99,7 @@ class Narrator final : public core::TraceSink {
   };
   std::vector<Line> lines_;
   int settled_rows_ = 0;  // rows of every line but the last
+  bool full_ = false;     // the timeline has its kMaxRows rows
   int rows() const;
   // " (text)" the first time rule `which` is quoted, "" afterwards: each rule is told once.
   std::string rule(int which, std::string_view text);
