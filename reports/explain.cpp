@@ -348,12 +348,22 @@ void Narrator::on_event(const TraceEvent& e) {
           open_ = false;
           return;
         }
-        case PriorityReason::unpromote:
+        case PriorityReason::unpromote: {
+          std::string why = "its priority is recomputed";
+          if (last_releaser_ == e.thread && last_release_ == e.time && last_released_ >= 0) {
+            std::string_view protocol = protocol_of(last_released_);
+            std::string lock = lock_name(last_released_);
+            if (protocol == "inherit")
+              why = fmt::format("it released {}, so it inherits from no waiter of it", lock);
+            else if (protocol == "ceiling")
+              why = fmt::format("it released {}, so it leaves the ceiling", lock);
+            else
+              why = fmt::format("it released {}: lck_mtx_unlock_wakeup ends its last promotion and recomputes", lock);
+          }
           say(e.time, KindKey{kUnpromote, e.thread, 0}, fmt::format("end of promotions of {}", name(e.thread)),
-              fmt::format("{}'s promotion ends: {} -> {} ({}).", name(e.thread), from, to,
-                          setup_.policy == "xnu" ? "lck_mtx_unlock_wakeup recomputes its priority"
-                                                 : "its priority is recomputed"));
+              fmt::format("{}'s promotion ends: {} -> {} ({}).", name(e.thread), from, to, why));
           return;
+        }
         case PriorityReason::set_priority:
           say(e.time, KindKey{kSetPri, e.thread, 0}, fmt::format("priority settings of {}", name(e.thread)),
               fmt::format("{} sets its priority: {} -> {}.", name(e.thread), from, to));
@@ -387,6 +397,11 @@ void Narrator::on_event(const TraceEvent& e) {
     last_contention_ = e.time;
   }
   if (e.kind == TraceKind::inversion_ended && ti != SIZE_MAX) inverted_ns_[ti] += e.a;
+  if (e.kind == TraceKind::lock_released) {
+    last_releaser_ = e.thread;
+    last_released_ = e.other;
+    last_release_ = e.time;
+  }
   if (e.kind == TraceKind::lock_acquired) {
     last_acquirer_ = e.thread;
     last_acquired_ = e.other;

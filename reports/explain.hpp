@@ -124,6 +124,9 @@ class Narrator final : public core::TraceSink {
   // The last uncontended or contended acquisition (thread, lock, time): a ceiling boost follows.
   int32_t last_acquirer_ = -1, last_acquired_ = -1;
   core::SimTime last_acquisition_ = core::SimTime::never();
+  // The last lock release (thread, lock, time): an end of promotion follows it.
+  int32_t last_releaser_ = -1, last_released_ = -1;
+  core::SimTime last_release_ = core::SimTime::never();
   // Subject of the line printed last (a thread), for joining "X runs" after it leaves.
   int32_t line_subject_ = -1;
   std::string pending_;  // "X runs", joined unless an inversion at the same instant tells it
