@@ -56,6 +56,12 @@ std::string wrap(std::string_view text, size_t width, std::string_view first, st
     size_t j = text.find(' ', i);
     if (j == std::string_view::npos) j = text.size();
     std::string_view word = text.substr(i, j - i);
+    // A word longer than a whole line (a path, a URL) is cut so that no line passes `width`.
+    size_t room = width > indent.size() ? width - indent.size() : 1;
+    if (word.size() > room) {
+      word = word.substr(0, room);
+      j = i + room;
+    }
     i = j;
     if (word.empty()) break;
     if (!line_empty && col + 1 + word.size() > width) {

@@ -75,8 +75,8 @@ int lessons_command(const std::string& dir_arg) {
     if (line.size() > room) line = line.substr(0, room - 3) + "...";
     out += fmt::format("{:<{}}  {}\n", f.stem().string(), width, line);
   }
-  out += fmt::format("\nEach is a scenario: xnusim explain {}/<lesson>.json tells what happens in it.\n",
-                     fs::path(dir).generic_string());
+  out += fmt::format("\nEach is a scenario in {}; `xnusim explain` tells what happens in one:\n  xnusim explain {}\n",
+                     fs::path(dir).generic_string(), files.front().generic_string());
   write_text(stdout, out);
   return bad ? kExitBadInput : kExitOk;
 }

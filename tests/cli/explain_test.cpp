@@ -187,7 +187,8 @@ TEST_CASE("lessons: `xnusim lessons` lists every lesson in order, one line each,
   testing::CliResult r = testing::xnusim("lessons");
   REQUIRE(r.code == 0);
   std::vector<std::string> lines = lines_of(r.out);
-  REQUIRE(lines.size() == files.size() + 2);
+  REQUIRE(lines.size() == files.size() + 3);
+  CHECK(lines.back() == "  xnusim explain scenarios/lessons/01-bands.json");
   for (size_t i = 0; i < files.size(); ++i) {
     INFO(files[i]);
     std::string stem = files[i].substr(0, files[i].size() - 5);
