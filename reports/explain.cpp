@@ -426,8 +426,8 @@ void Narrator::on_event(const TraceEvent& e) {
       size_t next = static_cast<size_t>(e.other);
       switch (why) {
         case SwitchReason::preempt:
-          if (hidden(KindKey{kPreempt, e.other, e.thread}, e.time)) return;
-          say(e.time, KindKey{kPreempt, e.other, e.thread}, fmt::format("times {} preempts {}", name(e.other), n),
+          if (hidden(KindKey{kPreempt, e.other, 0}, e.time)) return;
+          say(e.time, KindKey{kPreempt, e.other, 0}, fmt::format("preemptions by {}", name(e.other)),
               fmt::format("{} {} {}.", who(e.other), woke_at_[next] == e.time ? "wakes and preempts" : "preempts",
                           who(e.thread)));
           return;

@@ -201,3 +201,51 @@ TEST_CASE("lessons: `xnusim lessons` lists every lesson in order, one line each,
   CHECK(lines[7].find("08-inversion-ceiling") == 0);
   CHECK(lines[7].find("Inversion, ceiling: the holder runs at the lock's ceiling.") != std::string::npos);
 }
+
+TEST_CASE("explain: demotions, coalesced interrupts, offline completions, refusals and misses are told with "
+          "their rule", "[cli][explain]") {
+  struct Want {
+    const char* file;
+    std::vector<const char*> sentences;
+  };
+  for (const Want& w : {
+           // xnu-facts.md 4.3 and check 8: the trip at the first quantum expiry past 8 s of CPU
+           // (8.005 s), release 128 ticks after the tick count of the trip (64 + 128 = 192).
+           Want{"scenarios/lessons/04-realtime-failsafe.json",
+                {"8.005000 s  runaway (97) has used 8.005 s of CPU since it last woke: the fail-safe demotes it to "
+                 "timeshare until tick 192 (thread_quantum_expire in priority.c: past 800 quanta = 8 s, a "
+                 "real-time thread drops to base 0 for 128 ticks = 16 s); sched_pri 97 -> 0; app (31) runs.",
+                 "24.000000 s  runaway's fail-safe demotion ends at tick 192: update_priority restores its mode; "
+                 "sched_pri 0 -> 97."}},
+           // Two disk interrupts (0.537 and 1.005 ms) arrive while the RT mixer holds the CPU: the
+           // work loop runs once for both (xnu-facts.md 9.2, check 11).
+           Want{"scenarios/lessons/11-interrupts-and-work-loops.json",
+                {"1.440 ms  mixer finishes job 0 (response 1.44 ms); workloop:disk_wl (81) runs.",
+                 "workloop:disk_wl runs the action of disk_wl.intr once for 2 interrupts: they arrived before the "
+                 "work loop ran, and IOInterruptEventSource::checkForWork coalesces them into one call with count 2."}},
+           Want{"scenarios/lessons/13-teardown.json",
+                {"I/O request 39 on volume completes with kIOReturnOffline (0xE00002D7): the device is being "
+                 "terminated.",
+                 "stick: terminate phase 3 done (stop and detach: the driver is gone)"}},
+           Want{"scenarios/lessons/12-command-gate.json",
+                {"careless's commandSleep on daq_wl returns 0xE00002E2 (kIOReturnNotPermitted) without sleeping: it "
+                 "did not hold the gate (IOCommandGate::commandSleep)."}},
+           Want{"scenarios/lessons/09-inversion-xnu-promotion.json",
+                {"low is promoted 10 -> 31 because high (30) waits for m (xnu promotion, lck_mtx_lock_wait in "
+                 "locks.c: the waiter's priority, clamped to 31..80, is lent to a holder whose base is below 80).",
+                 "low's promotion ends: 31 -> 10 (it released m: lck_mtx_unlock_wakeup ends its last promotion and "
+                 "recomputes)."}},
+           Want{"scenarios/lessons/08-inversion-ceiling.json",
+                {"low is promoted 10 -> 30 because it took m (priority ceiling: whoever holds m runs at its ceiling "
+                 "30).",
+                 "high gets m after waiting 10 ms."}},
+           Want{"scenarios/inversion/pathfinder.json", {"bc_dist misses the deadline of job 0 by 12.03 ms."}},
+       }) {
+    INFO(w.file);
+    std::string text = flat(cli::explain_scenario(load(w.file), {}).text);
+    for (const char* want : w.sentences) {
+      INFO(want);
+      CHECK(text.find(want) != std::string::npos);
+    }
+  }
+}
