@@ -686,6 +686,13 @@ void Dispatcher::advance(Processor& p) {
       panic(&t, fmt::format("more than {} ops at this instant without simulated time passing (op \"{}\"); "
                             "a loop of zero-time ops",
                             kMaxOpsPerInstant, model::to_string(op.kind)));
+    if (op_started_) {
+      uint8_t& retried = op_retried_[static_cast<size_t>(t.index)];
+      if (retried)
+        retried = 0;
+      else
+        op_started_(t, op);
+    }
     // A time past the int64 limit (a random duration drawn for this op, or one an extension
     // layer computes from it) names the op: the CLI reports it as bad input (exit 2).
     try {
@@ -792,8 +799,10 @@ void Dispatcher::start_thread(Thread& t) {
 }
 
 void Dispatcher::repeat_op(Thread& t) {
-  if (t.op_frame >= 0 && static_cast<size_t>(t.op_frame) < t.frames.size() && t.frames[static_cast<size_t>(t.op_frame)].pc > 0)
+  if (t.op_frame >= 0 && static_cast<size_t>(t.op_frame) < t.frames.size() && t.frames[static_cast<size_t>(t.op_frame)].pc > 0) {
     --t.frames[static_cast<size_t>(t.op_frame)].pc;
+    if (op_started_) op_retried_[static_cast<size_t>(t.index)] = 1;
+  }
 }
 
 void Dispatcher::push_ops(Thread& t, const std::vector<model::Op>* ops) {

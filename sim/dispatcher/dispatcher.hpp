@@ -135,6 +135,13 @@ class Dispatcher final : public policies::PolicyHost {
     progress_ = std::move(report);
     progress_every_ = every;
   }
+  // Called when the interpreter starts an op of a thread's program, before the op's own trace
+  // events (`xnusim explain` prints the op's note there). An op run again after repeat_op (a
+  // retried lock) is not started again. Unset, it costs one test per op.
+  void set_op_started(std::function<void(const Thread&, const model::Op&)> hook) {
+    op_started_ = std::move(hook);
+    op_retried_.assign(threads_.size(), 0);
+  }
 
   // --- PolicyHost ---------------------------------------------------------------------------
   SimTime now() const override { return now_; }
@@ -266,6 +273,8 @@ class Dispatcher final : public policies::PolicyHost {
   std::function<void()> step_hook_;
   std::function<void(SimTime)> progress_;
   uint64_t progress_every_ = 0;
+  std::function<void(const Thread&, const model::Op&)> op_started_;
+  std::vector<uint8_t> op_retried_;  // by thread, only while op_started_ is set
   std::vector<OpHandler*> op_handlers_;        // by OpKind
   std::vector<EventHandler*> event_handlers_;  // kind - kFirstExtensionKind
   BlockHook* block_hook_ = nullptr;
