@@ -7,11 +7,13 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <tuple>
 
 #include <fmt/format.h>
 
 #include "reports/csv_report.hpp"
 #include "reports/json_report.hpp"
+#include "reports/perfetto.hpp"
 #include "reports/text_report.hpp"
 #include "sim/cli/commands.hpp"
 #include "sim/cli/console.hpp"
@@ -34,6 +36,7 @@ struct RunArgs {
   std::string json_path;
   std::string csv_path;
   std::string trace_path;
+  std::string perfetto_path;
   std::vector<std::string> sets;
   std::optional<std::string> cpus;
   bool check = false;
@@ -97,7 +100,7 @@ int run_command(const RunArgs& a) {
     options.duration = d.value;
   }
   if (std::string e = check_distinct_outputs(
-          {{"--json", a.json_path}, {"--csv", a.csv_path}, {"--trace", a.trace_path}});
+          {{"--json", a.json_path}, {"--csv", a.csv_path}, {"--trace", a.trace_path}, {"--perfetto", a.perfetto_path}});
       !e.empty()) {
     eprint("{}\n", e);
     return kExitBadInput;
@@ -136,11 +139,13 @@ int run_command(const RunArgs& a) {
   // leaves earlier results untouched.
   install_signal_handlers();
   // Outputs that go to stdout ("-" or /dev/stdout) replace the text summary there.
-  bool stdout_taken = writes_to_stdout(a.json_path) || writes_to_stdout(a.csv_path) || writes_to_stdout(a.trace_path);
-  OutputFile trace, json, csv;
-  for (auto [out, path] : {std::pair{&trace, &a.trace_path}, {&json, &a.json_path}, {&csv, &a.csv_path}}) {
+  bool stdout_taken = writes_to_stdout(a.json_path) || writes_to_stdout(a.csv_path) || writes_to_stdout(a.trace_path) ||
+                      writes_to_stdout(a.perfetto_path);
+  OutputFile trace, json, csv, perfetto;
+  for (auto [out, path, option] : {std::tuple{&trace, &a.trace_path, "--trace"}, {&json, &a.json_path, "--json"},
+                                   {&csv, &a.csv_path, "--csv"}, {&perfetto, &a.perfetto_path, "--perfetto"}}) {
     if (std::string e = out->open(*path); !e.empty()) {
-      eprint("{}\n", e);
+      eprint("{} (given to {}; choose a writable path)\n", e, option);
       return kExitBadInput;
     }
   }
@@ -149,6 +154,20 @@ int run_command(const RunArgs& a) {
   if (trace.is_open()) {
     trace_writer.emplace(trace.file(), sim.names());
     sim.add_sink(&*trace_writer);
+  }
+  std::optional<reports::PerfettoWriter> perfetto_writer;
+  if (perfetto.is_open()) {
+    reports::PerfettoConfig pc;
+    pc.scenario = s.name;
+    pc.policy = sim.policy_name();
+    pc.seed = sim.seed();
+    pc.xnu = s.machine.xnu == scenario::XnuRelease::r792 ? "792" : "517";
+    pc.duration_ns = sim.duration().ns;
+    pc.cpus = s.machine.cpus;
+    pc.scenario_sha256 = loaded.sha256;
+    pc.sets = loaded.sets;
+    perfetto_writer.emplace(perfetto.file(), sim.names(), std::move(pc));
+    sim.add_sink(&*perfetto_writer);
   }
   // A time past int64 nanoseconds is bad input (exit 2), not an internal error: the loader caps
   // every duration literal, so only a random draw (an exponential or normal tail) gets here, and
@@ -169,11 +188,12 @@ int run_command(const RunArgs& a) {
   const run::Results& results = *ran;
   progress.clear();
   trace_writer.reset();  // flushes; the stream is closed below
+  perfetto_writer.reset();
   json.write(reports::results_to_json_text(results));
   csv.write(reports::results_to_csv(results));
   // Every output is complete and closed before any is renamed: a failed write leaves all the
   // earlier files as they were (the destructors remove the temporaries).
-  for (OutputFile* o : {&trace, &json, &csv}) {
+  for (OutputFile* o : {&trace, &json, &csv, &perfetto}) {
     if (std::string e = o->finish(); !e.empty()) {
       eprint("{}\n", e);
       return kExitBadInput;
@@ -181,7 +201,7 @@ int run_command(const RunArgs& a) {
   }
   {
     SignalBlock block;  // a signal now waits until every output is in place
-    for (OutputFile* o : {&trace, &json, &csv}) {
+    for (OutputFile* o : {&trace, &json, &csv, &perfetto}) {
       if (std::string e = o->commit(); !e.empty()) {
         eprint("{}\n", e);
         return kExitBadInput;
@@ -225,6 +245,8 @@ Command add_run_command(CLI::App& parent) {
   c.app->add_option("--json", a->json_path, "Write results as JSON to FILE (- for stdout)");
   c.app->add_option("--csv", a->csv_path, "Write per-thread results as CSV to FILE (- for stdout)");
   c.app->add_option("--trace", a->trace_path, "Write the event trace, one line per event, to FILE (- for stdout)");
+  c.app->add_option("--perfetto", a->perfetto_path,
+                    "Write a Chrome JSON trace for ui.perfetto.dev or chrome://tracing to FILE (- for stdout)");
   c.app->add_flag("--check", a->check, "Exit 1 if an expect in the scenario fails");
   c.app->add_flag("--quiet,-q", a->quiet, "Do not print the summary");
   c.run = [a] { return run_command(*a); };
