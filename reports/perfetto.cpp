@@ -66,6 +66,8 @@ PerfettoWriter::PerfettoWriter(std::FILE* out, const core::NameTable& names, Per
     : out_(out), names_(names), config_(std::move(config)) {
   const int cpus = std::max(config_.cpus, 1);
   const int nthreads = static_cast<int>(names_.threads.size());
+  // Perfetto keys threads by tid alone and gives an event without a tid the tid of its pid, so
+  // every lane's tid differs from every pid (counters, which have no tid, stay process-level).
   threads_pid_ = cpus + 1;
   cpu_running_.resize(static_cast<size_t>(cpus));
   cpu_interrupts_.resize(static_cast<size_t>(cpus));
@@ -74,13 +76,13 @@ PerfettoWriter::PerfettoWriter(std::FILE* out, const core::NameTable& names, Per
   interrupts_.resize(names_.interrupts.size());
   for (int c = 0; c < cpus; ++c) {
     cpu_running_[static_cast<size_t>(c)].pid = c + 1;
-    cpu_running_[static_cast<size_t>(c)].tid = 2 * c + 1;
+    cpu_running_[static_cast<size_t>(c)].tid = threads_pid_ + 1 + 2 * c;
     cpu_interrupts_[static_cast<size_t>(c)].pid = c + 1;
-    cpu_interrupts_[static_cast<size_t>(c)].tid = 2 * c + 2;
+    cpu_interrupts_[static_cast<size_t>(c)].tid = threads_pid_ + 2 + 2 * c;
   }
   for (int i = 0; i < nthreads; ++i) {
     thread_lanes_[static_cast<size_t>(i)].pid = threads_pid_;
-    thread_lanes_[static_cast<size_t>(i)].tid = 2 * cpus + 1 + i;
+    thread_lanes_[static_cast<size_t>(i)].tid = threads_pid_ + 1 + 2 * cpus + i;
     quoted_threads_.push_back(quote(names_.threads[static_cast<size_t>(i)]));
   }
 
@@ -196,8 +198,9 @@ void PerfettoWriter::attach(Lane& lane, Attached a) {
                      lane.pid, lane.tid, perfetto_us(a.at), a.name, a.args));
 }
 
-void PerfettoWriter::counter(int pid, const std::string& name, int64_t t, int64_t value) {
-  emit(fmt::format(R"({{"ph":"C","pid":{},"ts":{},"name":{},"args":{{"value":{}}}}})", pid, perfetto_us(t), name,
+// Perfetto names a counter track "<name> <series>"; Chrome draws counter <name> with its series.
+void PerfettoWriter::counter(int pid, const std::string& name, const char* series, int64_t t, int64_t value) {
+  emit(fmt::format(R"({{"ph":"C","pid":{},"ts":{},"name":{},"args":{{"{}":{}}}}})", pid, perfetto_us(t), name, series,
                    value));
 }
 
@@ -205,12 +208,12 @@ void PerfettoWriter::sched_pri(int32_t thread, int64_t t, int64_t pri) {
   ThreadInfo* ti = info(thread);
   if (!ti || ti->sched_pri == pri) return;
   ti->sched_pri = pri;
-  counter(threads_pid_, quote(fmt::format("sched_pri {}", names_.thread(thread))), t, pri);
+  counter(threads_pid_, thread_json(thread), "sched_pri", t, pri);
 }
 
 void PerfettoWriter::ready_count(int64_t t, int delta) {
   ready_ += delta;
-  counter(threads_pid_, "\"ready threads\"", t, ready_);
+  counter(threads_pid_, "\"run queue\"", "ready threads", t, ready_);
 }
 
 void PerfettoWriter::instant(int32_t thread, int64_t t, const char* name, std::string args) {
@@ -437,7 +440,7 @@ void PerfettoWriter::on_event(const core::TraceEvent& e) {
               fmt::format(R"("lock":{},"waiters":{})", quote(core::NameTable::at(names_.locks, e.other)), e.b));
       break;
     case TraceKind::panicked:
-      emit(fmt::format(R"({{"ph":"i","s":"g","pid":{},"tid":0,"ts":{},"name":"panic","cat":"event","args":{{"culprit":{}}}}})",
+      emit(fmt::format(R"({{"ph":"i","s":"g","pid":{},"ts":{},"name":"panic","cat":"event","args":{{"culprit":{}}}}})",
                        threads_pid_, perfetto_us(t), thread_json(e.thread)));
       break;
     default:

@@ -101,7 +101,7 @@ class PerfettoWriter final : public core::TraceSink {
   void attach(Lane& lane, Attached a);
   void thread_state(int32_t thread, int64_t t, ThreadState s, std::string name, std::string cat,
                     std::string args);
-  void counter(int pid, const std::string& name, int64_t t, int64_t value);
+  void counter(int pid, const std::string& name, const char* series, int64_t t, int64_t value);
   void instant(int32_t thread, int64_t t, const char* name, std::string args);
   void sched_pri(int32_t thread, int64_t t, int64_t pri);
   void ready_count(int64_t t, int delta);

@@ -156,6 +156,8 @@ Counts check_document(const std::string& text, const std::string& label) {
     last_ts[track] = ts;
   }
 
+  // Perfetto keys threads by tid alone: no lane may reuse a process's number.
+  for (const Track& t : named_tracks) expect(named_pids.count(t.second) == 0, "tid differs from every pid", json(t.second));
   // Every track and process used is named.
   for (const Track& t : used_tracks)
     expect(named_tracks.count(t) == 1, "lane named", json::array({t.first, t.second}));
@@ -252,10 +254,15 @@ TEST_CASE("perfetto: the flows, instants and counters of known runs", "[reports]
     std::remove(out.c_str());
     std::remove(json_out.c_str());
     int64_t arrows = 0, actions = 0;
+    std::set<int> interrupt_lanes;
+    for (const json& e : doc["traceEvents"])
+      if (e["ph"] == "M" && e["name"] == "thread_name" && e["args"]["name"] == "interrupts")
+        interrupt_lanes.insert(e["tid"].get<int>());
+    CHECK(interrupt_lanes.size() == 1);  // one CPU
     for (const json& e : doc["traceEvents"]) {
       if (e["ph"] == "s" && e["name"] == "interrupt") {
         ++arrows;
-        CHECK(e["tid"].get<int>() % 2 == 0);  // an interrupts lane (tids 2, 4, ... are cpus')
+        CHECK(interrupt_lanes.count(e["tid"].get<int>()) == 1);
       }
       if (e["ph"] == "i" && e["name"] == "workloop action") ++actions;
     }
