@@ -41,6 +41,7 @@ struct RunArgs {
   std::optional<std::string> cpus;
   bool check = false;
   bool quiet = false;
+  bool wide = false;
 };
 
 // --seed: a decimal integer in [0, 2^64-1]; anything else is an error (never clamped).
@@ -214,7 +215,7 @@ int run_command(const RunArgs& a) {
       eprint("{}", reports::warnings(results));
       for (const metrics::ExpectResult& e : results.expect) eprint("{} {}\n", e.ok ? "PASS" : "FAIL", e.text);
     } else {
-      write_text(stdout, reports::text_summary(results));
+      write_text(stdout, reports::text_summary(results, {.wide = a.wide}));
     }
   }
   if (!results.system.panics.empty()) {
@@ -223,7 +224,10 @@ int run_command(const RunArgs& a) {
   }
   if (a.check && !run::expects_ok(results)) {
     size_t failed = 0;
-    for (const metrics::ExpectResult& e : results.expect) failed += e.ok ? 0 : 1;
+    for (const metrics::ExpectResult& e : results.expect) {
+      failed += e.ok ? 0 : 1;
+      if (!e.ok && a.quiet) eprint("FAIL {}\n", e.text);  // otherwise the summary showed it
+    }
     eprint("xnusim: {} of {} expect{} failed\n", failed, results.expect.size(),
            results.expect.size() == 1 ? "" : "s");
     return kExitExpectFailed;
@@ -248,7 +252,8 @@ Command add_run_command(CLI::App& parent) {
   c.app->add_option("--perfetto", a->perfetto_path,
                     "Write a Chrome JSON trace for ui.perfetto.dev or chrome://tracing to FILE (- for stdout)");
   c.app->add_flag("--check", a->check, "Exit 1 if an expect in the scenario fails");
-  c.app->add_flag("--quiet,-q", a->quiet, "Do not print the summary");
+  c.app->add_flag("--quiet,-q", a->quiet, "Do not print the summary (--check still prints the expects that failed)");
+  c.app->add_flag("--wide", a->wide, "Show every column of the summary at full precision (default: fit 100 columns)");
   c.run = [a] { return run_command(*a); };
   return c;
 }
