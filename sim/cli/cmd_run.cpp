@@ -194,17 +194,19 @@ int run_command(const RunArgs& a) {
   csv.write(reports::results_to_csv(results));
   // Every output is complete and closed before any is renamed: a failed write leaves all the
   // earlier files as they were (the destructors remove the temporaries).
-  for (OutputFile* o : {&trace, &json, &csv, &perfetto}) {
+  const std::pair<OutputFile*, const char*> outputs[] = {
+      {&trace, "--trace"}, {&json, "--json"}, {&csv, "--csv"}, {&perfetto, "--perfetto"}};
+  for (auto [o, option] : outputs) {
     if (std::string e = o->finish(); !e.empty()) {
-      eprint("{}\n", e);
+      eprint("{} (given to {})\n", e, option);
       return kExitBadInput;
     }
   }
   {
     SignalBlock block;  // a signal now waits until every output is in place
-    for (OutputFile* o : {&trace, &json, &csv, &perfetto}) {
+    for (auto [o, option] : outputs) {
       if (std::string e = o->commit(); !e.empty()) {
-        eprint("{}\n", e);
+        eprint("{} (given to {})\n", e, option);
         return kExitBadInput;
       }
     }

@@ -296,6 +296,11 @@ TEST_CASE("perfetto: bad paths are refused before the run, and the output is det
   CHECK(r.code == 2);
   CHECK(r.err.find("--perfetto") != std::string::npos);
   CHECK(r.out.empty());
+  // A device that fills up: the error shows when the trace is flushed, and names the option.
+  r = testing::xnusim("run scenarios/inversion/three-threads-none.json -q --perfetto /dev/full");
+  CHECK(r.code == 2);
+  CHECK(r.err.rfind("xnusim: error: cannot write \"/dev/full\": ", 0) == 0);
+  CHECK(r.err.find("(given to --perfetto)\n") != std::string::npos);
   const std::string same = testing::temp_path("perfetto-same.json");
   r = testing::xnusim("run scenarios/inversion/three-threads-none.json --perfetto " + same + " --json " + same);
   CHECK(r.code == 2);
