@@ -276,6 +276,42 @@ TEST_CASE("perfetto: the flows, instants and counters of known runs", "[reports]
   }
 }
 
+TEST_CASE("perfetto: running slices add up to each thread's CPU time", "[reports][perfetto]") {
+  // Scenarios without interrupts or switch costs: a thread's running (and spinning) slices on its
+  // lane, and its slices on the CPUs' running lanes, each sum to its cpu_time_ns exactly. (With
+  // interrupts or costs, a running slice also covers the interrupt handlers and the switch.)
+  for (const char* f : {"scenarios/basics/bench-10.json", "scenarios/inversion/pathfinder.json",
+                        "scenarios/realtime/rt-runaway-demoted.json", "scenarios/funnels/two-cpus-serialised.json",
+                        "scenarios/realtime/cpu-hog-decays.json"}) {
+    INFO(f);
+    const std::string out = testing::temp_path("perfetto-sum.json");
+    const std::string res = testing::temp_path("perfetto-sum-results.json");
+    REQUIRE(testing::xnusim(std::string("run ") + f + " -q --perfetto " + out + " --json " + res).code == 0);
+    json doc = json::parse(testing::slurp(out));
+    json results = json::parse(testing::slurp(res));
+    std::remove(out.c_str());
+    std::remove(res.c_str());
+    std::map<std::pair<int, int>, std::string> lane;
+    for (const json& e : doc["traceEvents"])
+      if (e["ph"] == "M" && e["name"] == "thread_name") lane[{e["pid"].get<int>(), e["tid"].get<int>()}] = e["args"]["name"];
+    std::map<std::string, int64_t> on_thread_lane, on_cpu_lane;
+    for (const json& e : doc["traceEvents"]) {
+      if (e["ph"] != "X" || e["cat"] != "running") continue;
+      const std::string& where = lane[{e["pid"].get<int>(), e["tid"].get<int>()}];
+      if (where == "running")
+        on_cpu_lane[e["name"]] += ns_of(e["dur"]);
+      else
+        on_thread_lane[where] += ns_of(e["dur"]);
+    }
+    REQUIRE(results["threads"].size() >= 2);
+    for (auto it = results["threads"].begin(); it != results["threads"].end(); ++it) {
+      INFO(it.key());
+      CHECK(on_thread_lane[it.key()] == it.value()["cpu_time_ns"].get<int64_t>());
+      CHECK(on_cpu_lane[it.key()] == it.value()["cpu_time_ns"].get<int64_t>());
+    }
+  }
+}
+
 TEST_CASE("perfetto: three-threads-none matches the golden file", "[reports][perfetto][golden]") {
   const std::string out = testing::temp_path("perfetto-golden.json");
   REQUIRE(testing::xnusim("run scenarios/inversion/three-threads-none.json -q --perfetto " + out).code == 0);
