@@ -71,6 +71,7 @@ PerfettoWriter::PerfettoWriter(std::FILE* out, const core::NameTable& names, Per
   threads_pid_ = cpus + 1;
   cpu_running_.resize(static_cast<size_t>(cpus));
   cpu_interrupts_.resize(static_cast<size_t>(cpus));
+  running_.assign(static_cast<size_t>(cpus), -1);
   thread_lanes_.resize(static_cast<size_t>(nthreads));
   threads_.resize(static_cast<size_t>(nthreads));
   interrupts_.resize(names_.interrupts.size());
@@ -255,17 +256,21 @@ void PerfettoWriter::on_event(const core::TraceEvent& e) {
       if (!ti) break;
       sched_pri(e.thread, t, e.b);
       const auto reason = static_cast<core::WakeReason>(e.reason);
-      // A wakeup caused by another lane (an unlock, a signal, an interrupt) at this instant gets
-      // an arrow from there to the thread's next run; it starts 1 ns before the wakeup when the
-      // waker's slice allows, so that it binds to that slice and not to the one after it.
-      ti->wake_pending = waker_.at == t && waker_.lane && waker_.lane->open && reason != core::WakeReason::timer &&
-                         reason != core::WakeReason::release && reason != core::WakeReason::start;
-      if (ti->wake_pending) {
-        ti->wake_pid = waker_.lane->pid;
-        ti->wake_tid = waker_.lane->tid;
-        ti->wake_ts = t - 1 > waker_.lane->start ? t - 1 : t;
-        ti->wake_name = waker_.flow_name;
-        waker_.lane->keep = true;
+      // Every wakeup gets an arrow to the thread's next run. It starts in the lane that caused it
+      // (an unlock, a signal, an interrupt, an I/O completion at this instant), else at the end
+      // of the thread's own blocked slice (a timer, a release); 1 ns before the wakeup when the
+      // slice allows, so that it binds to that slice and not to the one after it.
+      const bool caused = waker_.at == t && waker_.lane && waker_.lane->open && reason != core::WakeReason::timer &&
+                          reason != core::WakeReason::release && reason != core::WakeReason::start;
+      Lane* own = thread_lane(e.thread);
+      Lane* from = caused ? waker_.lane : own && own->open && t - own->start >= 2 ? own : nullptr;
+      ti->wake_pending = from != nullptr;
+      if (from) {
+        ti->wake_pid = from->pid;
+        ti->wake_tid = from->tid;
+        ti->wake_ts = t - 1 > from->start ? t - 1 : t;
+        ti->wake_name = caused ? waker_.flow_name : "wakeup";
+        from->keep = true;
       }
       thread_state(e.thread, t, ThreadState::ready, "ready", "ready",
                    fmt::format(R"("reason":"{}","sched_pri":{})", core::to_string(reason), e.b));
@@ -287,6 +292,7 @@ void PerfettoWriter::on_event(const core::TraceEvent& e) {
       if (ThreadInfo* next = info(e.other)) {
         sched_pri(e.other, t, e.b);
         next->cpu = e.cpu;
+        if (e.cpu >= 0 && static_cast<size_t>(e.cpu) < running_.size()) running_[static_cast<size_t>(e.cpu)] = e.other;
         thread_state(e.other, t, ThreadState::running, "running", "running",
                      fmt::format(R"("cpu":{},"sched_pri":{})", e.cpu, e.b));
         if (run)
@@ -346,6 +352,13 @@ void PerfettoWriter::on_event(const core::TraceEvent& e) {
     case TraceKind::lock_released:
       waker_ = {t, thread_lane(e.thread), "unlock"};
       break;
+    case TraceKind::io_completed: {
+      Lane* irq = cpu_lane(e.cpu, true);
+      Lane* run = cpu_lane(e.cpu, false);
+      const int32_t on_cpu = run && run->open && e.cpu >= 0 ? running_[static_cast<size_t>(e.cpu)] : -1;
+      waker_ = {t, irq && irq->open ? irq : thread_lane(on_cpu), "I/O done"};
+      break;
+    }
     case TraceKind::event_signaled:
       waker_ = {t, e.thread >= 0 ? thread_lane(e.thread) : cpu_lane(e.cpu, true), "signal"};
       break;

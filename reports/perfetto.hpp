@@ -119,6 +119,7 @@ class PerfettoWriter final : public core::TraceSink {
   std::vector<std::string> quoted_threads_;  // JSON string literals of the thread names
   std::vector<Lane> cpu_running_, cpu_interrupts_, thread_lanes_;
   std::vector<ThreadInfo> threads_;
+  std::vector<int32_t> running_;             // per CPU: the thread of its open running slice
   std::vector<InterruptInfo> interrupts_;
   Waker waker_;
   int threads_pid_ = 0;
