@@ -18,6 +18,8 @@ namespace {
 
 // Interrupts of one source remembered for coalesced work-loop actions (arrows drawn per action).
 constexpr size_t kInterruptsRemembered = 16;
+// Events waiting for a lane's open slice to end, at most.
+constexpr size_t kAttachedLimit = 1024;
 
 std::string quote(std::string_view s) {
   return nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -190,8 +192,19 @@ void PerfettoWriter::close_slice(Lane& lane, int64_t t) {
 
 void PerfettoWriter::attach(Lane& lane, Attached a) {
   if (lane.open) {
-    lane.attached.push_back(std::move(a));
-    return;
+    // A slice that lasts (a thread that runs for ever, missing deadline after deadline) is cut
+    // in two now and then, so that what waits for it to end stays bounded.
+    // Many at the instant the slice began (the jobs still pending at the end of an overloaded
+    // run) are written at once instead.
+    if (lane.attached.size() >= kAttachedLimit && a.at > lane.start) {
+      std::string name = lane.name, cat = lane.cat, args = lane.args;
+      close_slice(lane, a.at);
+      open_slice(lane, a.at, std::move(name), std::move(cat), std::move(args));
+    }
+    if (lane.attached.size() < kAttachedLimit || a.ph != 'i') {
+      lane.attached.push_back(std::move(a));
+      return;
+    }
   }
   // No slice to wait for: an instant is written at once (a flow always has its slice).
   if (a.ph == 'i')

@@ -276,6 +276,39 @@ TEST_CASE("perfetto: the flows, instants and counters of known runs", "[reports]
   }
 }
 
+TEST_CASE("perfetto: an overloaded run keeps every miss, with bounded waiting events", "[reports][perfetto]") {
+  // One thread that needs 2 ms per 1 ms period never stops running: its running slice is cut
+  // every 1024 waiting instants, and the ~2,500 jobs still pending at the end are written at once.
+  const std::string f = testing::write_temp("perfetto-overrun.json", R"({"format": "xnusim-scenario", "version": 1,
+    "duration": "5s", "policy": "fixed",
+    "threads": [{"id": "hog", "priority": 40, "period": "1ms", "program": [{"op": "run", "for": "2ms"}]}]})");
+  const std::string out = testing::temp_path("perfetto-overrun-trace.json");
+  const std::string res = testing::temp_path("perfetto-overrun-results.json");
+  REQUIRE(testing::xnusim("run " + f + " -q --perfetto " + out + " --json " + res).code == 0);
+  const std::string text = testing::slurp(out);
+  json results = json::parse(testing::slurp(res));
+  std::remove(out.c_str());
+  std::remove(res.c_str());
+  std::remove(f.c_str());
+  Counts n = check_document(text, "overrun");
+  json doc = json::parse(text);
+  int64_t misses = 0, running_ns = 0, running_slices = 0;
+  for (const json& e : doc["traceEvents"]) {
+    if (e["ph"] == "i" && e["name"] == "deadline miss") ++misses;
+    if (e["ph"] == "X" && e["tid"] == 5 && e["name"] == "running") {
+      running_ns += ns_of(e["dur"]);
+      ++running_slices;
+    }
+  }
+  CHECK(misses == results["threads"]["hog"]["deadline_misses"].get<int64_t>());
+  CHECK(misses == 4999);
+  CHECK(running_ns == 5'000'000'000);
+  // 2,499 misses during the run cut it twice; the pending ones at the end fill the third slice
+  // and a last empty one at the end, then are written at once.
+  CHECK(running_slices == 4);
+  CHECK(n.instants == 4999);
+}
+
 TEST_CASE("perfetto: running slices add up to each thread's CPU time", "[reports][perfetto]") {
   // Scenarios without interrupts or switch costs: a thread's running (and spinning) slices on its
   // lane, and its slices on the CPUs' running lanes, each sum to its cpu_time_ns exactly. (With
