@@ -1,12 +1,12 @@
 // Trace events -> Chrome JSON trace-event format, streamed (see perfetto.hpp for the layout).
 #include "reports/perfetto.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <iterator>
-#include <utility>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "sim/metrics/names.hpp"
 
@@ -35,8 +35,10 @@ int64_t inside(int64_t at, int64_t start, int64_t end) {
 std::string block_name(const core::TraceEvent& e, const core::NameTable& n, std::string& object) {
   using core::BlockReason;
   switch (static_cast<BlockReason>(e.reason)) {
-    case BlockReason::sleep: return "sleeping";
-    case BlockReason::period: return "waiting for next period";
+    case BlockReason::sleep:
+      return "sleeping";
+    case BlockReason::period:
+      return "waiting for next period";
     case BlockReason::event:
       object = std::string(core::NameTable::at(n.events, e.other));
       return "waiting for event " + object;
@@ -52,7 +54,8 @@ std::string block_name(const core::TraceEvent& e, const core::NameTable& n, std:
     case BlockReason::command:
       object = std::string(core::NameTable::at(n.workloops, e.other));
       return "sleeping in command gate of " + object;
-    case BlockReason::exit: return "exiting";
+    case BlockReason::exit:
+      return "exiting";
   }
   return "blocked";
 }
@@ -143,7 +146,7 @@ void PerfettoWriter::flush_buffer() {
 
 PerfettoWriter::Lane* PerfettoWriter::thread_lane(int32_t thread) {
   return thread >= 0 && static_cast<size_t>(thread) < thread_lanes_.size() ? &thread_lanes_[static_cast<size_t>(thread)]
-                                                                          : nullptr;
+                                                                           : nullptr;
 }
 
 PerfettoWriter::Lane* PerfettoWriter::cpu_lane(int cpu, bool interrupts) {
@@ -152,12 +155,14 @@ PerfettoWriter::Lane* PerfettoWriter::cpu_lane(int cpu, bool interrupts) {
 }
 
 PerfettoWriter::ThreadInfo* PerfettoWriter::info(int32_t thread) {
-  return thread >= 0 && static_cast<size_t>(thread) < threads_.size() ? &threads_[static_cast<size_t>(thread)] : nullptr;
+  return thread >= 0 && static_cast<size_t>(thread) < threads_.size() ? &threads_[static_cast<size_t>(thread)]
+                                                                      : nullptr;
 }
 
 std::string PerfettoWriter::thread_json(int32_t thread) const {
-  return thread >= 0 && static_cast<size_t>(thread) < quoted_threads_.size() ? quoted_threads_[static_cast<size_t>(thread)]
-                                                                            : quote(names_.thread(thread));
+  return thread >= 0 && static_cast<size_t>(thread) < quoted_threads_.size()
+             ? quoted_threads_[static_cast<size_t>(thread)]
+             : quote(names_.thread(thread));
 }
 
 void PerfettoWriter::open_slice(Lane& lane, int64_t t, std::string name, std::string cat, std::string args) {
@@ -175,9 +180,9 @@ void PerfettoWriter::close_slice(Lane& lane, int64_t t) {
   lane.open = false;
   // An empty slice says nothing unless something binds to it (a flow end, an instant).
   if (t > lane.start || lane.keep || !lane.attached.empty())
-    emit(fmt::format(R"({{"ph":"X","pid":{},"tid":{},"ts":{},"dur":{},"name":{},"cat":"{}","args":{{{}}}}})",
-                   lane.pid, lane.tid, perfetto_us(lane.start), perfetto_us(t - lane.start), quote(lane.name),
-                   lane.cat, lane.args));
+    emit(fmt::format(R"({{"ph":"X","pid":{},"tid":{},"ts":{},"dur":{},"name":{},"cat":"{}","args":{{{}}}}})", lane.pid,
+                     lane.tid, perfetto_us(lane.start), perfetto_us(t - lane.start), quote(lane.name), lane.cat,
+                     lane.args));
   for (const Attached& a : lane.attached) {
     const std::string ts = perfetto_us(inside(a.at, lane.start, t));
     if (a.ph == 'i')
@@ -422,10 +427,10 @@ void PerfettoWriter::on_event(const core::TraceEvent& e) {
         attach(*lane, std::move(f));
       }
       recent.clear();
-      instant(e.thread, t, "workloop action",
-              fmt::format(R"("workloop":{},"source":{},"count":{})",
-                          quote(core::NameTable::at(names_.workloops, e.other)),
-                          quote(core::NameTable::at(names_.interrupts, static_cast<int32_t>(e.a))), e.b));
+      instant(
+          e.thread, t, "workloop action",
+          fmt::format(R"("workloop":{},"source":{},"count":{})", quote(core::NameTable::at(names_.workloops, e.other)),
+                      quote(core::NameTable::at(names_.interrupts, static_cast<int32_t>(e.a))), e.b));
       break;
     }
     case TraceKind::deadline_missed:
@@ -451,15 +456,17 @@ void PerfettoWriter::on_event(const core::TraceEvent& e) {
       instant(e.thread, t, "set_mode failed", fmt::format(R"("kern_return":{})", e.a));
       break;
     case TraceKind::inversion_began:
-      instant(e.thread, t, "priority inversion begins",
-              fmt::format(R"("holder":{},"ran_instead":{})", thread_json(e.other), thread_json(static_cast<int32_t>(e.a))));
+      instant(
+          e.thread, t, "priority inversion begins",
+          fmt::format(R"("holder":{},"ran_instead":{})", thread_json(e.other), thread_json(static_cast<int32_t>(e.a))));
       break;
     case TraceKind::inversion_ended:
       instant(e.thread, t, "priority inversion ends", fmt::format(R"("lasted_ns":{})", e.a));
       break;
     case TraceKind::command_refused:
-      instant(e.thread, t, "commandSleep refused",
-              fmt::format(R"("workloop":{},"ioreturn":{})", quote(core::NameTable::at(names_.workloops, e.other)), e.a));
+      instant(
+          e.thread, t, "commandSleep refused",
+          fmt::format(R"("workloop":{},"ioreturn":{})", quote(core::NameTable::at(names_.workloops, e.other)), e.a));
       break;
     case TraceKind::lock_held_at_exit:
       instant(e.thread, t, "exited holding lock",
@@ -491,7 +498,8 @@ void PerfettoWriter::close() {
   sets += "]";
   buffer_ += fmt::format(
       "\n],\n\"displayTimeUnit\":\"ns\",\n\"otherData\":{{\"generator\":\"xnusim\",\"scenario\":{},\"policy\":{},"
-      "\"seed\":\"{}\",\"xnu\":{},\"duration_ns\":{},\"cpus\":{},\"scenario_sha256\":{},\"sets\":{},\"end_ns\":{}}}}}\n",
+      "\"seed\":\"{}\",\"xnu\":{},\"duration_ns\":{},\"cpus\":{},\"scenario_sha256\":{},\"sets\":{},\"end_ns\":{}}}}}"
+      "\n",
       quote(config_.scenario), quote(config_.policy), config_.seed, quote(config_.xnu), config_.duration_ns,
       config_.cpus, quote(config_.scenario_sha256), sets, end);
   flush_buffer();

@@ -51,24 +51,24 @@ class PerfettoWriter final : public core::TraceSink {
   void close();
 
  private:
-  // A deferred event that belongs inside the lane's open slice (a flow end or start, an instant):
+  // A deferred event that belongs inside the lane's open slice (a flow end, an instant):
   // written just after that slice so each lane's events stay in time order in the file.
   struct Attached {
-    char ph = 's';          // 's', 'f' or 'i'
-    int64_t at = 0;         // wanted time, ns
-    uint64_t id = 0;        // flow id
-    std::string name;       // flow or instant name
-    std::string args;       // instant args, JSON object text (without braces) or ""
+    char ph = 's';     // 's', 'f' or 'i'
+    int64_t at = 0;    // wanted time, ns
+    uint64_t id = 0;   // flow id
+    std::string name;  // flow or instant name
+    std::string args;  // instant args, JSON object text (without braces) or ""
   };
   struct Lane {
     int pid = 0;
     int tid = 0;
     bool open = false;
-    bool keep = false;      // write the slice even when empty (an arrow starts from it)
+    bool keep = false;  // write the slice even when empty (an arrow starts from it)
     int64_t start = 0;
     std::string name;
     std::string cat;
-    std::string args;       // JSON object members, without braces
+    std::string args;  // JSON object members, without braces
     std::vector<Attached> attached;
   };
   enum class ThreadState : uint8_t { none, ready, running, spinning, blocked };
@@ -82,15 +82,15 @@ class PerfettoWriter final : public core::TraceSink {
     int64_t wake_ts = 0;
     const char* wake_name = "";
   };
-  struct Irq {                   // a recent interrupt of a source, for interrupt -> action flows
+  struct Irq {  // a recent interrupt of a source, for interrupt -> action flows
     int cpu = -1;
     int64_t began = 0;
-    int64_t ended = -1;          // -1 while its handler runs
+    int64_t ended = -1;  // -1 while its handler runs
   };
   struct InterruptInfo {
-    std::vector<Irq> recent;     // not yet handled by an action, the last kInterruptsRemembered
+    std::vector<Irq> recent;  // not yet handled by an action, the last kInterruptsRemembered
   };
-  struct Waker {                 // who caused the wakeups of the current instant
+  struct Waker {  // who caused the wakeups of the current instant
     int64_t at = -1;
     Lane* lane = nullptr;
     const char* flow_name = "";
@@ -99,8 +99,7 @@ class PerfettoWriter final : public core::TraceSink {
   void open_slice(Lane& lane, int64_t t, std::string name, std::string cat, std::string args);
   void close_slice(Lane& lane, int64_t t);
   void attach(Lane& lane, Attached a);
-  void thread_state(int32_t thread, int64_t t, ThreadState s, std::string name, std::string cat,
-                    std::string args);
+  void thread_state(int32_t thread, int64_t t, ThreadState s, std::string name, std::string cat, std::string args);
   void counter(int pid, const std::string& name, const char* series, int64_t t, int64_t value);
   void instant(int32_t thread, int64_t t, const char* name, std::string args);
   void sched_pri(int32_t thread, int64_t t, int64_t pri);
@@ -119,7 +118,7 @@ class PerfettoWriter final : public core::TraceSink {
   std::vector<std::string> quoted_threads_;  // JSON string literals of the thread names
   std::vector<Lane> cpu_running_, cpu_interrupts_, thread_lanes_;
   std::vector<ThreadInfo> threads_;
-  std::vector<int32_t> running_;             // per CPU: the thread of its open running slice
+  std::vector<int32_t> running_;  // per CPU: the thread of its open running slice
   std::vector<InterruptInfo> interrupts_;
   Waker waker_;
   int threads_pid_ = 0;

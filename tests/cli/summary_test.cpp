@@ -1,9 +1,8 @@
 // The text summary of `xnusim run` as users see it: at most 100 columns for every bundled
 // scenario, the same columns for every seed, --wide for everything, and --check --quiet still
 // naming the expects that failed.
-#include <catch2/catch.hpp>
-
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -24,7 +23,8 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 // Display width: one column per UTF-8 code point.
 size_t width(const std::string& s) {
-  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
+  return static_cast<size_t>(
+      std::count_if(s.begin(), s.end(), [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; }));
 }
 
 // The column names of every table (the lines after a blank line or the first one).

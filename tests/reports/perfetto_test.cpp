@@ -2,23 +2,22 @@
 // every policy gives a document that follows the format's documented fields (Trace Event Format;
 // Perfetto's legacy JSON importer), and one small scenario's file is checked byte for byte
 // against tests/golden/ (UPDATE_GOLDEN=1 rewrites it).
-#include <catch2/catch.hpp>
+#include "reports/perfetto.hpp"
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <tuple>
 #include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "reports/perfetto.hpp"
 #include "sim/policies/registry.hpp"
 #include "tests/cli/cli_support.hpp"
 
@@ -68,8 +67,8 @@ Counts check_document(const std::string& text, const std::string& label) {
   using Track = std::pair<int, int>;
   std::set<int> named_pids;
   std::set<Track> named_tracks;
-  std::map<Track, int64_t> last_ts;                  // slices, instants and flow ends, file order
-  std::map<Track, int64_t> slice_end;                // end of the previous slice on the track
+  std::map<Track, int64_t> last_ts;    // slices, instants and flow ends, file order
+  std::map<Track, int64_t> slice_end;  // end of the previous slice on the track
   std::map<Track, std::vector<std::pair<int64_t, int64_t>>> slices;
   std::map<std::pair<int, std::string>, int64_t> counter_ts;
   std::map<uint64_t, std::tuple<Track, int64_t>> flow_s, flow_f;
@@ -77,8 +76,8 @@ Counts check_document(const std::string& text, const std::string& label) {
   std::set<int> used_pids;
 
   for (const json& e : events) {
-    if (!e.is_object() || !e.contains("ph") || !e.contains("pid") || !e.contains("name") || !e["pid"].is_number_integer() ||
-        !e["name"].is_string()) {
+    if (!e.is_object() || !e.contains("ph") || !e.contains("pid") || !e.contains("name") ||
+        !e["pid"].is_number_integer() || !e["name"].is_string()) {
       expect(false, "ph, pid and name are required", e);
       continue;
     }
@@ -148,7 +147,7 @@ Counts check_document(const std::string& text, const std::string& label) {
       expect(side.count(id) == 0, "one start and one end per flow id", e);
       side[id] = {track, ts};
       if (ph == "f") expect(e["bp"] == "e", "flow end binds to its enclosing slice", e);
-      if (ph == "s") continue;     // a flow start is written when its end is known
+      if (ph == "s") continue;  // a flow start is written when its end is known
     } else {
       expect(false, "known phase", e);
     }
@@ -157,10 +156,10 @@ Counts check_document(const std::string& text, const std::string& label) {
   }
 
   // Perfetto keys threads by tid alone: no lane may reuse a process's number.
-  for (const Track& t : named_tracks) expect(named_pids.count(t.second) == 0, "tid differs from every pid", json(t.second));
+  for (const Track& t : named_tracks)
+    expect(named_pids.count(t.second) == 0, "tid differs from every pid", json(t.second));
   // Every track and process used is named.
-  for (const Track& t : used_tracks)
-    expect(named_tracks.count(t) == 1, "lane named", json::array({t.first, t.second}));
+  for (const Track& t : used_tracks) expect(named_tracks.count(t) == 1, "lane named", json::array({t.first, t.second}));
   for (int p : used_pids) expect(named_pids.count(p) == 1, "process named", json(p));
   // Flows are paired, go forward in time, and each end lies in a slice of its own lane.
   CHECK(flow_s.size() == flow_f.size());
@@ -247,8 +246,9 @@ TEST_CASE("perfetto: the flows, instants and counters of known runs", "[reports]
   {
     const std::string out = testing::temp_path("perfetto-irq.json");
     const std::string json_out = testing::temp_path("perfetto-irq-results.json");
-    REQUIRE(testing::xnusim("run scenarios/iokit/interrupt-to-workloop.json -q --perfetto " + out + " --json " +
-                            json_out).code == 0);
+    REQUIRE(
+        testing::xnusim("run scenarios/iokit/interrupt-to-workloop.json -q --perfetto " + out + " --json " + json_out)
+            .code == 0);
     json doc = json::parse(testing::slurp(out));
     json results = json::parse(testing::slurp(json_out));
     std::remove(out.c_str());
@@ -326,7 +326,8 @@ TEST_CASE("perfetto: running slices add up to each thread's CPU time", "[reports
     std::remove(res.c_str());
     std::map<std::pair<int, int>, std::string> lane;
     for (const json& e : doc["traceEvents"])
-      if (e["ph"] == "M" && e["name"] == "thread_name") lane[{e["pid"].get<int>(), e["tid"].get<int>()}] = e["args"]["name"];
+      if (e["ph"] == "M" && e["name"] == "thread_name")
+        lane[{e["pid"].get<int>(), e["tid"].get<int>()}] = e["args"]["name"];
     std::map<std::string, int64_t> on_thread_lane, on_cpu_lane;
     for (const json& e : doc["traceEvents"]) {
       if (e["ph"] != "X" || e["cat"] != "running") continue;
@@ -361,7 +362,8 @@ TEST_CASE("perfetto: three-threads-none matches the golden file", "[reports][per
 }
 
 TEST_CASE("perfetto: bad paths are refused before the run, and the output is deterministic", "[reports][perfetto]") {
-  testing::CliResult r = testing::xnusim("run scenarios/inversion/three-threads-none.json --perfetto /nonexistent/dir/x.json");
+  testing::CliResult r =
+      testing::xnusim("run scenarios/inversion/three-threads-none.json --perfetto /nonexistent/dir/x.json");
   CHECK(r.code == 2);
   CHECK(r.err.find("--perfetto") != std::string::npos);
   CHECK(r.out.empty());
