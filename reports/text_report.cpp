@@ -150,11 +150,13 @@ std::string percent(int64_t part, int64_t whole) {
 }
 
 // The band of a thread's base priority. The two bands below the default are named after what
-// timesharing does to a thread ("aged" by decay, "lowered"); a fixed-priority thread there is
+// timesharing does to a thread ("aged" by decay, "lowered"); a thread whose priority stays fixed
+// there (declared fixed, or any thread under the fixed and edf policies, which never decay) is
 // neither, and is labelled "fixed".
-std::string band_label(const metrics::ThreadResult& t) {
+std::string band_label(const metrics::ThreadResult& t, const std::string& policy) {
   std::string band(metrics::band_name(t.base_priority));
-  if (t.mode == "fixed" && (band == "aged" || band == "lowered")) return "fixed";
+  const bool fixed = t.mode == "fixed" || policy == "fixed" || policy == "edf";
+  if (fixed && (band == "aged" || band == "lowered")) return "fixed";
   return band;
 }
 
@@ -174,7 +176,7 @@ void render_threads(std::string& out, const metrics::Results& r, const Style& st
     for (const char* h : {"cpu time", "missed", "resp p99", "resp max", "lat max", "blocked", "inversion"})
       table.add_column(h, Align::right);
     for (const auto& t : r.threads) {
-      table.add_row({t.id, band_label(t), fmt::format("{}..{}", t.min_sched_pri, t.max_sched_pri),
+      table.add_row({t.id, band_label(t, r.policy), fmt::format("{}..{}", t.min_sched_pri, t.max_sched_pri),
                      style.time(t.cpu_time_ns),
                      t.jobs == 0 && t.deadline_misses == 0 ? std::string("-")
                                                            : fmt::format("{}/{}", t.deadline_misses, t.jobs),
@@ -194,7 +196,7 @@ void render_threads(std::string& out, const metrics::Results& r, const Style& st
   for (const auto& t : r.threads) {
     table.add_row({
         t.id,
-        band_label(t),
+        band_label(t, r.policy),
         fmt::format("{}..{}", t.min_sched_pri, t.max_sched_pri),
         style.time(t.cpu_time_ns),
         fmt::format("{}", t.jobs),

@@ -305,6 +305,13 @@ TEST_CASE("text report: fixed-priority threads are not labelled aged or lowered"
   CHECK(row("fixed", 31) == "default");
   CHECK(row("fixed", 47) == "raised");
   CHECK(row("realtime", 97) == "realtime");
+  // Under the fixed and edf policies nothing decays: a timeshare thread at 20 is fixed too.
+  r.policy = "fixed";
+  CHECK(row("timeshare", 20) == "fixed");
+  r.policy = "edf";
+  CHECK(row("timeshare", 10) == "fixed");
+  r.policy = "bsd44";
+  CHECK(row("timeshare", 20) == "lowered");
 }
 
 TEST_CASE("text report: times in the narrow summary have three significant digits", "[reports][unit]") {
