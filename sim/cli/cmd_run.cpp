@@ -11,10 +11,12 @@
 #include <fmt/format.h>
 
 #include "reports/csv_report.hpp"
+#include "reports/html_report.hpp"
 #include "reports/json_report.hpp"
 #include "reports/text_report.hpp"
 #include "sim/cli/commands.hpp"
 #include "sim/cli/console.hpp"
+#include "sim/cli/html_output.hpp"
 #include "sim/cli/output_file.hpp"
 #include "sim/cli/overrides.hpp"
 #include "reports/trace_text.hpp"
@@ -34,6 +36,8 @@ struct RunArgs {
   std::string json_path;
   std::string csv_path;
   std::string trace_path;
+  std::string html_path;
+  std::optional<std::string> window;
   std::vector<std::string> sets;
   std::optional<std::string> cpus;
   bool check = false;
@@ -76,6 +80,15 @@ class Progress {
   bool printed_ = false;
 };
 
+// The command that reproduces a run, for the HTML report's header.
+std::string run_command_line(const RunArgs& a, const run::Results& r) {
+  std::string out = fmt::format("xnusim run {} --policy {} --seed {} --duration {}", a.file, r.policy, r.seed,
+                                core::format_duration(core::Duration{r.duration_ns}));
+  for (const std::string& set : r.configuration.sets) out += " --set " + set;
+  if (a.window) out += " --window " + *a.window;
+  return out;
+}
+
 int run_command(const RunArgs& a) {
   // Options first: a bad option costs no loading and no simulation.
   run::Options options;
@@ -96,8 +109,18 @@ int run_command(const RunArgs& a) {
     }
     options.duration = d.value;
   }
+  std::string window_error;
+  std::optional<reports::TimeWindow> window = parse_window_option(a.window, window_error);
+  if (!window_error.empty()) {
+    eprint("{}\n", window_error);
+    return kExitBadInput;
+  }
+  if (window && a.html_path.empty()) {
+    eprint("xnusim: error: --window: only with --html FILE (it chooses what the HTML timeline shows)\n");
+    return kExitBadInput;
+  }
   if (std::string e = check_distinct_outputs(
-          {{"--json", a.json_path}, {"--csv", a.csv_path}, {"--trace", a.trace_path}});
+          {{"--json", a.json_path}, {"--csv", a.csv_path}, {"--trace", a.trace_path}, {"--html", a.html_path}});
       !e.empty()) {
     eprint("{}\n", e);
     return kExitBadInput;
@@ -136,25 +159,38 @@ int run_command(const RunArgs& a) {
   // leaves earlier results untouched.
   install_signal_handlers();
   // Outputs that go to stdout ("-" or /dev/stdout) replace the text summary there.
-  bool stdout_taken = writes_to_stdout(a.json_path) || writes_to_stdout(a.csv_path) || writes_to_stdout(a.trace_path);
-  OutputFile trace, json, csv;
-  for (auto [out, path] : {std::pair{&trace, &a.trace_path}, {&json, &a.json_path}, {&csv, &a.csv_path}}) {
+  bool stdout_taken = writes_to_stdout(a.json_path) || writes_to_stdout(a.csv_path) ||
+                      writes_to_stdout(a.trace_path) || writes_to_stdout(a.html_path);
+  OutputFile trace, json, csv, html;
+  for (auto [out, path] :
+       {std::pair{&trace, &a.trace_path}, {&json, &a.json_path}, {&csv, &a.csv_path}, {&html, &a.html_path}}) {
     if (std::string e = out->open(*path); !e.empty()) {
       eprint("{}\n", e);
       return kExitBadInput;
     }
   }
-  run::Simulation sim(s, options);
+  std::unique_ptr<run::Simulation> sim_owner;
   std::optional<reports::TextTraceWriter> trace_writer;
-  if (trace.is_open()) {
-    trace_writer.emplace(trace.file(), sim.names());
-    sim.add_sink(&*trace_writer);
-  }
+  std::unique_ptr<reports::Timeline> timeline;
   // A time past int64 nanoseconds is bad input (exit 2), not an internal error: the loader caps
   // every duration literal, so only a random draw (an exponential or normal tail) gets here, and
   // the dispatcher names the op that drew it. The destructors remove the temporaries.
   std::optional<run::Results> ran;
   try {
+    // --html: the timeline's window (a long run without --window is run once more first, to
+    // find its worst moment), then the timeline records during the run.
+    reports::TimeWindow shown;
+    if (html.is_open()) shown = choose_window(s, options, window);
+    sim_owner = std::make_unique<run::Simulation>(s, options);
+    run::Simulation& sim = *sim_owner;
+    if (trace.is_open()) {
+      trace_writer.emplace(trace.file(), sim.names());
+      sim.add_sink(&*trace_writer);
+    }
+    if (html.is_open()) {
+      timeline = make_timeline(sim, s, shown);
+      sim.add_sink(timeline.get());
+    }
     ran.emplace(sim.run());
   } catch (const core::TimeOverflow& e) {
     progress.clear();
@@ -171,9 +207,16 @@ int run_command(const RunArgs& a) {
   trace_writer.reset();  // flushes; the stream is closed below
   json.write(reports::results_to_json_text(results));
   csv.write(reports::results_to_csv(results));
+  if (html.is_open()) {
+    reports::HtmlOptions ho;
+    ho.title = s.name;
+    ho.description = s.description;
+    ho.command = run_command_line(a, results);
+    html.write(reports::render_html({reports::HtmlPanel{results.policy, &results, timeline.get()}}, ho));
+  }
   // Every output is complete and closed before any is renamed: a failed write leaves all the
   // earlier files as they were (the destructors remove the temporaries).
-  for (OutputFile* o : {&trace, &json, &csv}) {
+  for (OutputFile* o : {&trace, &json, &csv, &html}) {
     if (std::string e = o->finish(); !e.empty()) {
       eprint("{}\n", e);
       return kExitBadInput;
@@ -181,7 +224,7 @@ int run_command(const RunArgs& a) {
   }
   {
     SignalBlock block;  // a signal now waits until every output is in place
-    for (OutputFile* o : {&trace, &json, &csv}) {
+    for (OutputFile* o : {&trace, &json, &csv, &html}) {
       if (std::string e = o->commit(); !e.empty()) {
         eprint("{}\n", e);
         return kExitBadInput;
@@ -225,6 +268,11 @@ Command add_run_command(CLI::App& parent) {
   c.app->add_option("--json", a->json_path, "Write results as JSON to FILE (- for stdout)");
   c.app->add_option("--csv", a->csv_path, "Write per-thread results as CSV to FILE (- for stdout)");
   c.app->add_option("--trace", a->trace_path, "Write the event trace, one line per event, to FILE (- for stdout)");
+  c.app->add_option("--html", a->html_path,
+                    "Write a self-contained HTML report (timeline, priorities, latency plots, tables) to FILE");
+  c.app->add_option("--window", a->window,
+                    "With --html: the time the timeline shows, START..END (e.g. 4.2s..4.3s); default: the whole "
+                    "run up to 2 s, else around its first deadline miss or worst latency");
   c.app->add_flag("--check", a->check, "Exit 1 if an expect in the scenario fails");
   c.app->add_flag("--quiet,-q", a->quiet, "Do not print the summary");
   c.run = [a] { return run_command(*a); };

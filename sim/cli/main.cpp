@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
         add_run_command(app),
         add_validate_command(app),
         add_compare_command(app),
+        add_report_command(app),
         add_policies_command(app),
     };
 
