@@ -25,6 +25,7 @@ constexpr double kAxisH = 22;
 constexpr double kCpuH = 18;
 constexpr double kLaneH = 16;
 constexpr double kGap = 5;
+constexpr size_t kAllLanesUpTo = 24;  // threads; above this only the active ones get a lane
 
 constexpr std::array<std::string_view, 10> kThreadColours = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
                                                              "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
@@ -95,15 +96,14 @@ std::string tick_label(int64_t t, int64_t step) {
     int64_t ns;
     const char* name;
   };
-  static constexpr Unit kUnits[] = {{1'000'000'000, "s"}, {1'000'000, "ms"}, {1'000, "us"}, {1, "ns"}};
-  for (const Unit& u : kUnits) {
-    if (step >= u.ns || u.ns == 1) {
-      int decimals = 0;
-      for (int64_t s = step; s % u.ns != 0 && decimals < 9; s *= 10) ++decimals;
-      return fmt::format("{:.{}f} {}", static_cast<double>(t) / static_cast<double>(u.ns), decimals, u.name);
-    }
-  }
-  return std::to_string(t);
+  static constexpr Unit kUnits[] = {{1, "ns"}, {1'000, "us"}, {1'000'000, "ms"}, {1'000'000'000, "s"}};
+  // The unit of the step, or a larger one when the numbers would get long (1651.016 s).
+  size_t i = 3;
+  while (i > 0 && step < kUnits[i].ns) --i;
+  while (i < 3 && (t < 0 ? -t : t) / kUnits[i].ns >= 10'000) ++i;
+  int decimals = 0;
+  for (int64_t s = step; s % kUnits[i].ns != 0 && decimals < 9; s *= 10) ++decimals;
+  return fmt::format("{:.{}f} {}", static_cast<double>(t) / static_cast<double>(kUnits[i].ns), decimals, kUnits[i].name);
 }
 
 struct Axis {
@@ -147,8 +147,8 @@ std::string_view mark_class(const Mark& m) {
 // One timeline (one panel): lanes of CPUs, threads, locks and inversions over the shared axis.
 class TimelineSvg {
  public:
-  TimelineSvg(const Timeline& tl, Axis axis, bool inversion_lane, size_t panel)
-      : tl_(tl), axis_(axis), inversion_lane_(inversion_lane), panel_(panel) {}
+  TimelineSvg(const Timeline& tl, Axis axis, bool inversion_lane, size_t panel, const std::vector<bool>& shown)
+      : tl_(tl), shown_(shown), axis_(axis), inversion_lane_(inversion_lane), panel_(panel) {}
 
   std::string render() {
     const core::NameTable& n = tl_.names();
@@ -161,7 +161,9 @@ class TimelineSvg {
     }
     y += kGap;
     for (size_t t = 0; t < n.threads.size(); ++t) {
-      thread_y.push_back(y);
+      thread_y.push_back(-1);
+      if (t < shown_.size() && !shown_[t]) continue;
+      thread_y.back() = y;
       lane(y, kLaneH, n.threads[t], "thread", thread_colour(static_cast<int32_t>(t)));
       y += kLaneH + kGap;
     }
@@ -204,6 +206,7 @@ class TimelineSvg {
     // Thread lanes: states.
     for (const ThreadSpan& s : tl_.thread_spans()) {
       double yy = thread_y[static_cast<size_t>(s.thread)];
+      if (yy < 0) continue;
       std::string what(to_string(s.state));
       std::string cls(state_class(s.state));
       std::string label;
@@ -250,12 +253,14 @@ class TimelineSvg {
                          at(v.from), at(v.to), dur(v.to - v.from)),
              fmt::format("{} blocked by {}, {} ran instead", who, holder, ran));
         // The blocked thread's lane gets the same interval underlined.
-        span(v.from, v.to, thread_y[static_cast<size_t>(v.thread)] + kLaneH - 2, 2, "inv", "", "");
+        if (thread_y[static_cast<size_t>(v.thread)] >= 0)
+          span(v.from, v.to, thread_y[static_cast<size_t>(v.thread)] + kLaneH - 2, 2, "inv", "", "");
       }
     }
     for (const Mark& m : tl_.marks()) {
       if (m.thread < 0 || static_cast<size_t>(m.thread) >= thread_y.size()) continue;
       double yy = thread_y[static_cast<size_t>(m.thread)];
+      if (yy < 0) continue;
       std::string who(n.thread(m.thread));
       std::string text;
       double y0 = yy - 2, y1 = yy + kLaneH + 2;
@@ -291,7 +296,7 @@ class TimelineSvg {
     }
     for (const Link& k : tl_.links()) {
       if (k.cpu < 0 || static_cast<size_t>(k.cpu) >= cpu_y.size() || k.thread < 0 ||
-          static_cast<size_t>(k.thread) >= thread_y.size())
+          static_cast<size_t>(k.thread) >= thread_y.size() || thread_y[static_cast<size_t>(k.thread)] < 0)
         continue;
       plot_ += fmt::format(
           "<line class=\"lk\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"><title>{}</title></line>", num(axis_.x(k.from)),
@@ -362,6 +367,7 @@ class TimelineSvg {
   }
 
   const Timeline& tl_;
+  const std::vector<bool>& shown_;  // by thread: has a lane
   Axis axis_;
   bool inversion_lane_;
   size_t panel_;
@@ -660,7 +666,7 @@ body{margin:16px 24px;max-width:1500px}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:18px;margin:26px 0 8px;border-bottom:1px solid #ccc}
 h3{font-size:15px;margin:16px 0 6px} h4{font-size:13px;margin:12px 0 4px;color:#444}
 p.desc{max-width:110ch;color:#333;font-size:13px;line-height:1.4} p.cmd,code{font-family:ui-monospace,monospace;font-size:12px;color:#555}
-p.note{font-size:12px;color:#666}
+p.note,details.note{font-size:12px;color:#666}
 .legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px;margin:6px 0 10px}
 .legend span{display:inline-flex;align-items:center;gap:5px}
 .legend svg{display:inline;width:18px;height:11px}
@@ -711,7 +717,8 @@ var tls=Array.prototype.slice.call(document.querySelectorAll("svg.tl"));
 if(!tls.length)return;
 var from=+tls[0].dataset.from,to=+tls[0].dataset.to;
 function step(r){var raw=r/8,p=Math.pow(10,Math.floor(Math.log10(raw))),m=raw/p;return (m<1.5?1:m<3.5?2:m<7.5?5:10)*p;}
-function label(t,s){var u=[[1e9,"s"],[1e6,"ms"],[1e3,"us"],[1,"ns"]];for(var i=0;i<u.length;i++){if(s>=u[i][0]||i==3){var d=0,x=s;while(Math.abs(x%u[i][0])>1e-6&&d<9){x*=10;d++;}return (t/u[i][0]).toFixed(d)+" "+u[i][1];}}}
+function label(t,s){var u=[1,1e3,1e6,1e9],n=["ns","us","ms","s"],i=3;while(i>0&&s<u[i])i--;while(i<3&&Math.abs(t)/u[i]>=1e4)i++;
+ var d=0,x=s;while(Math.abs(x%u[i])>1e-6&&d<9){x*=10;d++;}return (t/u[i]).toFixed(d)+" "+n[i];}
 function apply(){
  var k=W/(v1-v0),t0=from+(to-from)*v0/W,t1=from+(to-from)*v1/W,s=step(t1-t0);
  tls.forEach(function(svg){
@@ -803,6 +810,24 @@ std::string render_html(const std::vector<HtmlPanel>& panels, const HtmlOptions&
     any_locks = any_locks || !p.timeline->names().locks.empty();
   }
   if (axis.to <= axis.from) axis.to = axis.from + 1;
+  // Threads with a lane: all of them when few; else those that did something in the window in
+  // any panel (ran, waited for a CPU, spun, or had a mark), so that compared panels keep the
+  // same lanes.
+  size_t thread_count = panels.front().timeline->names().threads.size();
+  std::vector<bool> shown(thread_count, thread_count <= kAllLanesUpTo);
+  if (thread_count > kAllLanesUpTo) {
+    for (const HtmlPanel& p : panels) {
+      for (const ThreadSpan& s : p.timeline->thread_spans())
+        if (s.state == ThreadState::running || s.state == ThreadState::ready || s.state == ThreadState::spinning ||
+            s.to - s.from < axis.to - axis.from)
+          if (static_cast<size_t>(s.thread) < shown.size()) shown[static_cast<size_t>(s.thread)] = true;
+      for (const Mark& m : p.timeline->marks())
+        if (m.thread >= 0 && static_cast<size_t>(m.thread) < shown.size()) shown[static_cast<size_t>(m.thread)] = true;
+    }
+  }
+  std::vector<std::string> quiet;
+  for (size_t t = 0; t < thread_count; ++t)
+    if (!shown[t]) quiet.push_back(panels.front().timeline->names().threads[t]);
 
   std::string out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
   out += "<meta name=\"generator\" content=\"xnusim\"><title>" + esc(options.title) + " - xnusim report</title>";
@@ -837,10 +862,17 @@ std::string render_html(const std::vector<HtmlPanel>& panels, const HtmlOptions&
       out += fmt::format("<p class=\"note\">This window held more than {} intervals; the timeline stops at {}. Give a "
                          "narrower --window.</p>",
                          Timeline::kMaxRecords, at(p.timeline->truncated_at()));
-    out += TimelineSvg(*p.timeline, axis, any_locks, i).render();
+    out += TimelineSvg(*p.timeline, axis, any_locks, i, shown).render();
     out += "</section>";
   }
   out += "</div>";
+  if (!quiet.empty()) {
+    out += fmt::format("<details class=\"note\"><summary>{} thread{} without a lane: in one state (blocked or "
+                       "sleeping) for the whole window</summary><p>",
+                       quiet.size(), quiet.size() == 1 ? "" : "s");
+    for (size_t i = 0; i < quiet.size(); ++i) out += (i ? ", " : "") + esc(quiet[i]);
+    out += "</p></details>";
+  }
 
   out += "<h2 id=\"priorities\">Priorities over the whole run</h2><p class=\"note\">sched_pri of each thread; the "
          "shaded box is the timeline's window.</p>";
