@@ -375,7 +375,7 @@ class TimelineSvg {
 };
 
 // sched_pri of every thread over the whole run (step lines; thinned series as min-max bars).
-std::string priority_plot(const Timeline& tl, int64_t end, Axis window, size_t panel) {
+std::string priority_plot(const Timeline& tl, int64_t end, Axis window, size_t panel, const std::vector<bool>& shown) {
   const core::NameTable& n = tl.names();
   constexpr double kW = kOuterW, kH = 190, kL = 50, kR = 130, kT = 10, kB = 24;
   int lo = 127, hi = 0;
@@ -404,10 +404,12 @@ std::string priority_plot(const Timeline& tl, int64_t end, Axis window, size_t p
   int64_t step = tick_step(end, 8);
   for (int64_t t = 0; t <= end; t += step)
     out += fmt::format("<text class=\"xl\" x=\"{}\" y=\"{}\">{}</text>", num(X(t)), num(kH - 6), tick_label(t, step));
+  size_t listed = 0, unlisted = 0;
+  constexpr size_t kLegendRows = 11;
   for (size_t t = 0; t < tl.priorities().size(); ++t) {
     const PrioritySeries& s = tl.priorities()[t];
     std::string colour = thread_colour(static_cast<int32_t>(t));
-    if (s.points.empty()) continue;
+    if (s.points.empty() || (t < shown.size() && !shown[t])) continue;
     std::string d = fmt::format("M{} {}", num(X(s.points.front().time)), num(Y(s.points.front().lo)));
     for (const PriorityPoint& p : s.points) {
       d += fmt::format("H{}V{}", num(X(p.time)), num(Y(p.lo)));
@@ -416,9 +418,17 @@ std::string priority_plot(const Timeline& tl, int64_t end, Axis window, size_t p
     d += fmt::format("H{}", num(X(end)));
     out += fmt::format("<path class=\"pl\" stroke=\"{}\" d=\"{}\"><title>{} sched_pri{}</title></path>", colour, d,
                        esc(n.threads[t]), s.thinned ? " (thinned: minimum and maximum per interval)" : "");
+    if (listed == kLegendRows) {
+      ++unlisted;
+      continue;
+    }
     out += fmt::format("<text class=\"lg\" x=\"{}\" y=\"{}\" fill=\"{}\">{}</text>", num(kL + pw + 8),
-                       num(kT + 12 + 13.0 * static_cast<double>(t)), colour, esc(n.threads[t]));
+                       num(kT + 12 + 13.0 * static_cast<double>(listed)), colour, esc(n.threads[t]));
+    ++listed;
   }
+  if (unlisted > 0)
+    out += fmt::format("<text class=\"lg\" x=\"{}\" y=\"{}\">+{} more (hover a line)</text>", num(kL + pw + 8),
+                       num(kT + 12 + 13.0 * static_cast<double>(listed)), unlisted);
   out += fmt::format("<text class=\"yl\" x=\"{}\" y=\"{}\" transform=\"rotate(-90 {} {})\" style=\"text-anchor:middle\">sched_pri</text>",
                      num(14), num(kT + ph / 2), num(14), num(kT + ph / 2));
   return out + "</svg>";
@@ -874,17 +884,20 @@ std::string render_html(const std::vector<HtmlPanel>& panels, const HtmlOptions&
     out += "</p></details>";
   }
 
-  out += "<h2 id=\"priorities\">Priorities over the whole run</h2><p class=\"note\">sched_pri of each thread; the "
-         "shaded box is the timeline's window.</p>";
+  out += fmt::format("<h2 id=\"priorities\">Priorities over the whole run</h2><p class=\"note\">sched_pri of {}; "
+                     "the shaded box is the timeline's window.</p>",
+                     quiet.empty() ? "each thread" : "each thread with a lane");
   for (size_t i = 0; i < panels.size(); ++i) {
     if (panels.size() > 1) out += "<h3>" + esc(panels[i].label) + "</h3>";
-    out += priority_plot(*panels[i].timeline, panels[i].timeline->end(), axis, i);
+    out += priority_plot(*panels[i].timeline, panels[i].timeline->end(), axis, i, shown);
   }
 
-  out += "<h2 id=\"latency\">Latency over the whole run</h2><p class=\"note\">Histogram (bars, left axis: samples) and "
-         "cumulative distribution (red line, right axis: 0 to 100%); dashed lines mark p50, p90, p99 and the maximum. "
-         "Response: release to completion of a job; wakeup latency: runnable to running; action latency: interrupt to "
-         "its work-loop action.</p>";
+  out += fmt::format(
+      "<h2 id=\"latency\">Latency over the whole run</h2><p class=\"note\">Histogram (bars, left axis: samples) and "
+      "cumulative distribution (red line, right axis: 0 to 100%); dashed lines mark p50, p90, p99 and the maximum. "
+      "Response: release to completion of a job; wakeup latency: runnable to running; action latency: interrupt to "
+      "its work-loop action.{}</p>",
+      quiet.empty() ? "" : " Threads without a timeline lane are in the tables only.");
   for (size_t i = 0; i < panels.size(); ++i) {
     const metrics::Results& r = *panels[i].results;
     if (panels.size() > 1) out += "<h3>" + esc(panels[i].label) + "</h3>";
@@ -892,6 +905,7 @@ std::string render_html(const std::vector<HtmlPanel>& panels, const HtmlOptions&
     size_t plots = 0;
     for (size_t t = 0; t < r.threads.size(); ++t) {
       const metrics::ThreadResult& th = r.threads[t];
+      if (t < shown.size() && !shown[t]) continue;
       if (th.response_ns.count > 0)
         out += latency_plot(th.id + ": response", th.response_ns, fmt::format("lat-{}-t{}-r", i, t)), ++plots;
       if (th.latency_ns.count > 0)
