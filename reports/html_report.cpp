@@ -90,8 +90,10 @@ int64_t tick_step(int64_t range, int want) {
   return std::max<int64_t>(1, static_cast<int64_t>(std::llround(step)));
 }
 
-// Tick label for time t with step `step`: the unit follows the step, decimals only as needed.
-std::string tick_label(int64_t t, int64_t step) {
+// Tick label for time t with step `step` on an axis reaching `ref`: the unit follows the step,
+// or a larger one when the axis's numbers would pass 1000 (7.3 s, not 7300 ms); decimals only as
+// the step needs.
+std::string tick_label(int64_t t, int64_t step, int64_t ref) {
   struct Unit {
     int64_t ns;
     const char* name;
@@ -100,7 +102,7 @@ std::string tick_label(int64_t t, int64_t step) {
   // The unit of the step, or a larger one when the numbers would get long (1651.016 s).
   size_t i = 3;
   while (i > 0 && step < kUnits[i].ns) --i;
-  while (i < 3 && (t < 0 ? -t : t) / kUnits[i].ns >= 10'000) ++i;
+  while (i < 3 && (ref < 0 ? -ref : ref) / kUnits[i].ns >= 1'000) ++i;
   int decimals = 0;
   for (int64_t s = step; s % kUnits[i].ns != 0 && decimals < 9; s *= 10) ++decimals;
   return fmt::format("{:.{}f} {}", static_cast<double>(t) / static_cast<double>(kUnits[i].ns), decimals, kUnits[i].name);
@@ -361,7 +363,7 @@ class TimelineSvg {
     for (int64_t t = first; t <= axis_.to; t += step) {
       double x = kLabelW + axis_.x(t);
       out += fmt::format("<line x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"/><text x=\"{0}\" y=\"14\">{3}</text>", num(x),
-                         num(kAxisH - 4), num(height), tick_label(t, step));
+                         num(kAxisH - 4), num(height), tick_label(t, step, axis_.to));
     }
     return out + "</g>";
   }
@@ -403,7 +405,7 @@ std::string priority_plot(const Timeline& tl, int64_t end, Axis window, size_t p
                        num(kL), num(kL + pw), num(Y(p)), num(kL - 4), num(Y(p) + 4), p);
   int64_t step = tick_step(end, 8);
   for (int64_t t = 0; t <= end; t += step)
-    out += fmt::format("<text class=\"xl\" x=\"{}\" y=\"{}\">{}</text>", num(X(t)), num(kH - 6), tick_label(t, step));
+    out += fmt::format("<text class=\"xl\" x=\"{}\" y=\"{}\">{}</text>", num(X(t)), num(kH - 6), tick_label(t, step, end));
   size_t listed = 0, unlisted = 0;
   constexpr size_t kLegendRows = 11;
   for (size_t t = 0; t < tl.priorities().size(); ++t) {
@@ -522,10 +524,10 @@ std::string latency_plot(const std::string& title, const metrics::Summary& s, co
   if (!logx) {
     step = tick_step(hi - lo, 4);
     for (int64_t t = (lo + step - 1) / step * step; t <= hi; t += step)
-      out += fmt::format("<text class=\"xl\" x=\"{}\" y=\"{}\">{}</text>", num(X(t)), num(kH - 14), tick_label(t, step));
+      out += fmt::format("<text class=\"xl\" x=\"{}\" y=\"{}\">{}</text>", num(X(t)), num(kH - 14), tick_label(t, step, hi));
   } else {
     for (int64_t t = 1; t <= hi && t > 0; t *= 10)
-      if (t >= lo) out += fmt::format("<text class=\"xl\" x=\"{}\" y=\"{}\">{}</text>", num(X(t)), num(kH - 14), tick_label(t, t));
+      if (t >= lo) out += fmt::format("<text class=\"xl\" x=\"{}\" y=\"{}\">{}</text>", num(X(t)), num(kH - 14), tick_label(t, t, t));
   }
   out += fmt::format("<text class=\"yl\" x=\"{}\" y=\"{}\">{}</text>", num(kL - 3), num(kT + 8), most);
   out += fmt::format("<text class=\"yl\" x=\"{}\" y=\"{}\">0</text>", num(kL - 3), num(kT + ph));
@@ -676,7 +678,7 @@ body{margin:16px 24px;max-width:1500px}
 h1{font-size:22px;margin:0 0 4px} h2{font-size:18px;margin:26px 0 8px;border-bottom:1px solid #ccc}
 h3{font-size:15px;margin:16px 0 6px} h4{font-size:13px;margin:12px 0 4px;color:#444}
 p.desc{max-width:110ch;color:#333;font-size:13px;line-height:1.4} p.cmd,code{font-family:ui-monospace,monospace;font-size:12px;color:#555}
-p.note,details.note{font-size:12px;color:#666}
+p.note,details.note{font-size:12px;color:#666} p.waits{font-size:12px;margin:-4px 0 2px;color:#333}
 .legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px;margin:6px 0 10px}
 .legend span{display:inline-flex;align-items:center;gap:5px}
 .legend svg{display:inline;width:18px;height:11px}
@@ -693,7 +695,7 @@ svg text{font-size:11px} .lane text{font-size:12px}
 line.mp,line.mp-dec,line.mp-pro,line.mp-fs,line.mp-dep{stroke-width:2}
 line.mp{stroke:#333} line.mp-dec{stroke:#888} line.mp-pro{stroke:#8e44ad} line.mp-fs{stroke:#c0392b} line.mp-dep{stroke:#7f5f2a}
 line.m-rel{stroke:#1f3a93;stroke-width:1.5} line.m-done{stroke:#1e8449;stroke-width:1.5} line.m-miss{stroke:#e00;stroke-width:3}
-line.lk{stroke:#000;stroke-width:1.2;stroke-dasharray:3 2}
+line.lk{stroke:#00000080;stroke-width:1;stroke-dasharray:3 2}
 .spanlabels text{fill:#111;font-size:10px;pointer-events:none;paint-order:stroke;stroke:#ffffffd0;stroke-width:3px;stroke-linejoin:round}
 rect.cursor{fill:none;stroke:#e00;stroke-width:2;vector-effect:non-scaling-stroke}
 rect.sel{fill:#4e79a733;pointer-events:none}
@@ -727,7 +729,7 @@ var tls=Array.prototype.slice.call(document.querySelectorAll("svg.tl"));
 if(!tls.length)return;
 var from=+tls[0].dataset.from,to=+tls[0].dataset.to;
 function step(r){var raw=r/8,p=Math.pow(10,Math.floor(Math.log10(raw))),m=raw/p;return (m<1.5?1:m<3.5?2:m<7.5?5:10)*p;}
-function label(t,s){var u=[1,1e3,1e6,1e9],n=["ns","us","ms","s"],i=3;while(i>0&&s<u[i])i--;while(i<3&&Math.abs(t)/u[i]>=1e4)i++;
+function label(t,s,t1){var u=[1,1e3,1e6,1e9],n=["ns","us","ms","s"],i=3;while(i>0&&s<u[i])i--;while(i<3&&Math.abs(t1)/u[i]>=1e3)i++;
  var d=0,x=s;while(Math.abs(x%u[i])>1e-6&&d<9){x*=10;d++;}return (t/u[i]).toFixed(d)+" "+n[i];}
 function apply(){
  var k=W/(v1-v0),t0=from+(to-from)*v0/W,t1=from+(to-from)*v1/W,s=step(t1-t0);
@@ -740,7 +742,7 @@ function apply(){
    t.style.display=(hi-lo>6*t.textContent.length+6)?"":"none";});
   var ax=svg.querySelector("g.axis"),html="";
   for(var t=Math.ceil(t0/s)*s;t<=t1;t+=s){var x=L+(t-t0)*W/(t1-t0);
-   html+='<line x1="'+x+'" x2="'+x+'" y1="18" y2="'+h+'"/><text x="'+x+'" y="14">'+label(t,s)+'</text>';}
+   html+='<line x1="'+x+'" x2="'+x+'" y1="18" y2="'+h+'"/><text x="'+x+'" y="14">'+label(t,s,t1)+'</text>';}
   ax.innerHTML=html;});
 }
 function zoom(a,b){var m=(b-a)<0.05?0.05:0;if(m){var c=(a+b)/2;a=c-0.025;b=c+0.025;}v0=Math.max(0,a);v1=Math.min(W,b);apply();}
@@ -860,7 +862,7 @@ std::string render_html(const std::vector<HtmlPanel>& panels, const HtmlOptions&
   out += "<h2 id=\"timeline\">Timeline</h2>";
   out += fmt::format("<p class=\"note\">Window {} .. {} ({}). Hover for details; drag across a timeline to zoom, "
                      "double-click to reset.</p>",
-                     esc(dur(axis.from)), esc(dur(axis.to)), esc(dur(axis.to - axis.from)));
+                     axis.from == 0 ? "0" : esc(dur(axis.from)), esc(dur(axis.to)), esc(dur(axis.to - axis.from)));
   out += "<div class=\"tools\"><button data-zoom=\"0.5\">zoom in</button><button data-zoom=\"2\">zoom out</button>"
          "<button data-zoom=\"0\">whole window</button></div>";
   out += legend();
@@ -872,6 +874,20 @@ std::string render_html(const std::vector<HtmlPanel>& panels, const HtmlOptions&
       out += fmt::format("<p class=\"note\">This window held more than {} intervals; the timeline stops at {}. Give a "
                          "narrower --window.</p>",
                          Timeline::kMaxRecords, at(p.timeline->truncated_at()));
+    // The waits the picture is about, in words.
+    std::vector<std::string> waits;
+    for (const metrics::ThreadResult& t : p.results->threads) {
+      if (t.blocked_ns <= 0) continue;
+      std::string w = fmt::format("{} waited {} for locks", t.id, dur(t.blocked_ns));
+      if (t.inversion_ns > 0) w += fmt::format(", {} of it inverted", dur(t.inversion_ns));
+      if (t.response_ns.count > 0) w += fmt::format("; worst response {}", dur(t.response_ns.max));
+      waits.push_back(w);
+    }
+    if (!waits.empty() && waits.size() <= 4) {
+      out += "<p class=\"waits\">";
+      for (size_t k = 0; k < waits.size(); ++k) out += (k ? " &#183; " : "") + esc(waits[k]);
+      out += "</p>";
+    }
     out += TimelineSvg(*p.timeline, axis, any_locks, i, shown).render();
     out += "</section>";
   }
@@ -955,7 +971,7 @@ TimeWindow default_window(const Timeline& whole, int64_t end) {
         if (w.response > value) value = w.response, focus = w.response_at;
   }
   if (focus < 0) return TimeWindow{0, std::min<int64_t>(end, 100'000'000)};
-  int64_t width = std::clamp<int64_t>(value * 4, 20'000'000, 1'000'000'000);
+  int64_t width = std::clamp<int64_t>(value * 4, 100'000'000, 1'000'000'000);
   int64_t from = std::max<int64_t>(0, focus - width * 3 / 4);
   int64_t to = std::min<int64_t>(end, from + width);
   from = std::max<int64_t>(0, to - width);

@@ -42,7 +42,8 @@ PROBE = r"""
   var jump=document.querySelector("a.jump");
   if(jump){jump.click(); var c=document.querySelector("rect.cursor"); out.jump_cursor=c?+c.getAttribute("x"):null;}
   if(reset){reset.click();}
-  window.scrollTo(0,0);
+  var c2=document.querySelector("rect.cursor"); if(c2){c2.setAttribute("x","-10");}
+  if(location.hash){var h=document.getElementById(location.hash.slice(1)); if(h){h.scrollIntoView();}} else {window.scrollTo(0,0);}
   return JSON.stringify(out);
 })()
 """
@@ -159,7 +160,8 @@ def main():
         browser.call("Emulation.setDeviceMetricsOverride", session, width=width, height=height,
                      deviceScaleFactor=1, mobile=False)
         for page in args.pages:
-            url = "file://" + os.path.abspath(page)
+            path, _, fragment = page.partition("#")
+            url = "file://" + os.path.abspath(path) + ("#" + fragment if fragment else "")
             browser.events = [e for e in browser.events if e.get("method") != "Page.loadEventFired"]
             browser.call("Page.navigate", session, url=url)
             browser.wait_for("Page.loadEventFired")
@@ -172,7 +174,7 @@ def main():
                 result.update(json.loads(value))
             if args.shots:
                 os.makedirs(args.shots, exist_ok=True)
-                png = os.path.join(args.shots, os.path.splitext(os.path.basename(page))[0] + ".png")
+                png = os.path.join(args.shots, os.path.splitext(os.path.basename(path))[0] + ".png")
                 data = browser.call("Page.captureScreenshot", session, format="png")["data"]
                 with open(png, "wb") as f:
                     f.write(base64.b64decode(data))
