@@ -27,8 +27,8 @@ int main(int argc, char** argv) {
         add_run_command(app),
         add_validate_command(app),
         add_compare_command(app),
-        add_report_command(app),
         add_policies_command(app),
+        add_report_command(app),
     };
 
     // The first word that is not an option names the subcommand; CLI11 would only say that one

@@ -292,10 +292,10 @@ TEST_CASE("cli: an empty --duration is refused, not taken as absent", "[cli][reg
 TEST_CASE("cli: an unknown subcommand is named, with the valid ones and the closest", "[cli][regression]") {
   Result r = xnusim("explian f.json");
   CHECK(r.code == 2);
-  CHECK(r.err == "xnusim: error: unknown command \"explian\"; valid: run, validate, compare, policies\n");
+  CHECK(r.err == "xnusim: error: unknown command \"explian\"; valid: run, validate, compare, policies, report\n");
   Result v = xnusim("valdate f.json");
   CHECK(v.code == 2);
-  CHECK(v.err == "xnusim: error: unknown command \"valdate\"; valid: run, validate, compare, policies\n"
+  CHECK(v.err == "xnusim: error: unknown command \"valdate\"; valid: run, validate, compare, policies, report\n"
                  "  note: did you mean \"validate\"?\n");
 }
 
