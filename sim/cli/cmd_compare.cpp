@@ -359,6 +359,8 @@ int compare_command(const CompareArgs& a) {
   bool stdout_taken = writes_to_stdout(a.json_path) || writes_to_stdout(a.csv_path) || writes_to_stdout(a.html_path);
 
   // --html: one window for every timeline (one time axis), chosen on the first configuration.
+  if (std::string e = check_window(window, duration.value_or(variants.front().scenario->duration).ns); !e.empty())
+    return fail(e);
   reports::TimeWindow shown;
   if (html.is_open()) {
     run::Options o;

@@ -126,6 +126,7 @@ int report_command(const ReportArgs& a) {
   options.scenario_sha256 = loaded.sha256;
   options.sets = loaded.sets;
 
+  if (std::string e = check_window(window, duration_ns); !e.empty()) return fail(e);
   OutputFile html;
   install_signal_handlers();
   if (std::string e = html.open(a.html_path); !e.empty()) return fail(e);

@@ -150,6 +150,10 @@ int run_command(const RunArgs& a) {
     return kExitBadInput;
   }
   options.policy = a.policy;
+  if (std::string e = check_window(window, options.duration.value_or(s.duration).ns); !e.empty()) {
+    eprint("{}\n", e);
+    return kExitBadInput;
+  }
   Progress progress;
   if (!a.quiet && isatty(fileno(stderr)))
     options.progress = [&progress](core::SimTime now, core::Duration end) { progress.report(now, end); };

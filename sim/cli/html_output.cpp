@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "sim/core/time.hpp"
+
 namespace sim::cli {
 
 std::optional<reports::TimeWindow> parse_window_option(const std::optional<std::string>& text, std::string& error) {
@@ -13,6 +15,14 @@ std::optional<reports::TimeWindow> parse_window_option(const std::optional<std::
     return std::nullopt;
   }
   return w;
+}
+
+std::string check_window(const std::optional<reports::TimeWindow>& given, int64_t end) {
+  if (!given || given->from < end) return "";
+  return fmt::format("xnusim: error: --window: it starts at {}, but the run ends at {}; give a window inside the "
+                     "run (e.g. 0..{})",
+                     core::format_duration_human(given->from), core::format_duration_human(end),
+                     core::format_duration(core::Duration{end}));
 }
 
 reports::TimeWindow choose_window(const scenario::Scenario& s, const run::Options& options,

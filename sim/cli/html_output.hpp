@@ -16,6 +16,9 @@ namespace sim::cli {
 // --window A..B: parsed, or an error line naming the option ("" and nullopt when not given).
 std::optional<reports::TimeWindow> parse_window_option(const std::optional<std::string>& text, std::string& error);
 
+// An error line when a --window given for a run ending at `end` ns starts at or after its end.
+std::string check_window(const std::optional<reports::TimeWindow>& given, int64_t end);
+
 // The timeline's window: `given`, else reports::default_window over a first run of the same
 // configuration (only for runs longer than reports::kWholeRunWindowNs; shorter ones are shown
 // whole). Deterministic: the first run is the same simulation.

@@ -168,6 +168,11 @@ TEST_CASE("html cli: run --html writes the page; --window is checked", "[reports
     CHECK(b.err.find("--window") != std::string::npos);
     CHECK_FALSE(fs::exists(out));
   }
+  auto past = xnusim("run scenarios/inversion/three-threads-none.json -q --html " + out + " --window 1s..2s");
+  CHECK(past.code == 2);
+  CHECK(past.err == "xnusim: error: --window: it starts at 1.000 s, but the run ends at 100.000 ms; give a window "
+                    "inside the run (e.g. 0..100ms)\n");
+  CHECK_FALSE(fs::exists(out));
   auto alone = xnusim("run scenarios/inversion/three-threads-none.json -q --window 0..10ms");
   CHECK(alone.code == 2);
   CHECK(alone.err.find("--window: only with --html") != std::string::npos);
