@@ -467,6 +467,15 @@ int64_t max_job_of(const S& s) {
 std::string latency_plot(const std::string& title, const metrics::Summary& s, const std::string& id) {
   constexpr double kW = 380, kH = 170, kL = 40, kR = 34, kT = 22, kB = 30;
   std::vector<Bucket> b = buckets_of(s);
+  // At most kMaxBars bars: neighbours are merged pairwise (the page stays small; the JSON and CSV
+  // keep every bucket).
+  constexpr size_t kMaxBars = 150;
+  while (b.size() > kMaxBars) {
+    std::vector<Bucket> merged;
+    for (size_t k = 0; k < b.size(); k += 2)
+      merged.push_back(k + 1 < b.size() ? Bucket{b[k].lo, b[k + 1].hi, b[k].count + b[k + 1].count} : b[k]);
+    b = std::move(merged);
+  }
   std::string out = fmt::format("<figure class=\"lat\" id=\"{}\"><svg class=\"hist\" viewBox=\"0 0 {} {}\" "
                                 "xmlns=\"http://www.w3.org/2000/svg\">",
                                 id, num(kW), num(kH));
@@ -488,22 +497,38 @@ std::string latency_plot(const std::string& title, const metrics::Summary& s, co
                     : static_cast<double>(v - lo) / static_cast<double>(std::max<int64_t>(1, hi - lo));
     return kL + std::clamp(f, 0.0, 1.0) * pw;
   };
-  int64_t most = 1;
-  for (const Bucket& k : b) most = std::max(most, k.count);
-  out += fmt::format("<rect class=\"frame\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/>", num(kL), num(kT), num(pw), num(ph));
+  // Bars: the buckets gathered into kBins equal bins of the axis (an exact histogram has one
+  // bucket per distinct value, which would draw a barcode); the CDF steps at every bucket.
+  constexpr int kBins = 40;
+  struct Bin {
+    int64_t lo = INT64_MAX, hi = INT64_MIN, count = 0;
+  };
+  std::vector<Bin> bins(kBins);
   int64_t total = 0;
-  for (const Bucket& k : b) total += k.count;
+  for (const Bucket& k : b) {
+    int i = std::clamp(static_cast<int>((X(k.lo) - kL) / pw * kBins), 0, kBins - 1);
+    bins[static_cast<size_t>(i)].lo = std::min(bins[static_cast<size_t>(i)].lo, k.lo);
+    bins[static_cast<size_t>(i)].hi = std::max(bins[static_cast<size_t>(i)].hi, k.hi);
+    bins[static_cast<size_t>(i)].count += k.count;
+    total += k.count;
+  }
+  int64_t most = 1;
+  for (const Bin& k : bins) most = std::max(most, k.count);
+  out += fmt::format("<rect class=\"frame\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/>", num(kL), num(kT), num(pw), num(ph));
+  for (int i = 0; i < kBins; ++i) {
+    const Bin& k = bins[static_cast<size_t>(i)];
+    if (k.count == 0) continue;
+    double x0 = kL + pw * i / kBins, w = pw / kBins - 0.6;
+    double h = std::max(1.0, static_cast<double>(k.count) * ph / static_cast<double>(most));
+    out += fmt::format("<rect class=\"bar\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"><title>{} .. {}: {} sample{}</title></rect>",
+                       num(x0), num(kT + ph - h), num(w), num(h), dur(k.lo), dur(k.hi), k.count, k.count == 1 ? "" : "s");
+  }
   std::string cdf = fmt::format("M{} {}", num(X(lo)), num(kT + ph));
   int64_t cum = 0;
   for (const Bucket& k : b) {
-    double x0 = X(k.lo), x1 = std::max(X(k.hi), x0 + 0.8);
-    double h = static_cast<double>(k.count) * ph / static_cast<double>(most);
-    out += fmt::format("<rect class=\"bar\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"><title>{} .. {}: {} sample{}</title></rect>",
-                       num(x0), num(kT + ph - h), num(x1 - x0), num(h), dur(k.lo), dur(k.hi), k.count,
-                       k.count == 1 ? "" : "s");
     cum += k.count;
     double yc = kT + ph - static_cast<double>(cum) * ph / static_cast<double>(std::max<int64_t>(1, total));
-    cdf += fmt::format("H{}V{}", num(x1), num(yc));
+    cdf += fmt::format("H{}V{}", num(X(k.hi)), num(yc));
   }
   out += "<path class=\"cdf\" d=\"" + cdf + "\"><title>cumulative share of samples (right axis)</title></path>";
   struct Q {
@@ -511,14 +536,22 @@ std::string latency_plot(const std::string& title, const metrics::Summary& s, co
     int64_t v;
   };
   const Q qs[] = {{"p50", s.p50}, {"p90", s.p90}, {"p99", s.p99}, {"max", s.max}};
+  // Quantiles at the same place share one line and one label ("p50/p90").
   double last_label = -100;
-  for (const Q& q : qs) {
-    double x = X(q.v);
-    out += fmt::format("<line class=\"pct\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"><title>{3} = {4}</title></line>",
-                       num(x), num(kT), num(kT + ph), q.name, dur(q.v));
-    double lx = std::max(x, last_label + 24);
-    out += fmt::format("<text class=\"pl\" x=\"{}\" y=\"{}\">{}</text>", num(lx), num(kT - 2), q.name);
-    last_label = lx;
+  for (size_t k = 0; k < 4;) {
+    double x = X(qs[k].v);
+    std::string names = qs[k].name, values = fmt::format("{} = {}", qs[k].name, dur(qs[k].v));
+    size_t j = k + 1;
+    for (; j < 4 && X(qs[j].v) - x < 1.0; ++j) {
+      names += std::string("/") + qs[j].name;
+      values += fmt::format(", {} = {}", qs[j].name, dur(qs[j].v));
+    }
+    out += fmt::format("<line class=\"pct\" x1=\"{0}\" x2=\"{0}\" y1=\"{1}\" y2=\"{2}\"><title>{3}</title></line>",
+                       num(x), num(kT), num(kT + ph), values);
+    double lx = std::min(std::max(x, last_label + 6), kW - 2 - 6.3 * static_cast<double>(names.size()));
+    out += fmt::format("<text class=\"pl\" x=\"{}\" y=\"{}\">{}</text>", num(lx), num(kT - 2), names);
+    last_label = lx + 5.5 * static_cast<double>(names.size());
+    k = j;
   }
   int64_t step = 0;
   if (!logx) {

@@ -121,6 +121,9 @@ TEST_CASE("html: the same run gives the same page, byte for byte", "[reports][un
   // Interrupts reach the work loop: handler spans on the CPU lanes and dashed links to actions.
   CHECK(count(a, "class=\"irq\"") > 0);
   CHECK(count(a, "class=\"lk\"") > 0);
+  // The work loop's action latency has its histogram and CDF.
+  CHECK(count(a, "id=\"lat-0-w0\"") == 1);
+  CHECK(count(a, "class=\"cdf\"") >= 1);
 }
 
 TEST_CASE("html: the default window of a long run surrounds its worst moment", "[reports][unit]") {
@@ -156,6 +159,15 @@ TEST_CASE("html cli: run --html writes the page; --window is checked", "[reports
   check_self_contained(html);
   CHECK(count(html, "data-from=\"0\" data-to=\"80000000\"") == 1);
   CHECK(count(html, "high blocked by low, medium ran instead") >= 1);
+  // The worst responses of high and of low (71 ms each: low's unlock hands the CPU to high, low
+  // finishes after it) link to the moment they ended in the timeline.
+  CHECK(count(html, "<a class=\"jump\" href=\"#tl-0\" data-t=\"71000000\" data-p=\"0\" title=\"at 0.071000000, job 0: "
+                    "show in the timeline\">71.000 ms</a>") == 2);
+  // Latency plots: response and wakeup latency of each of the three threads, each with its
+  // quantile lines; high's and low's responses are one sample each, so p50, p90, p99 and max
+  // share one line.
+  CHECK(count(html, "<figure class=\"lat\"") == 6);
+  CHECK(count(html, "<title>p50 = 71.000 ms, p90 = 71.000 ms, p99 = 71.000 ms, max = 71.000 ms</title>") == 2);
   // Deterministic from the command line too.
   REQUIRE(xnusim("run scenarios/inversion/three-threads-none.json -q --html " + out + " --window 0..80ms").code == 0);
   CHECK(testing::slurp(out) == html);
