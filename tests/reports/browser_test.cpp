@@ -122,6 +122,12 @@ TEST_CASE("browser: Chromium loads every report without errors and shows its lan
     CHECK(std::string(j.at("zoomed")).rfind("250 0 500 ", 0) == 0);  // "zoom in" halves the view about its centre
     CHECK(j.at("reset") == true);
     CHECK(j.at("spans") > 0);
+    // A maximum's link moves the red cursor into the plot (0..1000 units across the window).
+    if (j.at("jumps") > 0) {
+      REQUIRE(j.at("jump_cursor").is_number());
+      CHECK(j.at("jump_cursor") >= 0.0);
+      CHECK(j.at("jump_cursor") <= 1000.0);
+    }
     if (page == compare) {
       CHECK(j.at("timelines") == 4);
       CHECK(j.at("lanes").at("thread") == 12);
