@@ -566,7 +566,7 @@ std::string latency_plot(const std::string& title, const metrics::Summary& s, co
   out += fmt::format("<text class=\"yl\" x=\"{}\" y=\"{}\">0</text>", num(kL - 3), num(kT + ph));
   out += fmt::format("<text class=\"yr\" x=\"{}\" y=\"{}\">100%</text>", num(kL + pw + 3), num(kT + 8));
   out += fmt::format("<text class=\"xl\" x=\"{}\" y=\"{}\">{}{}</text>", num(kL + pw / 2), num(kH - 2),
-                     logx ? "log scale; " : "", fmt::format("{} samples, mean {}", s.count, dur(s.mean)));
+                     logx ? "log scale; " : "", fmt::format("{} sample{}, mean {}", s.count, s.count == 1 ? "" : "s", dur(s.mean)));
   out += "</svg><figcaption>" +
          esc(fmt::format("p50 {} · p90 {} · p99 {} · max {}", dur(s.p50), dur(s.p90), dur(s.p99), dur(s.max))) +
          "</figcaption></figure>";
@@ -712,6 +712,7 @@ h1{font-size:22px;margin:0 0 4px} h2{font-size:18px;margin:26px 0 8px;border-bot
 h3{font-size:15px;margin:16px 0 6px} h4{font-size:13px;margin:12px 0 4px;color:#444}
 p.desc{max-width:110ch;color:#333;font-size:13px;line-height:1.4} p.cmd,code{font-family:ui-monospace,monospace;font-size:12px;color:#555}
 p.note,details.note{font-size:12px;color:#666} p.waits{font-size:12px;margin:-4px 0 2px;color:#333}
+p.panic{font-size:13px;color:#fff;background:#c0392b;padding:4px 8px;display:inline-block}
 .legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px;margin:6px 0 10px}
 .legend span{display:inline-flex;align-items:center;gap:5px}
 .legend svg{display:inline;width:18px;height:11px}
@@ -907,6 +908,8 @@ std::string render_html(const std::vector<HtmlPanel>& panels, const HtmlOptions&
       out += fmt::format("<p class=\"note\">This window held more than {} intervals; the timeline stops at {}. Give a "
                          "narrower --window.</p>",
                          Timeline::kMaxRecords, at(p.timeline->truncated_at()));
+    for (const std::string& panic : p.results->system.panics)
+      out += "<p class=\"panic\">The simulated system panicked: " + esc(panic) + "</p>";
     // The waits the picture is about, in words.
     std::vector<std::string> waits;
     for (const metrics::ThreadResult& t : p.results->threads) {

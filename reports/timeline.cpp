@@ -59,8 +59,8 @@ int16_t pri16(int64_t v) { return static_cast<int16_t>(std::clamp<int64_t>(v, -1
 
 }  // namespace
 
-Timeline::Timeline(core::NameTable names, int cpus, int64_t run_end, TimeWindow window)
-    : names_(std::move(names)), window_(window), run_end_(std::max<int64_t>(1, run_end)) {
+Timeline::Timeline(core::NameTable names, int cpus, int64_t run_end, TimeWindow window, size_t max_records)
+    : names_(std::move(names)), window_(window), run_end_(std::max<int64_t>(1, run_end)), max_records_(max_records) {
   const core::NameTable& n = names_;
   thread_.resize(n.threads.size());
   priorities_.resize(n.threads.size());
@@ -83,14 +83,13 @@ bool Timeline::overlaps(int64_t from, int64_t to) const {
   return from < window_.to && to > window_.from;
 }
 
-// Room for one more record in the window; once it is full, the window ends there.
-bool Timeline::room() {
-  if (truncated_) return false;
-  size_t n = thread_spans_.size() + cpu_spans_.size() + holds_.size() + inversions_.size() + marks_.size() +
-             links_.size();
-  if (n < kMaxRecords) return true;
+// The window is full: what is open now is closed here and kept (a few records past the cap), so
+// that every lane reaches the end of the recording; nothing later is kept.
+void Timeline::truncate(int64_t now) {
+  for (size_t t = 0; t < thread_.size(); ++t) close_thread(static_cast<int32_t>(t), now);
+  for (size_t c = 0; c < cpu_.size(); ++c) close_cpu(static_cast<int16_t>(c), now);
   truncated_ = true;
-  return false;
+  truncated_at_ = now;
 }
 
 void Timeline::close_thread(int32_t t, int64_t now) {
@@ -186,6 +185,9 @@ void Timeline::learn_priority(int32_t t, int64_t now, int pri) {
 
 void Timeline::on_event(const core::TraceEvent& e) {
   int64_t now = e.time.ns;
+  if (!truncated_ && thread_spans_.size() + cpu_spans_.size() + holds_.size() + inversions_.size() + marks_.size() +
+                             links_.size() >= max_records_)
+    truncate(now);
   auto valid_thread = [&](int32_t t) { return t >= 0 && static_cast<size_t>(t) < thread_.size(); };
   auto valid_cpu = [&](int16_t c) { return c >= 0 && static_cast<size_t>(c) < cpu_.size(); };
   switch (e.kind) {
@@ -355,7 +357,6 @@ void Timeline::on_event(const core::TraceEvent& e) {
     default:
       break;
   }
-  if (truncated_ && truncated_at_ < 0) truncated_at_ = now;
 }
 
 void Timeline::finish(core::SimTime end) {
@@ -375,7 +376,6 @@ void Timeline::finish(core::SimTime end) {
       h.to = end_;
       if (overlaps(h.from, h.to) && room()) holds_.push_back(h);
     }
-  if (truncated_ && truncated_at_ < 0) truncated_at_ = end_;
 }
 
 }  // namespace sim::reports

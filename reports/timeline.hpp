@@ -133,7 +133,8 @@ class Timeline : public core::TraceSink {
 
   // `names` are the run's (copied); `cpus` is the machine's; `run_end` the
   // run's planned end (for the thinning grid).
-  Timeline(core::NameTable names, int cpus, int64_t run_end, TimeWindow window);
+  // `max_records` caps what the window keeps (tests give small ones).
+  Timeline(core::NameTable names, int cpus, int64_t run_end, TimeWindow window, size_t max_records = kMaxRecords);
 
   void on_event(const core::TraceEvent& e) override;
   void finish(core::SimTime end) override;
@@ -142,7 +143,8 @@ class Timeline : public core::TraceSink {
   int cpus() const { return static_cast<int>(cpu_.size()); }
   TimeWindow window() const { return window_; }
   int64_t end() const { return end_; }
-  // True when the window held more than kMaxRecords records; the window then ends at truncated_at.
+  // True when the window held more than max_records records: the recording stopped at
+  // truncated_at, every state open then being closed there, so the lanes have no gap before it.
   bool truncated() const { return truncated_; }
   int64_t truncated_at() const { return truncated_at_; }
 
@@ -182,7 +184,8 @@ class Timeline : public core::TraceSink {
   };
 
   bool overlaps(int64_t from, int64_t to) const;
-  bool room();
+  bool room() const { return !truncated_; }
+  void truncate(int64_t now);
   void set_state(int32_t t, int64_t now, ThreadState s, int32_t object, int16_t cpu);
   void close_thread(int32_t t, int64_t now);
   void open_cpu(int16_t cpu, int64_t now, int32_t thread, int32_t source);
@@ -195,6 +198,7 @@ class Timeline : public core::TraceSink {
   TimeWindow window_;
   int64_t run_end_;
   int64_t end_ = 0;
+  size_t max_records_;
   bool truncated_ = false;
   int64_t truncated_at_ = -1;
   std::vector<ThreadNow> thread_;

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Loads HTML reports in one headless Chromium and reports, per page, what a reader would see.
 
-usage: browser-check.py [--shots DIR] [--size WxH] PAGE.html...
+usage: browser-check.py [--shots DIR] [--size WxH] [--media print] PAGE.html...
 
 For each page, one JSON line on stdout: the page, the console messages, exceptions and error log
 entries it produced (a report must produce none), counts read from the DOM after its script ran
@@ -145,6 +145,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--shots", help="directory for one PNG screenshot per page")
     ap.add_argument("--size", default="1400x1000")
+    ap.add_argument("--media", choices=("screen", "print"), default="screen",
+                    help="CSS media to emulate (print shows the page as it prints)")
     ap.add_argument("pages", nargs="+")
     args = ap.parse_args()
     width, height = (int(v) for v in args.size.split("x"))
@@ -159,6 +161,8 @@ def main():
             browser.call(domain + ".enable", session)
         browser.call("Emulation.setDeviceMetricsOverride", session, width=width, height=height,
                      deviceScaleFactor=1, mobile=False)
+        if args.media == "print":
+            browser.call("Emulation.setEmulatedMedia", session, media="print")
         for page in args.pages:
             path, _, fragment = page.partition("#")
             url = "file://" + os.path.abspath(path) + ("#" + fragment if fragment else "")

@@ -220,3 +220,28 @@ TEST_CASE("timeline: --window text parses to exact bounds and refuses bad ones",
   CHECK_FALSE(sim::reports::parse_window("x..1s", w).empty());
   CHECK_FALSE(sim::reports::parse_window("1s..1s", w).empty());
 }
+
+TEST_CASE("timeline: a full window stops with every lane closed at the same instant", "[reports][unit]") {
+  sim::scenario::Scenario s = load("scenarios/inversion/three-threads-none.json");
+  sim::run::Simulation sim(s, {});
+  Timeline tl(sim.names(), 1, sim.duration().ns, TimeWindow{0, 100 * kMs}, 6);
+  sim.add_sink(&tl);
+  sim.run();
+  REQUIRE(tl.truncated());
+  int64_t cut = tl.truncated_at();
+  CHECK(cut > 0);
+  CHECK(cut < 100 * kMs);
+  // Each of the three threads (all created at 0) has a state reaching the cut, none past it.
+  for (int32_t t = 0; t < 3; ++t) {
+    INFO(t);
+    std::vector<ThreadSpan> spans = spans_of(tl, t);
+    REQUIRE_FALSE(spans.empty());
+    CHECK(spans.back().to == cut);
+    for (const ThreadSpan& x : spans) CHECK(x.to <= cut);
+  }
+  for (const CpuSpan& c : tl.cpu_spans()) CHECK(c.to <= cut);
+  // The cap is passed by at most the states closed at the cut (3 threads, 1 CPU).
+  size_t n = tl.thread_spans().size() + tl.cpu_spans().size() + tl.lock_holds().size() + tl.inversions().size() +
+             tl.marks().size() + tl.links().size();
+  CHECK(n <= 6 + 4);
+}
