@@ -300,9 +300,14 @@ class TimelineSvg {
       if (k.cpu < 0 || static_cast<size_t>(k.cpu) >= cpu_y.size() || k.thread < 0 ||
           static_cast<size_t>(k.thread) >= thread_y.size() || thread_y[static_cast<size_t>(k.thread)] < 0)
         continue;
-      plot_ += fmt::format(
-          "<line class=\"lk\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"><title>{}</title></line>", num(axis_.x(k.from)),
-          num(cpu_y[static_cast<size_t>(k.cpu)] + kCpuH), num(axis_.x(k.to)), num(thread_y[static_cast<size_t>(k.thread)]),
+      // Drawn over the plot (not in its stretched coordinates, so the arrowhead keeps its shape);
+      // the script moves the ends on zoom.
+      double a = axis_.x(std::max(k.from, axis_.from)), b = axis_.x(std::min(k.to, axis_.to));
+      links_ += fmt::format(
+          "<line class=\"lk\" data-a=\"{}\" data-b=\"{}\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" "
+          "marker-end=\"url(#arrow)\"><title>{}</title></line>",
+          num(a), num(b), num(kLabelW + a), num(cpu_y[static_cast<size_t>(k.cpu)] + kCpuH), num(kLabelW + b),
+          num(thread_y[static_cast<size_t>(k.thread)]),
           esc(fmt::format("interrupt on cpu{} at {} -> work loop {} action on {} at {} ({} later, {} interrupt{})", k.cpu,
                           at(k.from), core::NameTable::at(n.workloops, k.workloop), n.thread(k.thread), at(k.to),
                           dur(k.to - k.from), k.count, k.count == 1 ? "" : "s")));
@@ -323,6 +328,7 @@ class TimelineSvg {
     out += "<g class=\"grid\"></g>" + plot_ + "<rect class=\"cursor\" x=\"-10\" y=\"0\" width=\"0\" height=\"" +
            num(height) + "\"/></svg>";
     out += fmt::format("<g class=\"spanlabels\" clip-path=\"url(#clip-{})\">", panel_) + span_labels_ + "</g>";
+    out += fmt::format("<g class=\"links\" clip-path=\"url(#clip-{})\">", panel_) + links_ + "</g>";
     out += "<rect class=\"sel\" x=\"0\" y=\"0\" width=\"0\" height=\"" + num(height) + "\"/>";
     out += "</svg>";
     return out;
@@ -373,7 +379,7 @@ class TimelineSvg {
   Axis axis_;
   bool inversion_lane_;
   size_t panel_;
-  std::string labels_, plot_, span_labels_;
+  std::string labels_, plot_, span_labels_, links_;
 };
 
 // sched_pri of every thread over the whole run (step lines; thinned series as min-max bars).
@@ -729,7 +735,7 @@ svg text{font-size:11px} .lane text{font-size:12px}
 line.mp,line.mp-dec,line.mp-pro,line.mp-fs,line.mp-dep{stroke-width:2}
 line.mp{stroke:#333} line.mp-dec{stroke:#888} line.mp-pro{stroke:#8e44ad} line.mp-fs{stroke:#c0392b} line.mp-dep{stroke:#7f5f2a}
 line.m-rel{stroke:#1f3a93;stroke-width:1.5} line.m-done{stroke:#1e8449;stroke-width:1.5} line.m-miss{stroke:#e00;stroke-width:3}
-line.lk{stroke:#00000080;stroke-width:1;stroke-dasharray:3 2}
+line.lk{stroke:#00000090;stroke-width:1;stroke-dasharray:3 2}
 .spanlabels text{fill:#111;font-size:10px;pointer-events:none;paint-order:stroke;stroke:#ffffffd0;stroke-width:3px;stroke-linejoin:round}
 rect.cursor{fill:none;stroke:#e00;stroke-width:2;vector-effect:non-scaling-stroke}
 rect.sel{fill:#4e79a733;pointer-events:none}
@@ -770,6 +776,8 @@ function apply(){
  tls.forEach(function(svg){
   var h=svg.viewBox.baseVal.height,plot=svg.querySelector("svg.plot");
   plot.setAttribute("viewBox",v0+" 0 "+(v1-v0)+" "+h);
+  svg.querySelectorAll("g.links line").forEach(function(l){
+   l.setAttribute("x1",L+(+l.dataset.a-v0)*k);l.setAttribute("x2",L+(+l.dataset.b-v0)*k);});
   svg.querySelectorAll(".spanlabels text").forEach(function(t){
    var a=(+t.dataset.a-v0)*k,b=(+t.dataset.b-v0)*k,lo=Math.max(a,0),hi=Math.min(b,W);
    t.setAttribute("x",L+lo+3);
@@ -884,7 +892,9 @@ std::string render_html(const std::vector<HtmlPanel>& panels, const HtmlOptions&
          "height=\"6\" fill=\"#8a8a8a\"/></pattern>"
          "<pattern id=\"hatch-gate\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" "
          "patternTransform=\"rotate(-45)\"><rect width=\"6\" height=\"6\" fill=\"#c9c2b0\"/><rect width=\"3\" "
-         "height=\"6\" fill=\"#6b5e3c\"/></pattern></defs></svg>";
+         "height=\"6\" fill=\"#6b5e3c\"/></pattern>"
+         "<marker id=\"arrow\" viewBox=\"0 0 8 8\" refX=\"7\" refY=\"4\" markerWidth=\"7\" markerHeight=\"7\" "
+         "orient=\"auto-start-reverse\"><path d=\"M0 0L8 4L0 8z\" fill=\"#000000b0\"/></marker></defs></svg>";
   out += "<h1>" + esc(options.title) + "</h1>";
   if (!options.description.empty()) out += "<p class=\"desc\">" + esc(options.description) + "</p>";
   if (!options.command.empty()) out += "<p class=\"cmd\">" + esc(options.command) + "</p>";
