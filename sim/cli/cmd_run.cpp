@@ -173,28 +173,26 @@ int run_command(const RunArgs& a) {
       return kExitBadInput;
     }
   }
-  std::unique_ptr<run::Simulation> sim_owner;
+  // --html: the timeline's window (a long run without --window is run once more first, to find
+  // its worst moment), chosen before the run it records.
+  reports::TimeWindow shown;
+  if (html.is_open()) shown = choose_window(s, options, window);
+  run::Simulation sim(s, options);
   std::optional<reports::TextTraceWriter> trace_writer;
+  if (trace.is_open()) {
+    trace_writer.emplace(trace.file(), sim.names());
+    sim.add_sink(&*trace_writer);
+  }
   std::unique_ptr<reports::Timeline> timeline;
+  if (html.is_open()) {
+    timeline = make_timeline(sim, s, shown);
+    sim.add_sink(timeline.get());
+  }
   // A time past int64 nanoseconds is bad input (exit 2), not an internal error: the loader caps
   // every duration literal, so only a random draw (an exponential or normal tail) gets here, and
   // the dispatcher names the op that drew it. The destructors remove the temporaries.
   std::optional<run::Results> ran;
   try {
-    // --html: the timeline's window (a long run without --window is run once more first, to
-    // find its worst moment), then the timeline records during the run.
-    reports::TimeWindow shown;
-    if (html.is_open()) shown = choose_window(s, options, window);
-    sim_owner = std::make_unique<run::Simulation>(s, options);
-    run::Simulation& sim = *sim_owner;
-    if (trace.is_open()) {
-      trace_writer.emplace(trace.file(), sim.names());
-      sim.add_sink(&*trace_writer);
-    }
-    if (html.is_open()) {
-      timeline = make_timeline(sim, s, shown);
-      sim.add_sink(timeline.get());
-    }
     ran.emplace(sim.run());
   } catch (const core::TimeOverflow& e) {
     progress.clear();

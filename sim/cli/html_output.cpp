@@ -37,8 +37,13 @@ reports::TimeWindow choose_window(const scenario::Scenario& s, const run::Option
   // An empty window: only the whole-run records (misses, worst moments) are kept.
   reports::Timeline whole(sim.names(), s.machine.cpus, end, reports::TimeWindow{-1, -1});
   sim.add_sink(&whole);
-  run::Results r = sim.run();
-  return reports::default_window(whole, r.duration_ns);
+  try {
+    run::Results r = sim.run();
+    return reports::default_window(whole, r.duration_ns);
+  } catch (const core::TimeOverflow&) {
+    // The run itself will stop the same way and report it; any window will do meanwhile.
+    return reports::TimeWindow{0, end};
+  }
 }
 
 std::unique_ptr<reports::Timeline> make_timeline(const run::Simulation& sim, const scenario::Scenario& s,

@@ -21,7 +21,8 @@ std::string check_window(const std::optional<reports::TimeWindow>& given, int64_
 
 // The timeline's window: `given`, else reports::default_window over a first run of the same
 // configuration (only for runs longer than reports::kWholeRunWindowNs; shorter ones are shown
-// whole). Deterministic: the first run is the same simulation.
+// whole). Deterministic: the first run is the same simulation. A time overflow in it is left for
+// the real run to report.
 reports::TimeWindow choose_window(const scenario::Scenario& s, const run::Options& options,
                                   const std::optional<reports::TimeWindow>& given);
 
