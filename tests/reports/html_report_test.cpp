@@ -255,6 +255,20 @@ TEST_CASE("html cli: compare --html puts the four protocols on one time axis", "
   CHECK(count(html, "data-table=\"threads\"") == 4);
   // Only "none" has an inversion interval.
   CHECK(count(html, "<rect class=\"inv\" x=") == 2);  // the inversion lane and high's underline
+  // The page does not depend on how many runs went at once.
+  std::string first;
+  for (const char* jobs : {"1", "4"}) {
+    INFO(jobs);
+    REQUIRE(xnusim(fmt::format("compare scenarios/inversion/three-threads-none.json --policies xnu,fixed,edf -q -j {} "
+                               "--html {}",
+                               jobs, out + ".j"))
+                .code == 0);
+    std::string again = testing::slurp(out + ".j");
+    if (first.empty()) first = again;
+    CHECK(again == first);
+    CHECK(count(again, "<svg class=\"tl\"") == 3);
+  }
+  std::remove((out + ".j").c_str());
   std::remove(out.c_str());
 }
 
