@@ -153,8 +153,10 @@ int report_command(const ReportArgs& a) {
   reports::HtmlOptions ho;
   ho.title = s.name;
   ho.description = s.description;
-  ho.command = fmt::format("xnusim report {} (the run of {} --policy {} --seed {} --duration {})", a.results, file,
-                           r.policy, r.seed, core::format_duration(core::Duration{r.duration_ns}));
+  std::string edits_text;
+  for (const std::string& e : sets) edits_text += " --set " + e;
+  ho.command = fmt::format("xnusim report {} (the run of {} --policy {} --seed {} --duration {}{})", a.results, file,
+                           r.policy, r.seed, core::format_duration(core::Duration{r.duration_ns}), edits_text);
   html.write(reports::render_html({reports::HtmlPanel{r.policy, &r, timeline.get()}}, ho));
   if (std::string e = html.finish(); !e.empty()) return fail(e);
   {
