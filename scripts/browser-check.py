@@ -33,6 +33,7 @@ PROBE = r"""
     tables:{threads:rows("threads"), cpus:rows("cpus"), locks:rows("locks"), workloops:rows("workloops"),
       interrupts:rows("interrupts"), misses:rows("misses")},
     panels:n("section.panel"), jumps:n("a.jump")};
+  var tools=document.querySelector(".tools"); out.tools_display=tools?getComputedStyle(tools).display:"";
   var plot=document.querySelector("svg.plot"), before=plot?plot.getAttribute("viewBox"):"";
   var zin=document.querySelector('button[data-zoom="0.5"]');
   if(zin){zin.click();}

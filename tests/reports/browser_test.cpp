@@ -121,6 +121,7 @@ TEST_CASE("browser: Chromium loads every report without errors and shows its lan
     CHECK(j.at("priority_plots") == (page == compare ? 4 : 1));
     CHECK(std::string(j.at("zoomed")).rfind("250 0 500 ", 0) == 0);  // "zoom in" halves the view about its centre
     CHECK(j.at("reset") == true);
+    CHECK(j.at("tools_display") != "none");
     CHECK(j.at("spans") > 0);
     // A maximum's link moves the red cursor into the plot (0..1000 units across the window).
     if (j.at("jumps") > 0) {
@@ -154,5 +155,15 @@ TEST_CASE("browser: Chromium loads every report without errors and shows its lan
           (x.misses ? static_cast<int>(std::min(x.misses, sim::reports::Timeline::kMaxMisses)) : -1));
   }
   CHECK(seen == html_pages.size());
+
+  // On paper: the same page with the print style sheet hides the zoom buttons and still draws.
+  std::string printed = dir + "/print.jsonl";
+  REQUIRE(std::system(fmt::format("python3 '{}/scripts/browser-check.py' --media print '{}' > '{}' 2>/dev/null",
+                                  XNUSIM_SOURCE_DIR, compare, printed)
+                          .c_str()) == 0);
+  nlohmann::json p = nlohmann::json::parse(testing::slurp(printed));
+  CHECK(p.at("problems").empty());
+  CHECK(p.at("tools_display") == "none");
+  CHECK(p.at("timelines") == 4);
   fs::remove_all(dir);
 }
