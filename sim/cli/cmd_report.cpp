@@ -33,6 +33,18 @@ struct ReportArgs {
   std::optional<std::string> window;
 };
 
+// An error line of another command without its "xnusim: error: --option: " lead, to be quoted
+// under the results file's key instead.
+std::string strip_prefix(std::string e) {
+  const std::string lead = "xnusim: error: ";
+  if (e.rfind(lead, 0) == 0) e.erase(0, lead.size());
+  if (e.rfind("--", 0) == 0) {
+    size_t colon = e.find(": ");
+    if (colon != std::string::npos) e.erase(0, colon + 2);
+  }
+  return e;
+}
+
 int report_command(const ReportArgs& a) {
   auto fail = [](const std::string& e) {
     eprint("{}\n", e);
@@ -54,9 +66,10 @@ int report_command(const ReportArgs& a) {
     return fail(fmt::format("xnusim: error: report: {}: {}; give the file `xnusim run S.json --json FILE` wrote",
                             a.results, why));
   };
-  if (doc.is_discarded() || !doc.is_object()) return bad("not JSON");
-  if (doc.value("format", "") != "xnusim-results")
-    return bad(doc.value("format", "") == "xnusim-compare"
+  if (doc.is_discarded() || !doc.is_object()) return bad("not a JSON object");
+  std::string format = doc.contains("format") && doc["format"].is_string() ? doc["format"].get<std::string>() : "";
+  if (format != "xnusim-results")
+    return bad(format == "xnusim-compare"
                    ? "a compare document (use `xnusim compare ... --html FILE` instead)"
                    : "not an xnusim results document (\"format\" is not \"xnusim-results\")");
   if (!doc.contains("configuration") || !doc["configuration"].is_object()) return bad("no \"configuration\" object");
@@ -103,7 +116,9 @@ int report_command(const ReportArgs& a) {
   std::vector<Override> edits;
   for (const std::string& s : sets) {
     std::optional<Override> o = parse_override(s, "--set", error);
-    if (!o) return fail(fmt::format("xnusim: error: report: {}: configuration.sets: {}", a.results, error));
+    if (!o)
+      return fail(fmt::format("xnusim: error: report: {}: configuration.sets: \"{}\": {}", a.results, s,
+                              strip_prefix(error)));
     edits.push_back(std::move(*o));
   }
   ScenarioInput loaded = load_scenario_input_text(text, file, edits);
@@ -112,7 +127,8 @@ int report_command(const ReportArgs& a) {
     return kExitBadInput;
   }
   const scenario::Scenario& s = *loaded.scenario;
-  if (std::string e = run::check_policy_name(s, policy); !e.empty()) return fail(e);
+  if (std::string e = run::check_policy_name(s, policy); !e.empty())
+    return fail(fmt::format("xnusim: error: report: {}: configuration.policy: {}", a.results, strip_prefix(e)));
   if (std::string e = run::check_supported(s); !e.empty()) {
     eprint("{}", e);
     return kExitBadInput;

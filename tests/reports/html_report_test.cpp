@@ -235,6 +235,40 @@ TEST_CASE("html cli: report re-runs the results' configuration and refuses a cha
   auto wrong = xnusim(fmt::format("report {} --html {}", junk, from_report));
   CHECK(wrong.code == 2);
   CHECK(wrong.err.find("not an xnusim results document") != std::string::npos);
+  // Hostile configurations: each refused with a line naming the key, never a crash.
+  struct Bad {
+    const char* json;
+    const char* says;
+  };
+  const Bad bads[] = {
+      {"{\"format\": 5}", "not an xnusim results document"},
+      {"[1, 2]", "not a JSON object"},
+      {"{\"format\": \"xnusim-compare\"}", "a compare document"},
+      {"{\"format\": \"xnusim-results\", \"configuration\": {\"file\": \"<stdin>\", \"policy\": \"xnu\", "
+       "\"seed\": 1, \"duration_ns\": 5, \"sets\": []}}",
+       "read from standard input"},
+      {"{\"format\": \"xnusim-results\", \"configuration\": {\"file\": "
+       "\"scenarios/inversion/three-threads-none.json\", \"policy\": \"nope\", \"seed\": 1, \"duration_ns\": 5, "
+       "\"sets\": []}}",
+       "configuration.policy: unknown policy \"nope\""},
+      {"{\"format\": \"xnusim-results\", \"configuration\": {\"file\": "
+       "\"scenarios/inversion/three-threads-none.json\", \"policy\": \"xnu\", \"seed\": 1, \"duration_ns\": 5, "
+       "\"sets\": [\"bad\"]}}",
+       "configuration.sets: \"bad\": expected PATH=VALUE"},
+      {"{\"format\": \"xnusim-results\", \"configuration\": {\"file\": "
+       "\"scenarios/inversion/three-threads-none.json\", \"policy\": \"xnu\", \"seed\": -1, \"duration_ns\": 5, "
+       "\"sets\": []}}",
+       "its configuration lacks"},
+  };
+  for (const Bad& b : bads) {
+    INFO(b.json);
+    std::string f = testing::write_temp("bad-results.json", b.json);
+    auto res = xnusim(fmt::format("report {} --html {}", f, from_report));
+    CHECK(res.code == 2);
+    CHECK(res.err.find(b.says) != std::string::npos);
+    CHECK_FALSE(fs::exists(from_report));
+    std::remove(f.c_str());
+  }
   fs::remove_all(dir);
   std::remove(junk.c_str());
 }
