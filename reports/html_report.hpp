@@ -32,7 +32,7 @@ std::string render_html(const std::vector<HtmlPanel>& panels, const HtmlOptions&
 // worst wakeup latency, or of the worst response.
 TimeWindow default_window(const Timeline& whole_run, int64_t end);
 // Runs up to this long are shown whole by default.
-inline constexpr int64_t kWholeRunWindowNs = 2'000'000'000;
+inline constexpr int64_t kWholeRunWindowNs = 250'000'000;
 
 // Parses "--window A..B" (durations: "4.2s..4.3s", "0..50ms"); A < B. Returns "" or an error
 // message without the option name.

@@ -274,7 +274,7 @@ Command add_run_command(CLI::App& parent) {
                     "Write a self-contained HTML report (timeline, priorities, latency plots, tables) to FILE");
   c.app->add_option("--window", a->window,
                     "With --html: the time the timeline shows, START..END (e.g. 4.2s..4.3s); default: the whole "
-                    "run up to 2 s, else around its first deadline miss or worst latency");
+                    "run up to 250 ms, else around its first deadline miss or worst latency");
   c.app->add_flag("--check", a->check, "Exit 1 if an expect in the scenario fails");
   c.app->add_flag("--quiet,-q", a->quiet, "Do not print the summary");
   c.run = [a] { return run_command(*a); };

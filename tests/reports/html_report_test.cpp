@@ -145,9 +145,9 @@ TEST_CASE("html: the default window of a long run surrounds its worst moment", "
   CHECK(w.to - w.from >= 100'000'000);
   CHECK(w.to - w.from <= 1'000'000'000);
   // A short run is shown whole.
-  o.duration = sim::core::Duration{300'000'000};
+  o.duration = sim::core::Duration{200'000'000};
   sim::reports::TimeWindow s = sim::cli::choose_window(*loaded.scenario, o, std::nullopt);
-  CHECK((s.from == 0 && s.to == 300'000'000));
+  CHECK((s.from == 0 && s.to == 200'000'000));
 }
 
 TEST_CASE("html cli: run --html writes the page; --window is checked", "[reports][cli]") {
