@@ -8,6 +8,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 PACKAGES=(meson ninja-build g++ pkg-config libsimgrid-dev nlohmann-json3-dev libcli11-dev catch2 libfmt-dev
           python3)
+# The tests load the HTML reports in headless Chromium (tests/reports/browser_test.cpp); only a
+# full build (the tests) needs it.
+[ $# -eq 0 ] && PACKAGES+=(chromium)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -19,10 +19,12 @@
 #include <nlohmann/json.hpp>
 
 #include "reports/csv_report.hpp"
+#include "reports/html_report.hpp"
 #include "reports/json_report.hpp"
 #include "sim/cli/commands.hpp"
 #include "sim/cli/compare_table.hpp"
 #include "sim/cli/console.hpp"
+#include "sim/cli/html_output.hpp"
 #include "sim/cli/output_file.hpp"
 #include "sim/cli/overrides.hpp"
 #include "sim/core/diag.hpp"
@@ -47,6 +49,8 @@ struct CompareArgs {
   std::optional<std::string> jobs;
   std::string json_path;
   std::string csv_path;
+  std::string html_path;
+  std::optional<std::string> window;
   bool quiet = false;
 };
 
@@ -182,18 +186,36 @@ std::optional<Vary> parse_vary(const std::string& arg, std::string& error) {
   return v;
 }
 
+// A --vary value as a heading: PATH=VALUE, or for a JSON object (a whole lock, say) its members
+// but "id" and "kind": `locks.m={"id":"m","kind":"mutex","protocol":"ceiling","ceiling":30}`
+// reads "protocol ceiling, ceiling 30".
+std::string vary_label(const std::string& path, const std::string& value) {
+  if (value.empty() || value.front() != '{') return path + "=" + value;
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(value, nullptr, false);
+  if (!j.is_object()) return path + "=" + value;
+  std::string out;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key() == "id" || it.key() == "kind") continue;
+    if (!out.empty()) out += ", ";
+    out += it.key() + " " + (it.value().is_string() ? it.value().get<std::string>() : it.value().dump());
+  }
+  return out.empty() ? path + "=" + value : out;
+}
+
 // One run of the job list.
 struct Job {
   size_t column = 0;
   size_t variant = 0;  // index of the --vary combination (its scenario)
   std::string policy;
   std::optional<uint64_t> seed;
+  bool html = false;  // recorded for the HTML report (the first seed of each column)
 };
 
 struct Outcome {
   std::optional<run::Results> results;
   std::string error;  // an internal error (exit 3) or a time overflow (exit 2)
   int error_code = 0;
+  std::unique_ptr<reports::Timeline> timeline;  // --html
 };
 
 // Progress on stderr, on a terminal, once the work has taken a second: "N of M runs done".
@@ -256,7 +278,12 @@ int compare_command(const CompareArgs& a) {
       return fail(fmt::format("xnusim: error: -j {}: must be an integer from 1 to 1024", *a.jobs));
     jobs_wanted = static_cast<size_t>(*j);
   }
-  if (std::string e = check_distinct_outputs({{"--json", a.json_path}, {"--csv", a.csv_path}}); !e.empty())
+  std::optional<reports::TimeWindow> window = parse_window_option(a.window, error);
+  if (!error.empty()) return fail(error);
+  if (window && a.html_path.empty())
+    return fail("xnusim: error: --window: only with --html FILE (it chooses what the HTML timelines show)");
+  if (std::string e = check_distinct_outputs({{"--json", a.json_path}, {"--csv", a.csv_path}, {"--html", a.html_path}});
+      !e.empty())
     return fail(e);
 
   // Every combination of --vary values, the first --vary outermost.
@@ -320,15 +347,28 @@ int compare_command(const CompareArgs& a) {
       CompareColumn c;
       c.policy = p;
       for (size_t v = 0; v < varies.size(); ++v) c.vary_values.push_back(varies[v].values[combos[vi][v]]);
-      for (const std::optional<uint64_t>& s : seeds) job_list.push_back({columns.size(), vi, p, s});
+      for (const std::optional<uint64_t>& s : seeds)
+        job_list.push_back({columns.size(), vi, p, s, !a.html_path.empty() && s == seeds.front()});
       columns.push_back(std::move(c));
     }
 
-  OutputFile json, csv;
+  OutputFile json, csv, html;
   install_signal_handlers();
-  for (auto [out, path] : {std::pair{&json, &a.json_path}, {&csv, &a.csv_path}})
+  for (auto [out, path] : {std::pair{&json, &a.json_path}, {&csv, &a.csv_path}, {&html, &a.html_path}})
     if (std::string e = out->open(*path); !e.empty()) return fail(e);
-  bool stdout_taken = writes_to_stdout(a.json_path) || writes_to_stdout(a.csv_path);
+  bool stdout_taken = writes_to_stdout(a.json_path) || writes_to_stdout(a.csv_path) || writes_to_stdout(a.html_path);
+
+  // --html: one window for every timeline (one time axis), chosen on the first configuration.
+  if (std::string e = check_window(window, duration.value_or(variants.front().scenario->duration).ns); !e.empty())
+    return fail(e);
+  reports::TimeWindow shown;
+  if (html.is_open()) {
+    run::Options o;
+    o.policy = job_list.front().policy;
+    o.seed = job_list.front().seed;
+    o.duration = duration;
+    shown = choose_window(*variants.front().scenario, o, window);
+  }
 
   // The workers take jobs in order; each result lands at its job's index, so the output does not
   // depend on the number of workers or their timing.
@@ -349,7 +389,14 @@ int compare_command(const CompareArgs& a) {
       o.sets = in.sets;
       Outcome& out = outcomes[i];
       try {
-        out.results.emplace(run::run_scenario(*in.scenario, o));
+        if (job.html) {
+          run::Simulation sim(*in.scenario, o);
+          out.timeline = make_timeline(sim, *in.scenario, shown);
+          sim.add_sink(out.timeline.get());
+          out.results.emplace(sim.run());
+        } else {
+          out.results.emplace(run::run_scenario(*in.scenario, o));
+        }
       } catch (const core::TimeOverflow& e) {
         out.error = e.pointer().empty() ? fmt::format("{}: error: {}", file, e.what())
                                         : fmt::format("{}: error: {}: {}", file, e.pointer(), e.what());
@@ -475,11 +522,33 @@ int compare_command(const CompareArgs& a) {
     }
     csv.write(out);
   }
-  for (OutputFile* o : {&json, &csv})
+  // --html: the configurations side by side, first seed of each, on one time axis.
+  if (html.is_open()) {
+    std::vector<reports::HtmlPanel> panels;
+    for (size_t i = 0; i < job_list.size(); ++i) {
+      if (!job_list[i].html || !outcomes[i].results || !outcomes[i].timeline) continue;
+      std::string label = job_list[i].policy;
+      for (size_t v = 0; v < varies.size(); ++v)
+        label += ", " + vary_label(varies[v].path, columns[job_list[i].column].vary_values[v]);
+      if (seeds.size() > 1) label += fmt::format(" (seed {})", outcomes[i].results->seed);
+      panels.push_back(reports::HtmlPanel{label, &*outcomes[i].results, outcomes[i].timeline.get()});
+    }
+    if (!panels.empty()) {
+      reports::HtmlOptions ho;
+      ho.title = variants.front().scenario->name;
+      ho.description = variants.front().scenario->description;
+      ho.command = fmt::format("xnusim compare {} --policies {}", file, fmt::join(*policy_list, ","));
+      for (const Override& e : *edits) ho.command += " --set " + e.text;
+      for (const Vary& v : varies) ho.command += fmt::format(" --vary {}={}", v.path, fmt::join(v.values, ","));
+      if (a.window) ho.command += " --window " + *a.window;
+      html.write(reports::render_html(panels, ho));
+    }
+  }
+  for (OutputFile* o : {&json, &csv, &html})
     if (std::string e = o->finish(); !e.empty()) return fail(e);
   {
     SignalBlock block;
-    for (OutputFile* o : {&json, &csv})
+    for (OutputFile* o : {&json, &csv, &html})
       if (std::string e = o->commit(); !e.empty()) return fail(e);
   }
 
@@ -535,6 +604,10 @@ Command add_compare_command(CLI::App& parent) {
   c.app->add_option("-j,--jobs", a->jobs, "Runs at a time (default: the number of cores)");
   c.app->add_option("--json", a->json_path, "Write every run's configuration and results as JSON to FILE (- for stdout)");
   c.app->add_option("--csv", a->csv_path, "Write one row per run and thread as CSV to FILE (- for stdout)");
+  c.app->add_option("--html", a->html_path,
+                    "Write an HTML report with the configurations side by side on one time axis to FILE");
+  c.app->add_option("--window", a->window,
+                    "With --html: the time the timelines show, START..END (e.g. 0..80ms); default as for run");
   c.app->add_flag("--quiet,-q", a->quiet, "Do not print the tables");
   c.run = [a] { return compare_command(*a); };
   return c;

@@ -12,11 +12,13 @@
 #include <fmt/format.h>
 
 #include "reports/csv_report.hpp"
+#include "reports/html_report.hpp"
 #include "reports/json_report.hpp"
 #include "reports/perfetto.hpp"
 #include "reports/text_report.hpp"
 #include "sim/cli/commands.hpp"
 #include "sim/cli/console.hpp"
+#include "sim/cli/html_output.hpp"
 #include "sim/cli/output_file.hpp"
 #include "sim/cli/overrides.hpp"
 #include "reports/trace_text.hpp"
@@ -37,6 +39,8 @@ struct RunArgs {
   std::string csv_path;
   std::string trace_path;
   std::string perfetto_path;
+  std::string html_path;
+  std::optional<std::string> window;
   std::vector<std::string> sets;
   std::optional<std::string> cpus;
   bool check = false;
@@ -80,6 +84,15 @@ class Progress {
   bool printed_ = false;
 };
 
+// The command that reproduces a run, for the HTML report's header.
+std::string run_command_line(const RunArgs& a, const run::Results& r) {
+  std::string out = fmt::format("xnusim run {} --policy {} --seed {} --duration {}", a.file, r.policy, r.seed,
+                                core::format_duration(core::Duration{r.duration_ns}));
+  for (const std::string& set : r.configuration.sets) out += " --set " + set;
+  if (a.window) out += " --window " + *a.window;
+  return out;
+}
+
 int run_command(const RunArgs& a) {
   // Options first: a bad option costs no loading and no simulation.
   run::Options options;
@@ -100,8 +113,19 @@ int run_command(const RunArgs& a) {
     }
     options.duration = d.value;
   }
+  std::string window_error;
+  std::optional<reports::TimeWindow> window = parse_window_option(a.window, window_error);
+  if (!window_error.empty()) {
+    eprint("{}\n", window_error);
+    return kExitBadInput;
+  }
+  if (window && a.html_path.empty()) {
+    eprint("xnusim: error: --window: only with --html FILE (it chooses what the HTML timeline shows)\n");
+    return kExitBadInput;
+  }
   if (std::string e = check_distinct_outputs(
-          {{"--json", a.json_path}, {"--csv", a.csv_path}, {"--trace", a.trace_path}, {"--perfetto", a.perfetto_path}});
+          {{"--json", a.json_path}, {"--csv", a.csv_path}, {"--trace", a.trace_path}, {"--perfetto", a.perfetto_path},
+           {"--html", a.html_path}});
       !e.empty()) {
     eprint("{}\n", e);
     return kExitBadInput;
@@ -131,6 +155,10 @@ int run_command(const RunArgs& a) {
     return kExitBadInput;
   }
   options.policy = a.policy;
+  if (std::string e = check_window(window, options.duration.value_or(s.duration).ns); !e.empty()) {
+    eprint("{}\n", e);
+    return kExitBadInput;
+  }
   Progress progress;
   if (!a.quiet && isatty(fileno(stderr)))
     options.progress = [&progress](core::SimTime now, core::Duration end) { progress.report(now, end); };
@@ -141,15 +169,20 @@ int run_command(const RunArgs& a) {
   install_signal_handlers();
   // Outputs that go to stdout ("-" or /dev/stdout) replace the text summary there.
   bool stdout_taken = writes_to_stdout(a.json_path) || writes_to_stdout(a.csv_path) || writes_to_stdout(a.trace_path) ||
-                      writes_to_stdout(a.perfetto_path);
-  OutputFile trace, json, csv, perfetto;
-  for (auto [out, path, option] : {std::tuple{&trace, &a.trace_path, "--trace"}, {&json, &a.json_path, "--json"},
-                                   {&csv, &a.csv_path, "--csv"}, {&perfetto, &a.perfetto_path, "--perfetto"}}) {
+                      writes_to_stdout(a.perfetto_path) || writes_to_stdout(a.html_path);
+  OutputFile trace, json, csv, perfetto, html;
+  for (auto [out, path, option] :
+       {std::tuple{&trace, &a.trace_path, "--trace"}, {&json, &a.json_path, "--json"}, {&csv, &a.csv_path, "--csv"},
+        {&perfetto, &a.perfetto_path, "--perfetto"}, {&html, &a.html_path, "--html"}}) {
     if (std::string e = out->open(*path); !e.empty()) {
       eprint("{} (given to {}; choose a writable path)\n", e, option);
       return kExitBadInput;
     }
   }
+  // --html: the timeline's window (a long run without --window is run once more first, to find
+  // its worst moment), chosen before the run it records.
+  reports::TimeWindow shown;
+  if (html.is_open()) shown = choose_window(s, options, window);
   run::Simulation sim(s, options);
   std::optional<reports::TextTraceWriter> trace_writer;
   if (trace.is_open()) {
@@ -169,6 +202,11 @@ int run_command(const RunArgs& a) {
     pc.sets = loaded.sets;
     perfetto_writer.emplace(perfetto.file(), sim.names(), std::move(pc));
     sim.add_sink(&*perfetto_writer);
+  }
+  std::unique_ptr<reports::Timeline> timeline;
+  if (html.is_open()) {
+    timeline = make_timeline(sim, s, shown);
+    sim.add_sink(timeline.get());
   }
   // A time past int64 nanoseconds is bad input (exit 2), not an internal error: the loader caps
   // every duration literal, so only a random draw (an exponential or normal tail) gets here, and
@@ -192,10 +230,17 @@ int run_command(const RunArgs& a) {
   perfetto_writer.reset();
   json.write(reports::results_to_json_text(results));
   csv.write(reports::results_to_csv(results));
+  if (html.is_open()) {
+    reports::HtmlOptions ho;
+    ho.title = s.name;
+    ho.description = s.description;
+    ho.command = run_command_line(a, results);
+    html.write(reports::render_html({reports::HtmlPanel{results.policy, &results, timeline.get()}}, ho));
+  }
   // Every output is complete and closed before any is renamed: a failed write leaves all the
   // earlier files as they were (the destructors remove the temporaries).
   const std::pair<OutputFile*, const char*> outputs[] = {
-      {&trace, "--trace"}, {&json, "--json"}, {&csv, "--csv"}, {&perfetto, "--perfetto"}};
+      {&trace, "--trace"}, {&json, "--json"}, {&csv, "--csv"}, {&perfetto, "--perfetto"}, {&html, "--html"}};
   for (auto [o, option] : outputs) {
     if (std::string e = o->finish(); !e.empty()) {
       eprint("{} (given to {})\n", e, option);
@@ -253,6 +298,11 @@ Command add_run_command(CLI::App& parent) {
   c.app->add_option("--trace", a->trace_path, "Write the event trace, one line per event, to FILE (- for stdout)");
   c.app->add_option("--perfetto", a->perfetto_path,
                     "Write a Chrome JSON trace for ui.perfetto.dev or chrome://tracing to FILE (- for stdout)");
+  c.app->add_option("--html", a->html_path,
+                    "Write a self-contained HTML report (timeline, priorities, latency plots, tables) to FILE");
+  c.app->add_option("--window", a->window,
+                    "With --html: the time the timeline shows, START..END (e.g. 4.2s..4.3s); default: the whole "
+                    "run up to 250 ms, else around its first deadline miss or worst latency");
   c.app->add_flag("--check", a->check, "Exit 1 if an expect in the scenario fails");
   c.app->add_flag("--quiet,-q", a->quiet, "Do not print the summary (--check still prints the expects that failed)");
   c.app->add_flag("--wide", a->wide, "Show every column of the summary at full precision (default: fit 100 columns)");

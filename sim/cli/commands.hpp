@@ -37,5 +37,6 @@ Command add_policies_command(CLI::App& parent);
 Command add_compare_command(CLI::App& parent);
 Command add_explain_command(CLI::App& parent);
 Command add_lessons_command(CLI::App& parent);
+Command add_report_command(CLI::App& parent);
 
 }  // namespace sim::cli

@@ -62,6 +62,15 @@ void add_summary(std::vector<Field<T>>& out, const std::string& name, const Summ
   }};
   for (const auto& [key, member] : keys)
     out.push_back(number<T>(name + "." + key, [summary, m = member](const T& t) { return (t.*summary).*m; }));
+  // Where the maximum happened, and the histogram: for plots and links, not for expects.
+  out.push_back(number<T>(name + ".max_at_ns", [summary](const T& t) { return (t.*summary).max_at_ns; }, false));
+  out.push_back(number<T>(name + ".max_job", [summary](const T& t) { return (t.*summary).max_job; }, false));
+  Field<T> h;
+  h.path = name + ".histogram";
+  h.type = FieldType::histogram;
+  h.metric = false;
+  h.histogram = [summary](const T& t) -> const std::vector<HistogramBucket>& { return (t.*summary).histogram; };
+  out.push_back(std::move(h));
 }
 
 template <typename T, typename M>

@@ -23,6 +23,7 @@ enum class FieldType : uint8_t {
   text,    // a string attribute (e.g. a thread's task)
   flag,    // a boolean attribute
   texts,   // a list of strings (system.panics)
+  histogram,  // a distribution's histogram buckets (e.g. "response_ns.histogram")
 };
 
 // One field of a results object of type T.
@@ -37,6 +38,7 @@ struct Field {
   std::function<std::string(const T&)> text;    // when type == text
   std::function<bool(const T&)> flag;           // when type == flag
   std::function<std::vector<std::string>(const T&)> texts;  // when type == texts
+  std::function<const std::vector<HistogramBucket>&(const T&)> histogram;  // when type == histogram
 };
 
 // The fields of each object, in the order the results JSON writes them.
@@ -49,7 +51,8 @@ const std::vector<Field<DeviceResult>>& device_fields();
 // The fields of "system" ("panics", a list of strings, is not a metric).
 const std::vector<Field<SystemResult>>& system_fields();
 
-// The keys of a distribution summary, in order.
+// The eight metric keys of a distribution summary, in order (its extension keys max_at_ns,
+// max_job and histogram follow them in the JSON, and are not metrics).
 const std::vector<std::string>& summary_keys();
 
 // Every metric path an expect may name for a target kind, in results order.

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <bit>
+#include <utility>
 
 namespace sim::metrics {
 
@@ -43,11 +44,22 @@ int64_t Distribution::bucket_upper(int bucket) {
   return static_cast<int64_t>(lower + ((uint64_t{1} << shift) - 1));
 }
 
-void Distribution::add(int64_t v) {
+int64_t Distribution::bucket_lower(int bucket) {
+  if (bucket < kSubBuckets) return bucket;
+  const int e = bucket / kSubBuckets + kSubBucketBits - 1;
+  const int shift = e - kSubBucketBits;
+  return static_cast<int64_t>(static_cast<uint64_t>(kSubBuckets + bucket % kSubBuckets) << shift);
+}
+
+void Distribution::add(int64_t v, int64_t at_ns, int64_t job) {
   if (v < 0) v = 0;
+  if (count_ == 0 || v > max_) {
+    max_ = v;
+    max_at_ = at_ns;
+    max_job_ = job;
+  }
   ++count_;
   min_ = std::min(min_, v);
-  max_ = std::max(max_, v);
   sum_ += static_cast<uint64_t>(v);
   if (rows_.empty()) {
     if (samples_.size() < samples_.capacity() || grow_samples()) {
@@ -94,27 +106,94 @@ int64_t Distribution::memory_bytes() const {
   return bytes;
 }
 
+namespace {
+
+// The bucket of v when each power of two from 2^bits up is split into 2^bits buckets (values
+// below 2^bits have one each): [lo, hi]. Buckets of fewer bits contain whole buckets of more.
+std::pair<uint64_t, uint64_t> coarse_bucket(uint64_t v, int bits) {
+  if (v < (uint64_t{1} << bits)) return {v, v};
+  const int shift = static_cast<int>(std::bit_width(v)) - 1 - bits;
+  const uint64_t lo = (v >> shift) << shift;
+  return {lo, lo + ((uint64_t{1} << shift) - 1)};
+}
+
+}  // namespace
+
+std::vector<HistogramBucket> Distribution::log_linear(std::vector<HistogramBucket> fine) const {
+  // Halve the resolution until the non-empty buckets fit (at 0 bits a bucket is a power of two,
+  // at most 64 of them, so this ends).
+  for (int bits = kSubBucketBits; static_cast<int64_t>(fine.size()) > kMaxHistogramBuckets && bits > 0;) {
+    --bits;
+    std::vector<HistogramBucket> coarse;
+    for (const HistogramBucket& b : fine) {
+      auto [lo, hi] = coarse_bucket(static_cast<uint64_t>(b.lo), bits);
+      if (!coarse.empty() && coarse.back().lo == static_cast<int64_t>(lo)) {
+        coarse.back().count += b.count;
+      } else {
+        coarse.push_back({static_cast<int64_t>(lo), static_cast<int64_t>(hi), b.count});
+      }
+    }
+    fine = std::move(coarse);
+  }
+  // No bucket reaches past the samples: the first starts at min, the last ends at max.
+  if (!fine.empty()) {
+    fine.front().lo = std::max(fine.front().lo, min_);
+    fine.back().hi = std::min(fine.back().hi, max_);
+  }
+  return fine;
+}
+
 Summary Distribution::summary() const {
   Summary s;
   if (count_ == 0) return s;
   s.count = count_;
   s.min = min_;
   s.max = max_;
+  s.max_at_ns = max_at_;
+  s.max_job = max_job_;
   const Sum n = static_cast<Sum>(count_);
   s.mean = static_cast<int64_t>((sum_ + n / 2) / n);  // round half up; values are >= 0
 
   std::array<int64_t, kRanks.size()> value{};
   if (rows_.empty()) {
-    // Partial selection in rank order: each nth_element works on what is right of the last.
+    // Sorted once: the percentiles are read at their ranks and the histogram counts runs.
     std::vector<int64_t> v = samples_;
-    auto from = v.begin();
-    for (size_t i = 0; i < kRanks.size(); ++i) {
-      auto nth = v.begin() + (rank_of(kRanks[i], count_) - 1);  // ranks never decrease
-      std::nth_element(from, nth, v.end());
-      from = nth;
-      value[i] = *nth;
+    std::sort(v.begin(), v.end());
+    for (size_t i = 0; i < kRanks.size(); ++i) value[i] = v[static_cast<size_t>(rank_of(kRanks[i], count_) - 1)];
+    std::vector<HistogramBucket> exact;
+    for (int64_t x : v) {
+      if (!exact.empty() && exact.back().lo == x) {
+        ++exact.back().count;
+      } else {
+        exact.push_back({x, x, 1});
+      }
+    }
+    if (static_cast<int64_t>(exact.size()) <= kExactHistogramValues) {
+      s.histogram = std::move(exact);
+    } else {
+      std::vector<HistogramBucket> fine;
+      for (const HistogramBucket& b : exact) {
+        const int k = bucket_of(static_cast<uint64_t>(b.lo));
+        if (!fine.empty() && fine.back().lo == bucket_lower(k)) {
+          fine.back().count += b.count;
+        } else {
+          fine.push_back({bucket_lower(k), bucket_upper(k), b.count});
+        }
+      }
+      s.histogram = log_linear(std::move(fine));
     }
   } else {
+    std::vector<HistogramBucket> fine;
+    for (int b = 0; b < kBucketCount; ++b) {
+      const std::vector<int64_t>& row = rows_[static_cast<size_t>(b / kSubBuckets)];
+      if (row.empty()) {
+        b += kSubBuckets - 1 - b % kSubBuckets;
+        continue;
+      }
+      if (int64_t c = row[static_cast<size_t>(b % kSubBuckets)]; c > 0) fine.push_back({bucket_lower(b), bucket_upper(b), c});
+    }
+    s.histogram = log_linear(std::move(fine));
+
     int64_t seen = 0;
     size_t next = 0;
     for (int b = 0; b < kBucketCount && next < kRanks.size(); ++b) {

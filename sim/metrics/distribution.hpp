@@ -35,8 +35,16 @@ class Distribution {
 
   // Draws exact samples from `budget` (borrowed); call before the first add.
   void set_budget(SampleBudget* budget) { budget_ = budget; }
-  // Records one sample; v must be >= 0 (negative values are clamped to 0). O(1).
-  void add(int64_t v);
+  // Histogram of the summary: one bucket per distinct value while exact with at most this many
+  // distinct values; otherwise log-linear buckets, coarsened (1/128, 1/64, ... of a power of
+  // two) until at most kMaxHistogramBuckets remain.
+  static constexpr int64_t kExactHistogramValues = 2048;
+  static constexpr int64_t kMaxHistogramBuckets = 512;
+
+  // Records one sample; v must be >= 0 (negative values are clamped to 0). `at_ns` is the
+  // simulated time it was measured and `job` the job it belongs to (-1 when none): kept for the
+  // first sample equal to the maximum. O(1).
+  void add(int64_t v, int64_t at_ns = -1, int64_t job = -1);
   int64_t count() const { return count_; }
   // All zero when empty. Const and repeatable: later add() calls are unaffected.
   Summary summary() const;
@@ -52,6 +60,9 @@ class Distribution {
  private:
   static int bucket_of(uint64_t v);
   static int64_t bucket_upper(int bucket);
+  static int64_t bucket_lower(int bucket);
+  // Fine (1/128) buckets in ascending order -> the summary's histogram, coarsened to fit.
+  std::vector<HistogramBucket> log_linear(std::vector<HistogramBucket> fine) const;
   void fold_into_histogram();
   bool grow_samples();  // reserves more exact samples, paid from the budget; false when none
   void count_in_histogram(int64_t v);
@@ -62,6 +73,8 @@ class Distribution {
   int64_t count_ = 0;
   int64_t min_ = std::numeric_limits<int64_t>::max();
   int64_t max_ = 0;
+  int64_t max_at_ = -1;
+  int64_t max_job_ = -1;
   Sum sum_ = 0;
   std::vector<int64_t> samples_;    // exact mode only; its capacity is paid from the budget
   // Empty until the switch; then one row per power of two, each allocated (kSubBuckets counts)

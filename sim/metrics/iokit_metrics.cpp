@@ -54,7 +54,7 @@ void IoKitMetrics::on_event(const core::TraceEvent& e) {
       if (static_cast<size_t>(e.other) < interrupts_.size()) ++interrupts_[static_cast<size_t>(e.other)].r.count;
       break;
     case TraceKind::interrupt_began:
-      if (static_cast<size_t>(e.other) < interrupts_.size()) interrupts_[static_cast<size_t>(e.other)].latency.add(e.a);
+      if (static_cast<size_t>(e.other) < interrupts_.size()) interrupts_[static_cast<size_t>(e.other)].latency.add(e.a, now + e.b);
       // The handler starts after the entry cost (b); a is arrival -> handler start.
       at(cpu_arrival_, e.cpu) = now + e.b - e.a;
       break;
@@ -82,14 +82,14 @@ void IoKitMetrics::on_event(const core::TraceEvent& e) {
       pw.r.interrupts_delivered += e.b;
       // checkForWork hands every interrupt produced so far to this one action.
       Pending& p = pw.pending[static_cast<size_t>(e.a)];
-      if (p.count > 0) pw.action_latency.add(now - p.oldest);
+      if (p.count > 0) pw.action_latency.add(now - p.oldest, now);
       p.count = 0;
       break;
     }
     case TraceKind::lock_acquired:
       if (e.other >= 0 && static_cast<size_t>(e.other) < workloop_of_gate_.size()) {
         int32_t w = workloop_of_gate_[static_cast<size_t>(e.other)];
-        if (w >= 0) workloops_[static_cast<size_t>(w)].gate_wait.add(e.a);
+        if (w >= 0) workloops_[static_cast<size_t>(w)].gate_wait.add(e.a, now);
       }
       break;
     case TraceKind::io_issued:
@@ -103,7 +103,7 @@ void IoKitMetrics::on_event(const core::TraceEvent& e) {
       ++d.r.completed;
       if (e.b == layout_.offline_status) ++d.r.offline;
       if (auto it = issued_.find(e.a); it != issued_.end()) {
-        d.io.add(now - it->second);
+        d.io.add(now - it->second, now);
         issued_.erase(it);
       }
       break;

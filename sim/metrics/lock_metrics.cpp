@@ -31,7 +31,7 @@ void LockMetrics::on_event(const core::TraceEvent& e) {
     case TraceKind::lock_acquired: {
       PerLock& l = locks_[static_cast<size_t>(e.other)];
       ++l.r.acquisitions;
-      l.wait.add(e.a);
+      l.wait.add(e.a, e.time.ns);
       PerThread& t = threads_[static_cast<size_t>(e.thread)];
       auto it = std::find(t.waiting.begin(), t.waiting.end(), e.other);
       if (it == t.waiting.end()) break;
@@ -40,7 +40,7 @@ void LockMetrics::on_event(const core::TraceEvent& e) {
       break;
     }
     case TraceKind::lock_released:
-      locks_[static_cast<size_t>(e.other)].hold.add(e.a);
+      locks_[static_cast<size_t>(e.other)].hold.add(e.a, e.time.ns);
       break;
     case TraceKind::spin_ended:
       threads_[static_cast<size_t>(e.thread)].spin_ns += e.a;

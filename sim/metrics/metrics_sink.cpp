@@ -80,14 +80,20 @@ void MetricsSink::on_event(const core::TraceEvent& e) {
         if (next.last_cpu >= 0 && next.last_cpu != e.cpu) ++next.r.migrations;
         next.last_cpu = e.cpu;
         if (next.latency_from >= 0) {
-          next.latency.add(now + e.a - next.latency_from);
+          next.latency.add(now + e.a - next.latency_from, now + e.a, next.latency_job);
           next.latency_from = -1;
         }
       }
       break;
     }
-    case TraceKind::woke:
-      threads_[static_cast<size_t>(e.thread)].latency_from = now;
+    case TraceKind::woke: {
+      PerThread& t = threads_[static_cast<size_t>(e.thread)];
+      t.latency_from = now;
+      t.latency_job = t.open_job;
+      break;
+    }
+    case TraceKind::released:
+      threads_[static_cast<size_t>(e.thread)].open_job = e.a;
       break;
     case TraceKind::priority_changed: {
       PerThread& t = threads_[static_cast<size_t>(e.thread)];
@@ -105,7 +111,8 @@ void MetricsSink::on_event(const core::TraceEvent& e) {
     case TraceKind::completed: {
       PerThread& t = threads_[static_cast<size_t>(e.thread)];
       ++t.r.jobs;
-      t.response.add(e.b);
+      t.response.add(e.b, now, e.a);
+      if (t.open_job == e.a) t.open_job = -1;
       break;
     }
     case TraceKind::deadline_missed:

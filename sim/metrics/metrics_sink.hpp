@@ -27,6 +27,8 @@ class MetricsSink final : public core::TraceSink {
     Distribution response;
     Distribution latency;
     int64_t latency_from = -1;  // runnable since (ns), -1 when not waiting for a CPU
+    int64_t latency_job = -1;   // the job in progress when it became runnable, -1 when none
+    int64_t open_job = -1;      // released and not yet completed, -1 when none
     int last_cpu = -1;
     int running_on = -1;
     int sched_pri = 0;

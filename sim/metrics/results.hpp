@@ -11,8 +11,17 @@
 
 namespace sim::metrics {
 
+// One bucket of a distribution's histogram: `count` samples v with lo <= v <= hi.
+struct HistogramBucket {
+  int64_t lo = 0;
+  int64_t hi = 0;
+  int64_t count = 0;
+  bool operator==(const HistogramBucket&) const = default;
+};
+
 // Distribution summary; percentiles are nearest-rank (the smallest sample with at least p% of
-// samples at or below it). All zero when count is 0.
+// samples at or below it). All zero (and the histogram empty, max_at_ns/max_job -1) when count
+// is 0.
 struct Summary {
   int64_t count = 0;
   int64_t min = 0;
@@ -22,6 +31,14 @@ struct Summary {
   int64_t p999 = 0;
   int64_t max = 0;
   int64_t mean = 0;  // rounded to the nearest ns
+  // Extension keys, after the eight above.
+  int64_t max_at_ns = -1;  // simulated time at which the (first) maximum sample was recorded, -1 if none
+  int64_t max_job = -1;    // job number of that sample when it belongs to a job, else -1
+  // Ascending, non-overlapping buckets, only non-empty ones; their counts sum to count. One
+  // bucket per distinct value (lo == hi) while the distribution is exact and has at most
+  // Distribution::kExactHistogramValues distinct values; log-linear buckets otherwise
+  // (docs/results-format.md, "Histograms").
+  std::vector<HistogramBucket> histogram{};
 };
 
 struct ThreadResult {

@@ -89,6 +89,18 @@ void check_object(const std::vector<metrics::Field<T>>& fields, const T& result,
       case metrics::FieldType::text: CHECK(v->get<std::string>() == f.text(result)); break;
       case metrics::FieldType::flag: CHECK(v->get<bool>() == f.flag(result)); break;
       case metrics::FieldType::texts: CHECK(v->get<std::vector<std::string>>() == f.texts(result)); break;
+      case metrics::FieldType::histogram: {
+        REQUIRE(v->is_array());
+        const auto& buckets = f.histogram(result);
+        REQUIRE(v->size() == buckets.size());
+        for (size_t i = 0; i < buckets.size(); ++i) {
+          CHECK((*v)[i]["lo"].get<int64_t>() == buckets[i].lo);
+          CHECK((*v)[i]["hi"].get<int64_t>() == buckets[i].hi);
+          CHECK((*v)[i]["count"].get<int64_t>() == buckets[i].count);
+          CHECK((*v)[i].size() == 3);
+        }
+        break;
+      }
     }
   }
   // And back: the JSON has no number the catalogue does not know.

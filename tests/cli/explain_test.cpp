@@ -213,9 +213,9 @@ TEST_CASE("explain: demotions, coalesced interrupts, offline completions, refusa
            // (8.005 s), release 128 ticks after the tick count of the trip (64 + 128 = 192).
            Want{"scenarios/lessons/04-realtime-failsafe.json",
                 {"8.005000 s  runaway (97) has used 8.005 s of CPU since it last woke: the fail-safe demotes it to "
-                 "timeshare until tick 192 (thread_quantum_expire in priority.c: past 800 quanta = 8 s, a "
-                 "real-time thread drops to base 0 for 128 ticks = 16 s); sched_pri 97 -> 0; app (31) runs.",
-                 "24.000000 s  runaway's fail-safe demotion ends at tick 192: update_priority restores its mode; "
+                 "timeshare until tick 128 (thread_quantum_expire in priority.c: past 800 quanta = 8 s, a "
+                 "real-time thread drops to base 0 for 128 ticks = 16 s); sched_pri 97 -> 0;",
+                 "23.880000 s  runaway's fail-safe demotion ends at tick 128: update_priority restores its mode; "
                  "sched_pri 0 -> 97."}},
            // Two disk interrupts (0.537 and 1.005 ms) arrive while the RT mixer holds the CPU: the
            // work loop runs once for both (xnu-facts.md 9.2, check 11).

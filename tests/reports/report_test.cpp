@@ -113,7 +113,9 @@ TEST_CASE("json report: the documented keys appear in the documented order", "[r
              "blocked_ns", "inversion_ns", "preemptions", "context_switches", "migrations",
              "demotions", "min_sched_pri", "max_sched_pri", "task", "mode", "base_priority",
              "band", "kernel", "spin_ns"});
-  const Keys summary_keys{"count", "min", "p50", "p90", "p99", "p999", "max", "mean"};
+  // The eight v1 keys in order, then the extension keys (issue 10).
+  const Keys summary_keys{"count", "min", "p50", "p90", "p99", "p999", "max", "mean",
+                          "max_at_ns", "max_job", "histogram"};
   CHECK(keys_of(j["threads"]["high"]["response_ns"]) == summary_keys);
   CHECK(keys_of(j["threads"]["low"]["latency_ns"]) == summary_keys);
   CHECK(j["threads"]["high"]["latency_ns"]["mean"] == 1'167);
