@@ -15,6 +15,7 @@
 #include "reports/text_report.hpp"
 #include "sim/cli/commands.hpp"
 #include "sim/cli/console.hpp"
+#include "sim/cli/csv_directory.hpp"
 #include "sim/cli/output_file.hpp"
 #include "sim/cli/overrides.hpp"
 #include "reports/trace_text.hpp"
@@ -96,9 +97,15 @@ int run_command(const RunArgs& a) {
     }
     options.duration = d.value;
   }
-  if (std::string e = check_distinct_outputs(
-          {{"--json", a.json_path}, {"--csv", a.csv_path}, {"--trace", a.trace_path}});
-      !e.empty()) {
+  // --csv DIR (a final '/' or an existing directory) writes the tables; --csv FILE one table.
+  const bool csv_dir = csv_is_directory(a.csv_path);
+  std::vector<std::pair<std::string, std::string>> outputs = {{"--json", a.json_path}, {"--trace", a.trace_path}};
+  if (csv_dir) {
+    for (const std::string& p : CsvDirectory::paths(a.csv_path)) outputs.emplace_back("--csv", p);
+  } else {
+    outputs.emplace_back("--csv", a.csv_path);
+  }
+  if (std::string e = check_distinct_outputs(outputs); !e.empty()) {
     eprint("{}\n", e);
     return kExitBadInput;
   }
@@ -138,8 +145,16 @@ int run_command(const RunArgs& a) {
   // Outputs that go to stdout ("-" or /dev/stdout) replace the text summary there.
   bool stdout_taken = writes_to_stdout(a.json_path) || writes_to_stdout(a.csv_path) || writes_to_stdout(a.trace_path);
   OutputFile trace, json, csv;
-  for (auto [out, path] : {std::pair{&trace, &a.trace_path}, {&json, &a.json_path}, {&csv, &a.csv_path}}) {
+  CsvDirectory tables;
+  const std::string no_file;
+  for (auto [out, path] : {std::pair{&trace, &a.trace_path}, {&json, &a.json_path}, {&csv, csv_dir ? &no_file : &a.csv_path}}) {
     if (std::string e = out->open(*path); !e.empty()) {
+      eprint("{}\n", e);
+      return kExitBadInput;
+    }
+  }
+  if (csv_dir) {
+    if (std::string e = tables.open(a.csv_path); !e.empty()) {
       eprint("{}\n", e);
       return kExitBadInput;
     }
@@ -149,6 +164,11 @@ int run_command(const RunArgs& a) {
   if (trace.is_open()) {
     trace_writer.emplace(trace.file(), sim.names());
     sim.add_sink(&*trace_writer);
+  }
+  std::optional<reports::JobsCsvWriter> jobs_writer;
+  if (tables.is_open()) {
+    jobs_writer.emplace(tables.jobs(), sim.names());
+    sim.add_sink(&*jobs_writer);
   }
   // A time past int64 nanoseconds is bad input (exit 2), not an internal error: the loader caps
   // every duration literal, so only a random draw (an exponential or normal tail) gets here, and
@@ -169,8 +189,10 @@ int run_command(const RunArgs& a) {
   const run::Results& results = *ran;
   progress.clear();
   trace_writer.reset();  // flushes; the stream is closed below
+  jobs_writer.reset();
   json.write(reports::results_to_json_text(results));
   csv.write(reports::results_to_csv(results));
+  if (tables.is_open()) tables.write_tables(results);
   // Every output is complete and closed before any is renamed: a failed write leaves all the
   // earlier files as they were (the destructors remove the temporaries).
   for (OutputFile* o : {&trace, &json, &csv}) {
@@ -179,6 +201,10 @@ int run_command(const RunArgs& a) {
       return kExitBadInput;
     }
   }
+  if (std::string e = tables.finish(); !e.empty()) {
+    eprint("{}\n", e);
+    return kExitBadInput;
+  }
   {
     SignalBlock block;  // a signal now waits until every output is in place
     for (OutputFile* o : {&trace, &json, &csv}) {
@@ -186,6 +212,10 @@ int run_command(const RunArgs& a) {
         eprint("{}\n", e);
         return kExitBadInput;
       }
+    }
+    if (std::string e = tables.commit(); !e.empty()) {
+      eprint("{}\n", e);
+      return kExitBadInput;
     }
   }
   if (!a.quiet) {
@@ -223,7 +253,7 @@ Command add_run_command(CLI::App& parent) {
   c.app->add_option("--duration", a->duration, "Simulated time to run, e.g. 10s; overrides the scenario's");
   add_edit_options(*c.app, a->sets, &a->cpus);
   c.app->add_option("--json", a->json_path, "Write results as JSON to FILE (- for stdout)");
-  c.app->add_option("--csv", a->csv_path, "Write per-thread results as CSV to FILE (- for stdout)");
+  c.app->add_option("--csv", a->csv_path, "Write per-thread results as CSV to FILE (- for stdout); a DIR (ending in / or existing) gets the tables threads.csv, jobs.csv, ...");
   c.app->add_option("--trace", a->trace_path, "Write the event trace, one line per event, to FILE (- for stdout)");
   c.app->add_flag("--check", a->check, "Exit 1 if an expect in the scenario fails");
   c.app->add_flag("--quiet,-q", a->quiet, "Do not print the summary");
