@@ -27,6 +27,7 @@ const std::vector<std::string>* objects_of(const core::TraceEvent& e, const core
     case TraceKind::interrupt_arrived:
     case TraceKind::interrupt_began:
     case TraceKind::interrupt_ended:
+    case TraceKind::filter_refused:
       return &n.interrupts;
     case TraceKind::workloop_action:
     case TraceKind::command_refused:
@@ -57,6 +58,15 @@ std::string object_name(const core::TraceEvent& e, const core::NameTable& names)
   const std::vector<std::string>* v = objects_of(e, names);
   if (v) return std::string(core::NameTable::at(*v, e.other));
   return fmt::format("#{}", e.other);
+}
+
+// Event source `s` of work loop `w` by its id ("irq"), or its number when it has none.
+std::string source_name(const core::NameTable& n, int64_t w, int64_t s) {
+  if (w >= 0 && static_cast<size_t>(w) < n.sources.size()) {
+    const std::vector<std::string>& v = n.sources[static_cast<size_t>(w)];
+    if (s >= 0 && static_cast<size_t>(s) < v.size()) return v[static_cast<size_t>(s)];
+  }
+  return std::to_string(s);
 }
 
 }  // namespace
@@ -130,7 +140,15 @@ std::string format_trace_line(const core::TraceEvent& e, const core::NameTable& 
     case TraceKind::interrupt_ended:
       return fmt::format("{} {}", head, object_name(e, names));
     case TraceKind::workloop_action:
-      return fmt::format("{} {} workloop={} source={} count={}", head, who, object_name(e, names), e.a, e.b);
+    {
+      std::string line = fmt::format("{} {} workloop={} source={} count={}", head, who, object_name(e, names),
+                                     source_name(names, e.other, e.a), e.b);
+      if (e.c >= 0) line += fmt::format(" latency={}", core::format_duration(core::Duration{e.c}));
+      return line;
+    }
+    case TraceKind::filter_refused:
+      return fmt::format("{} {} workloop={} source={}", head, object_name(e, names),
+                         core::NameTable::at(names.workloops, static_cast<int32_t>(e.a)), source_name(names, e.a, e.b));
     case TraceKind::timer_fired:
       return fmt::format("{} {} timer={} {}", head, who, object_name(e, names), e.a ? "ran" : "skipped");
     case TraceKind::io_issued:
