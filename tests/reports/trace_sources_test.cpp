@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <string>
 #include <vector>
@@ -102,4 +103,38 @@ TEST_CASE("trace: sources by id, the filter's refusals, latency on the line", "[
   action.a = 7;  // no such source: its number
   CHECK(reports::format_trace_line(action, names) ==
         "0.002005000 cpu0 workloop_action workloop:wl workloop=wl source=7 count=3");
+}
+
+TEST_CASE("trace: the fast writer prints times and durations exactly as core's formatters", "[reports][trace]") {
+  core::NameTable names;
+  names.threads = {"t"};
+  std::vector<int64_t> values = {0, 1, -1, 9, 10, 999, 1'000, 1'001, 1'500, 999'999, 1'000'000, 1'234'567,
+                                 10'000'000, 999'999'999, 1'000'000'000, 1'000'000'001, 1'500'000'000,
+                                 60'000'000'000, 3'600'000'000'123, std::numeric_limits<int64_t>::max(),
+                                 std::numeric_limits<int64_t>::min(), -1'234'567};
+  uint64_t x = 1;
+  for (int i = 0; i < 20'000; ++i) {
+    x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    const int shift = static_cast<int>((x >> 58) % 63);
+    values.push_back(static_cast<int64_t>(x >> 1) >> shift);
+  }
+  for (int64_t v : values) {
+    INFO(v);
+    core::TraceEvent done;
+    done.kind = core::TraceKind::completed;
+    done.time = core::SimTime{v};
+    done.thread = 0;
+    done.cpu = 3;
+    done.a = v;
+    done.b = v;
+    REQUIRE(reports::format_trace_line(done, names) ==
+            core::format_time(core::SimTime{v}) + " cpu3 completed t job=" + std::to_string(v) +
+                " response=" + core::format_duration(core::Duration{v}));
+    core::TraceEvent dep;
+    dep.kind = core::TraceKind::depressed;
+    dep.thread = 0;
+    dep.a = v;
+    REQUIRE(reports::format_trace_line(dep, names) ==
+            "0.000000000 - depressed t until=" + core::format_time(core::SimTime{v}));
+  }
 }
