@@ -154,7 +154,11 @@ struct Run {
   // "time cpu prev->next" for every switch, to compare schedules compactly.
   std::vector<std::string> switches(const scenario::Scenario& s) const {
     std::vector<std::string> out;
-    auto name = [&](int32_t i) { return i < 0 ? std::string("idle") : s.threads[static_cast<size_t>(i)].id; };
+    // Threads past the scenario's are the policy's own (xnu's scheduler tick thread).
+    auto name = [&](int32_t i) {
+      if (i < 0) return std::string("idle");
+      return static_cast<size_t>(i) < s.threads.size() ? s.threads[static_cast<size_t>(i)].id : std::string("tick");
+    };
     for (const auto& e : trace.of(core::TraceKind::switched))
       out.push_back(std::to_string(e.time.ns / 1000) + "us cpu" + std::to_string(e.cpu) + " " + name(e.thread) +
                     "->" + name(e.other));

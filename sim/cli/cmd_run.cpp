@@ -7,11 +7,13 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <tuple>
 
 #include <fmt/format.h>
 
 #include "reports/csv_report.hpp"
 #include "reports/json_report.hpp"
+#include "reports/perfetto.hpp"
 #include "reports/text_report.hpp"
 #include "sim/cli/commands.hpp"
 #include "sim/cli/console.hpp"
@@ -35,10 +37,12 @@ struct RunArgs {
   std::string json_path;
   std::string csv_path;
   std::string trace_path;
+  std::string perfetto_path;
   std::vector<std::string> sets;
   std::optional<std::string> cpus;
   bool check = false;
   bool quiet = false;
+  bool wide = false;
 };
 
 // --seed: a decimal integer in [0, 2^64-1]; anything else is an error (never clamped).
@@ -99,13 +103,14 @@ int run_command(const RunArgs& a) {
   }
   // --csv DIR (a final '/' or an existing directory) writes the tables; --csv FILE one table.
   const bool csv_dir = csv_is_directory(a.csv_path);
-  std::vector<std::pair<std::string, std::string>> outputs = {{"--json", a.json_path}, {"--trace", a.trace_path}};
+  std::vector<std::pair<std::string, std::string>> distinct = {
+      {"--json", a.json_path}, {"--trace", a.trace_path}, {"--perfetto", a.perfetto_path}};
   if (csv_dir) {
-    for (const std::string& p : CsvDirectory::paths(a.csv_path)) outputs.emplace_back("--csv", p);
+    for (const std::string& p : CsvDirectory::paths(a.csv_path)) distinct.emplace_back("--csv", p);
   } else {
-    outputs.emplace_back("--csv", a.csv_path);
+    distinct.emplace_back("--csv", a.csv_path);
   }
-  if (std::string e = check_distinct_outputs(outputs); !e.empty()) {
+  if (std::string e = check_distinct_outputs(distinct); !e.empty()) {
     eprint("{}\n", e);
     return kExitBadInput;
   }
@@ -143,13 +148,16 @@ int run_command(const RunArgs& a) {
   // leaves earlier results untouched.
   install_signal_handlers();
   // Outputs that go to stdout ("-" or /dev/stdout) replace the text summary there.
-  bool stdout_taken = writes_to_stdout(a.json_path) || writes_to_stdout(a.csv_path) || writes_to_stdout(a.trace_path);
-  OutputFile trace, json, csv;
+  bool stdout_taken = writes_to_stdout(a.json_path) || writes_to_stdout(a.csv_path) || writes_to_stdout(a.trace_path) ||
+                      writes_to_stdout(a.perfetto_path);
+  OutputFile trace, json, csv, perfetto;
   CsvDirectory tables;
   const std::string no_file;
-  for (auto [out, path] : {std::pair{&trace, &a.trace_path}, {&json, &a.json_path}, {&csv, csv_dir ? &no_file : &a.csv_path}}) {
+  for (auto [out, path, option] : {std::tuple{&trace, &a.trace_path, "--trace"}, {&json, &a.json_path, "--json"},
+                                   {&csv, csv_dir ? &no_file : &a.csv_path, "--csv"},
+                                   {&perfetto, &a.perfetto_path, "--perfetto"}}) {
     if (std::string e = out->open(*path); !e.empty()) {
-      eprint("{}\n", e);
+      eprint("{} (given to {}; choose a writable path)\n", e, option);
       return kExitBadInput;
     }
   }
@@ -164,6 +172,20 @@ int run_command(const RunArgs& a) {
   if (trace.is_open()) {
     trace_writer.emplace(trace.file(), sim.names());
     sim.add_sink(&*trace_writer);
+  }
+  std::optional<reports::PerfettoWriter> perfetto_writer;
+  if (perfetto.is_open()) {
+    reports::PerfettoConfig pc;
+    pc.scenario = s.name;
+    pc.policy = sim.policy_name();
+    pc.seed = sim.seed();
+    pc.xnu = s.machine.xnu == scenario::XnuRelease::r792 ? "792" : "517";
+    pc.duration_ns = sim.duration().ns;
+    pc.cpus = s.machine.cpus;
+    pc.scenario_sha256 = loaded.sha256;
+    pc.sets = loaded.sets;
+    perfetto_writer.emplace(perfetto.file(), sim.names(), std::move(pc));
+    sim.add_sink(&*perfetto_writer);
   }
   std::optional<reports::JobsCsvWriter> jobs_writer;
   if (tables.is_open()) {
@@ -189,15 +211,18 @@ int run_command(const RunArgs& a) {
   const run::Results& results = *ran;
   progress.clear();
   trace_writer.reset();  // flushes; the stream is closed below
+  perfetto_writer.reset();
   jobs_writer.reset();
   json.write(reports::results_to_json_text(results));
   csv.write(reports::results_to_csv(results));
   if (tables.is_open()) tables.write_tables(results);
   // Every output is complete and closed before any is renamed: a failed write leaves all the
   // earlier files as they were (the destructors remove the temporaries).
-  for (OutputFile* o : {&trace, &json, &csv}) {
+  const std::pair<OutputFile*, const char*> outputs[] = {
+      {&trace, "--trace"}, {&json, "--json"}, {&csv, "--csv"}, {&perfetto, "--perfetto"}};
+  for (auto [o, option] : outputs) {
     if (std::string e = o->finish(); !e.empty()) {
-      eprint("{}\n", e);
+      eprint("{} (given to {})\n", e, option);
       return kExitBadInput;
     }
   }
@@ -207,9 +232,9 @@ int run_command(const RunArgs& a) {
   }
   {
     SignalBlock block;  // a signal now waits until every output is in place
-    for (OutputFile* o : {&trace, &json, &csv}) {
+    for (auto [o, option] : outputs) {
       if (std::string e = o->commit(); !e.empty()) {
-        eprint("{}\n", e);
+        eprint("{} (given to {})\n", e, option);
         return kExitBadInput;
       }
     }
@@ -224,7 +249,7 @@ int run_command(const RunArgs& a) {
       eprint("{}", reports::warnings(results));
       for (const metrics::ExpectResult& e : results.expect) eprint("{} {}\n", e.ok ? "PASS" : "FAIL", e.text);
     } else {
-      write_text(stdout, reports::text_summary(results));
+      write_text(stdout, reports::text_summary(results, {.wide = a.wide}));
     }
   }
   if (!results.system.panics.empty()) {
@@ -233,7 +258,10 @@ int run_command(const RunArgs& a) {
   }
   if (a.check && !run::expects_ok(results)) {
     size_t failed = 0;
-    for (const metrics::ExpectResult& e : results.expect) failed += e.ok ? 0 : 1;
+    for (const metrics::ExpectResult& e : results.expect) {
+      failed += e.ok ? 0 : 1;
+      if (!e.ok && a.quiet) eprint("FAIL {}\n", e.text);  // otherwise the summary showed it
+    }
     eprint("xnusim: {} of {} expect{} failed\n", failed, results.expect.size(),
            results.expect.size() == 1 ? "" : "s");
     return kExitExpectFailed;
@@ -255,8 +283,11 @@ Command add_run_command(CLI::App& parent) {
   c.app->add_option("--json", a->json_path, "Write results as JSON to FILE (- for stdout)");
   c.app->add_option("--csv", a->csv_path, "Write per-thread results as CSV to FILE (- for stdout); a DIR (ending in / or existing) gets the tables threads.csv, jobs.csv, ...");
   c.app->add_option("--trace", a->trace_path, "Write the event trace, one line per event, to FILE (- for stdout)");
+  c.app->add_option("--perfetto", a->perfetto_path,
+                    "Write a Chrome JSON trace for ui.perfetto.dev or chrome://tracing to FILE (- for stdout)");
   c.app->add_flag("--check", a->check, "Exit 1 if an expect in the scenario fails");
-  c.app->add_flag("--quiet,-q", a->quiet, "Do not print the summary");
+  c.app->add_flag("--quiet,-q", a->quiet, "Do not print the summary (--check still prints the expects that failed)");
+  c.app->add_flag("--wide", a->wide, "Show every column of the summary at full precision (default: fit 100 columns)");
   c.run = [a] { return run_command(*a); };
   return c;
 }

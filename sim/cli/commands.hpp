@@ -35,5 +35,7 @@ Command add_run_command(CLI::App& parent);
 Command add_validate_command(CLI::App& parent);
 Command add_policies_command(CLI::App& parent);
 Command add_compare_command(CLI::App& parent);
+Command add_explain_command(CLI::App& parent);
+Command add_lessons_command(CLI::App& parent);
 
 }  // namespace sim::cli

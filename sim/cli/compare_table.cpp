@@ -132,9 +132,8 @@ std::string render_compare_tables(const CompareTable& table) {
   }
   for (const std::string& p : table.vary_paths) head_labels.push_back(p);
 
-  size_t first_width = 6;
-  for (const std::string& t : threads) first_width = std::max(first_width, t.size());
-  for (const std::string& h : head_labels) first_width = std::max(first_width, h.size());
+  size_t label_width = 6;
+  for (const std::string& h : head_labels) label_width = std::max(label_width, h.size());
 
   std::string out;
   for (const Metric& m : metric_list()) {
@@ -179,6 +178,11 @@ std::string render_compare_tables(const CompareTable& table) {
       out += "  0 (or no value) for every thread in every configuration\n";
       continue;
     }
+    // The name column fits the rows this table shows (a long name hidden as all-zero, such as
+    // xnu's kernel:sched_tick, does not widen it).
+    size_t first_width = label_width;
+    for (size_t ti = 0; ti < threads.size(); ++ti)
+      if (shown[ti]) first_width = std::max(first_width, threads[ti].size());
     // Marks: "*" the best (lowest) of a row when not all are equal, "!" a difference that matters.
     std::vector<std::vector<std::string>> marks(threads.size(), std::vector<std::string>(table.columns.size()));
     if (m.lower_is_better) {

@@ -28,6 +28,8 @@ int main(int argc, char** argv) {
         add_validate_command(app),
         add_compare_command(app),
         add_policies_command(app),
+        add_explain_command(app),
+        add_lessons_command(app),
     };
 
     // The first word that is not an option names the subcommand; CLI11 would only say that one

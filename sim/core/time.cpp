@@ -188,4 +188,15 @@ std::string format_duration_human(int64_t ns) {
   return fmt::format("{:.3f} s", static_cast<double>(ns) / 1e9);
 }
 
+std::string format_duration_brief(int64_t ns) {
+  std::string s = format_duration_human(ns);
+  const size_t space = s.find(' ');
+  const size_t dot = s.find('.');
+  if (dot == std::string::npos || dot > space) return s;
+  size_t end = space;
+  while (end > dot + 1 && s[end - 1] == '0') --end;
+  if (end == dot + 1) --end;  // "3." -> "3"
+  return s.substr(0, end) + s.substr(space);
+}
+
 }  // namespace sim::core

@@ -116,5 +116,7 @@ std::string format_time(SimTime t);
 std::string format_duration(Duration d);
 // Human form with three significant decimals for reports: "1.234 ms".
 std::string format_duration_human(int64_t ns);
+// The human form without trailing zeros: "1.341 s", "3 ms", "1.2 ms", "850 us", "0 ns".
+std::string format_duration_brief(int64_t ns);
 
 }  // namespace sim::core

@@ -42,7 +42,7 @@ void Dispatcher::run(SimTime end) {
   end_ = end;
   for (Thread& t : threads_)
     if (t.start < end) queue_.push(t.start, kRankStart, kEvStart, t.index);
-  if (Duration tick = policy_->tick_period(); tick.ns > 0 && SimTime{tick.ns} < end)
+  if (Duration tick = policy_->tick_period(); tick.ns > 0 && SimTime{tick.ns} < end && !policy_->tick_in_thread())
     queue_.push(SimTime{tick.ns}, kRankTick, kEvTick, -1);
 
   try {
@@ -349,11 +349,16 @@ void Dispatcher::choose_and_switch(Processor& p) {
     // thread_invoke does (xnu-facts.md 5.2, 5.3): picking after the re-queue let a bound thread
     // win the tie of its CPU-local queue (5.1) against a shared one, and an RT thread with no
     // quantum left then expired again at once, forever (issue 8, 1.1).
+    // The timeslice of the chosen thread is counted then too: xnu's choose_thread computes
+    // timeshare_quanta once it has dequeued the next thread and thread_begin uses it before
+    // thread_dispatch re-queues the outgoing one, which is therefore not counted
+    // (xnu-facts.md 5.3: 4 spinners on 2 CPUs get 20 ms per dispatch).
     Thread* first = policy_->choose_over(p.index, *cur);
+    int slice = first ? policy_->timeslice(*first) : -1;
     requeue_preempted(p, *cur, why);
     Thread* next = first ? first : policy_->choose(p.index);
     if (next == cur) resume_same(p, *cur);
-    else switch_to(p, cur, next, why);
+    else switch_to(p, cur, next, why, slice);
     return;
   } else if (cur) {
     why = cur->state == ThreadState::done ? SwitchReason::exit : SwitchReason::block;
@@ -402,7 +407,7 @@ void Dispatcher::resume_same(Processor& p, Thread& t) {
 }
 
 // models xnu-792 osfmk/kern/sched_prim.c thread_invoke (the switch) + the dispatch quantum setup
-void Dispatcher::switch_to(Processor& p, Thread* prev, Thread* next, SwitchReason why) {
+void Dispatcher::switch_to(Processor& p, Thread* prev, Thread* next, SwitchReason why, int timeslice) {
   ++p.generation;  // cancels the CPU event of the previous thread
   p.active = next;
   if (prev && switch_observer_) switch_observer_->left_cpu(*prev, p.index);
@@ -431,7 +436,7 @@ void Dispatcher::switch_to(Processor& p, Thread* prev, Thread* next, SwitchReaso
   p.progress_from = now_ + cost;
   if (next->current_quantum.ns == 0) next->current_quantum = policy_->quantum_for(*next);
   p.quantum_end = now_ + next->current_quantum;
-  p.timeslice = policy_->timeslice(*next);
+  p.timeslice = timeslice >= 0 ? timeslice : policy_->timeslice(*next);
   if (!next->in_run && cost.ns == 0) p.advance = true;
   else schedule_cpu_event(p);
 }
@@ -451,7 +456,9 @@ void Dispatcher::hand_to(Processor& p, Thread& t) {
 void Dispatcher::release_handed(Processor& p, Thread& h) {
   h.cpu = -1;
   h.waiting_for_reschedule = true;
-  thread_setrun(h, true, false, p.index);
+  // xnu puts it back without a preemption check; a policy that pushes overtaken threads gives it
+  // one at once.
+  thread_setrun(h, true, policy_->push_overtaken(), p.index);
 }
 
 // models xnu-792 osfmk/kern/sched_prim.c thread_setrun: `head` = SCHED_HEADQ, `preempt` =
@@ -551,7 +558,7 @@ void Dispatcher::exit_thread(Thread& t) {
 
 void Dispatcher::refresh_urgency(Thread& t) { t.urgent = policy_->is_urgent(t); }
 
-void Dispatcher::set_sched_pri(Thread& t, int pri, PriorityReason why) {
+void Dispatcher::set_sched_pri(Thread& t, int pri, PriorityReason why, bool check) {
   if (pri == t.sched_pri) {
     if (t.queued == model::QueueKind::none) refresh_urgency(t);  // the mode may have changed
     return;
@@ -563,6 +570,7 @@ void Dispatcher::set_sched_pri(Thread& t, int pri, PriorityReason why) {
   refresh_urgency(t);
   emit(TraceEvent{now_, TraceKind::priority_changed, static_cast<uint8_t>(why), -1, t.index, -1, old, pri});
   if (queued) {
+    if (!check) return thread_setrun(t, false, false, -1);  // SCHED_TAILQ, no SCHED_PREEMPT
     policy_->enqueue(t, false);
     if (pri > old) preempt_check(t);
     return;
@@ -678,6 +686,13 @@ void Dispatcher::advance(Processor& p) {
       panic(&t, fmt::format("more than {} ops at this instant without simulated time passing (op \"{}\"); "
                             "a loop of zero-time ops",
                             kMaxOpsPerInstant, model::to_string(op.kind)));
+    if (op_started_) {
+      uint8_t& retried = op_retried_[static_cast<size_t>(t.index)];
+      if (retried)
+        retried = 0;
+      else
+        op_started_(t, op);
+    }
     // A time past the int64 limit (a random duration drawn for this op, or one an extension
     // layer computes from it) names the op: the CLI reports it as bad input (exit 2).
     try {
@@ -700,6 +715,21 @@ void Dispatcher::advance(Processor& p) {
         case OpKind::sleep_until_next_period:
           t.frames.clear();
           continue;
+        case OpKind::internal_sched_tick: {
+          // models xnu-792 osfmk/kern/sched_prim.c sched_tick_continue: the tick's work (the
+          // policy's compute_averages and thread_update_scan), then clock_deadline_for_periodic_event
+          // (osfmk/kern/clock.c): the next deadline is one period on; if that has passed already
+          // (the thread could not run), one period from now, so missed ticks are dropped.
+          // sim: the tick thread's own CPU time is zero.
+          policy_->tick();
+          Duration period = policy_->tick_period();
+          if (tick_deadline_ == SimTime::never()) tick_deadline_ = t.start;
+          tick_deadline_ = tick_deadline_ + period;
+          if (tick_deadline_ <= now_) tick_deadline_ = now_ + period;
+          block(t, BlockReason::sleep, -1);
+          if (tick_deadline_ < end_) queue_.push(tick_deadline_, kRankTimer, kEvTimer, t.index, ++t.timer_generation);
+          return;
+        }
         case OpKind::loop:
           t.frames.push_back(model::Frame{&op.body, 0, op.forever ? 0 : op.times - 1, op.forever});
           continue;
@@ -769,8 +799,10 @@ void Dispatcher::start_thread(Thread& t) {
 }
 
 void Dispatcher::repeat_op(Thread& t) {
-  if (t.op_frame >= 0 && static_cast<size_t>(t.op_frame) < t.frames.size() && t.frames[static_cast<size_t>(t.op_frame)].pc > 0)
+  if (t.op_frame >= 0 && static_cast<size_t>(t.op_frame) < t.frames.size() && t.frames[static_cast<size_t>(t.op_frame)].pc > 0) {
     --t.frames[static_cast<size_t>(t.op_frame)].pc;
+    if (op_started_) op_retried_[static_cast<size_t>(t.index)] = 1;
+  }
 }
 
 void Dispatcher::push_ops(Thread& t, const std::vector<model::Op>* ops) {

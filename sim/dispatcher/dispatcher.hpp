@@ -135,10 +135,17 @@ class Dispatcher final : public policies::PolicyHost {
     progress_ = std::move(report);
     progress_every_ = every;
   }
+  // Called when the interpreter starts an op of a thread's program, before the op's own trace
+  // events (`xnusim explain` prints the op's note there). An op run again after repeat_op (a
+  // retried lock) is not started again. Unset, it costs one test per op.
+  void set_op_started(std::function<void(const Thread&, const model::Op&)> hook) {
+    op_started_ = std::move(hook);
+    op_retried_.assign(threads_.size(), 0);
+  }
 
   // --- PolicyHost ---------------------------------------------------------------------------
   SimTime now() const override { return now_; }
-  void set_sched_pri(Thread& t, int pri, core::PriorityReason why) override;
+  void set_sched_pri(Thread& t, int pri, core::PriorityReason why, bool check = true) override;
   void emit(const core::TraceEvent& e) override { bus_->emit(e); }
   void resched(int cpu) override { post_ast(cpus_[static_cast<size_t>(cpu)]); }
 
@@ -226,7 +233,8 @@ class Dispatcher final : public policies::PolicyHost {
   void hand_to(Processor& p, Thread& t);
   void release_handed(Processor& p, Thread& h);
   void requeue_preempted(Processor& p, Thread& t, core::SwitchReason why);
-  void switch_to(Processor& p, Thread* prev, Thread* next, core::SwitchReason why);
+  // `timeslice`: the quanta of the dispatch when counted earlier (choose_and_switch), -1: now.
+  void switch_to(Processor& p, Thread* prev, Thread* next, core::SwitchReason why, int timeslice = -1);
   void resume_same(Processor& p, Thread& t);
   void account(Processor& p);
   void schedule_cpu_event(Processor& p);
@@ -256,6 +264,7 @@ class Dispatcher final : public policies::PolicyHost {
   core::EventQueue queue_;
   SimTime now_;
   SimTime end_;
+  SimTime tick_deadline_ = SimTime::never();  // the tick thread's next period (tick_in_thread)
   uint64_t events_handled_ = 0;
   uint64_t instants_ = 0;
   uint64_t event_seq_ = 0;       // sequence number of the event being (or last) handled
@@ -264,6 +273,8 @@ class Dispatcher final : public policies::PolicyHost {
   std::function<void()> step_hook_;
   std::function<void(SimTime)> progress_;
   uint64_t progress_every_ = 0;
+  std::function<void(const Thread&, const model::Op&)> op_started_;
+  std::vector<uint8_t> op_retried_;  // by thread, only while op_started_ is set
   std::vector<OpHandler*> op_handlers_;        // by OpKind
   std::vector<EventHandler*> event_handlers_;  // kind - kFirstExtensionKind
   BlockHook* block_hook_ = nullptr;

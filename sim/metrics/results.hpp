@@ -118,7 +118,7 @@ struct SystemResult {
 };
 
 struct ExpectResult {
-  std::string text;  // e.g. "thread high response_ns.max <= 3ms (got 3000000)"
+  std::string text;  // e.g. "thread \"high\" response_ns.max <= 3 ms: got 2.5 ms"
   bool ok = false;
 };
 

@@ -101,6 +101,7 @@ inline constexpr OpInfo kOpTable[] = {
     {OpKind::internal_action_done, "internal_action_done", {}, {}, op_detail::kNoTime, op_detail::kBlocks, OpLayer::iokit, op_detail::kInternal},
     {OpKind::internal_gate_close, "internal_gate_close", {}, {}, op_detail::kNoTime, op_detail::kBlocks, OpLayer::iokit, op_detail::kInternal},
     {OpKind::internal_gate_open, "internal_gate_open", {}, {}, op_detail::kNoTime, op_detail::kNoBlock, OpLayer::iokit, op_detail::kInternal},
+    {OpKind::internal_sched_tick, "internal_sched_tick", {}, {}, op_detail::kTime, op_detail::kNoBlock, OpLayer::dispatcher, op_detail::kInternal},
     // clang-format on
 };
 

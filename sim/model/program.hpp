@@ -38,7 +38,10 @@ enum class OpKind : uint8_t {
   // (`ref` = work loop or callout slot), the end of a run_action's computation, and direct
   // IOWorkLoop::closeGate/openGate (`ref` = work loop) for tests.
   internal_workloop, internal_callout, internal_activator, internal_terminate, internal_action_done,
-  internal_gate_close, internal_gate_open
+  internal_gate_close, internal_gate_open,
+  // The scheduler tick thread of a policy whose tick is a thread (xnu's sched_tick_thread): the
+  // tick's work, then a wait for the next period (Policy::tick_in_thread).
+  internal_sched_tick
 };
 
 enum class LockMode : uint8_t { exclusive, read, write };

@@ -36,7 +36,9 @@ CfsPolicy::CfsPolicy(const PolicyContext& ctx, int hz)
     : Policy(ctx), hz_(hz), tick_(Duration::nanoseconds(1'000'000'000 / hz)), tun_(cfs::tunables_for(ctx.machine.cpus)) {
   ents_.resize(ctx_.threads->size());
   for (const Thread& t : *ctx_.threads) ent(t.index).lw = cfs::nice_load(nice_of(t));
-  rq_.resize(static_cast<size_t>(ctx_.machine.cpus));
+  tree_pos_.assign(ctx_.threads->size(), -1);
+  rq_.reserve(static_cast<size_t>(ctx_.machine.cpus));
+  for (int c = 0; c < ctx_.machine.cpus; ++c) rq_.emplace_back(&tree_pos_);
   flags_.resize(rq_.size());
   next_balance_ = SimTime{kBalanceInterval.ns};
 }
@@ -146,7 +148,7 @@ void CfsPolicy::update_min_vruntime(int c) {
   uint64_t v = r.min_vruntime;
   bool has_curr = r.curr >= 0;
   if (has_curr) v = ent(r.curr).vruntime;
-  if (!r.tree.empty()) v = has_curr ? min_v(v, r.tree.begin()->v) : r.tree.begin()->v;
+  if (!r.tree.empty()) v = has_curr ? min_v(v, r.tree.top().key.v) : r.tree.top().key.v;
   r.min_vruntime = max_v(r.min_vruntime, v);
 }
 
@@ -159,6 +161,10 @@ uint64_t CfsPolicy::attached_vruntime(const Ent& e, int c) const {
   else if (e.rq >= 0 && e.rq != c) v = v - rq(e.rq).min_vruntime + r.min_vruntime;
   if (!e.waking) return v;
   if (!e.started) {
+    // The threads present when the run begins are the system as it stands, not children forked
+    // by a running parent: they join at min_vruntime with no debit, in scenario order, so N equal
+    // spinners share the CPU exactly (policy-facts.md 2.7 check 3).
+    if (ctx_.host->now().ns == 0) return r.min_vruntime;
     // task_fork_fair + place_entity(initial): START_DEBIT, the vslice it would have if queued.
     uint64_t slice = cfs::sched_slice(tun_, nr_running(c) + 1, rq_load(c) + e.lw.weight, e.lw);
     return r.min_vruntime + cfs::calc_delta_fair(slice, e.lw);
@@ -185,9 +191,8 @@ void CfsPolicy::attach(int c, int32_t idx) {
 void CfsPolicy::tree_insert(int c, int32_t idx) {
   Ent& e = ent(idx);
   Rq& r = rq(c);
-  e.key = TreeKey{e.vruntime, seq_++, idx};
-  // Most insertions (a thread put back after its slice) go to the right end: hint there.
-  e.pos = r.tree.insert(r.tree.end(), e.key);
+  e.key = TreeKey{e.vruntime, seq_++};
+  r.tree.push(idx, e.key);
   r.tree_load += e.lw.weight;
   e.where = Where::tree;
   Thread& t = th(idx);
@@ -197,7 +202,7 @@ void CfsPolicy::tree_insert(int c, int32_t idx) {
 void CfsPolicy::tree_erase(int32_t idx) {
   Ent& e = ent(idx);
   Rq& r = rq(e.rq);
-  r.tree.erase(e.pos);
+  r.tree.erase(idx);
   r.tree_load -= e.lw.weight;
   e.where = Where::none;
   th(idx).queued = model::QueueKind::none;
@@ -230,17 +235,17 @@ int CfsPolicy::wakeup_preempt_entity(uint64_t curr_v, const Ent& se) const {
 int32_t CfsPolicy::pick_next_entity(int c, int32_t curr) const {
   const Rq& r = rq(c);
   const Flags& f = flags(c);
-  int32_t left = r.tree.empty() ? -1 : r.tree.begin()->idx;
-  if (left < 0 || (curr >= 0 && before(ent(curr).vruntime, r.tree.begin()->v))) left = curr;
+  int32_t left = r.tree.empty() ? -1 : r.tree.top().thread;
+  if (left < 0 || (curr >= 0 && before(ent(curr).vruntime, r.tree.top().key.v))) left = curr;
   if (left < 0) return -1;
   int32_t se = left;
   if (buddy_valid(c, f.skip, curr) && f.skip == se) {
     int32_t second = -1;
     if (se == curr) {
-      second = r.tree.empty() ? -1 : r.tree.begin()->idx;
+      second = r.tree.empty() ? -1 : r.tree.top().thread;
     } else {
-      auto it = std::next(r.tree.begin());
-      second = it == r.tree.end() ? -1 : it->idx;
+      const Tree::Item* after = r.tree.second();
+      second = after ? after->thread : -1;
       if (curr >= 0 && (second < 0 || before(ent(curr).vruntime, ent(second).vruntime))) second = curr;
     }
     if (second >= 0 && wakeup_preempt_entity(ent(second).vruntime, ent(left)) < 1) se = second;
@@ -283,7 +288,7 @@ bool CfsPolicy::check_preempt_tick(int c) {
   }
   if (delta_exec < tun_.min_granularity) return false;
   if (r.tree.empty()) return false;
-  int64_t delta = static_cast<int64_t>(e.vruntime - r.tree.begin()->v);
+  int64_t delta = static_cast<int64_t>(e.vruntime - r.tree.top().key.v);
   return delta > 0 && static_cast<uint64_t>(delta) > ideal;
 }
 
@@ -318,9 +323,11 @@ int CfsPolicy::fair_cpu_for(const Thread& t, const Ent& e) const {
 }
 
 int32_t CfsPolicy::movable_in(int c) const {
-  for (const TreeKey& k : rq(c).tree)
-    if (th(k.idx).bound_cpu < 0) return k.idx;
-  return -1;
+  // The leftmost thread that is not bound.
+  const Tree::Item* best = nullptr;
+  for (const Tree::Item& k : rq(c).tree.items())
+    if (th(k.thread).bound_cpu < 0 && (!best || TreeLess()(k.key, best->key))) best = &k;
+  return best ? best->thread : -1;
 }
 
 // Moves a queued thread to `to`, keeping its place relative to min_vruntime.
@@ -454,7 +461,7 @@ bool CfsPolicy::queue_beats(int c, const Thread& handed) const {
   if (r.tree.empty()) return false;
   const Flags& f = flags(c);
   if (f.resched && buddy_valid(c, f.next, -1)) return true;
-  return before(r.tree.begin()->v, attached_vruntime(ent(handed.index), c));
+  return before(r.tree.top().key.v, attached_vruntime(ent(handed.index), c));
 }
 
 bool CfsPolicy::has_queued(int c) const { return first_rt(c) != nullptr || !rq(c).tree.empty(); }
@@ -575,12 +582,12 @@ std::string CfsPolicy::check_invariants() const {
   for (int c = 0; c < ncpus(); ++c) {
     const Rq& r = rq(c);
     uint64_t load = 0;
-    for (const TreeKey& k : r.tree) {
-      const Ent& e = ent(k.idx);
-      if (e.where != Where::tree || e.rq != c) return bad(k.idx, "in a tree it does not belong to");
-      if (th(k.idx).state != ThreadState::runnable) return bad(k.idx, "queued but not runnable");
-      if (th(k.idx).queued == model::QueueKind::none) return bad(k.idx, "queued with Thread::queued none");
-      if (!eligible(th(k.idx), c)) return bad(k.idx, "on the queue of a CPU it is not bound to");
+    for (const Tree::Item& k : r.tree.items()) {
+      const Ent& e = ent(k.thread);
+      if (e.where != Where::tree || e.rq != c) return bad(k.thread, "in a tree it does not belong to");
+      if (th(k.thread).state != ThreadState::runnable) return bad(k.thread, "queued but not runnable");
+      if (th(k.thread).queued == model::QueueKind::none) return bad(k.thread, "queued with Thread::queued none");
+      if (!eligible(th(k.thread), c)) return bad(k.thread, "on the queue of a CPU it is not bound to");
       load += e.lw.weight;
     }
     in_trees += r.tree.size();

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "sim/policies/cfs_math.hpp"
+#include "sim/policies/indexed_heap.hpp"
 #include "sim/policies/policy.hpp"
 
 namespace sim::policies {
@@ -73,7 +74,6 @@ class CfsPolicy final : public Policy {
   struct TreeKey {
     uint64_t v;
     uint64_t seq;
-    int32_t idx;
   };
   // Ordered by vruntime (s64 difference, wrap-safe as the kernel's entity_before), then by
   // insertion: an entry equal to existing ones goes to their right.
@@ -115,11 +115,14 @@ class CfsPolicy final : public Policy {
     Where where = Where::none;
     TreeKey key{};
     RtKey rtkey{};
-    std::set<TreeKey, TreeLess>::iterator pos;  // its node while in a tree
   };
+  // The rbtree of a cfs_rq as a heap: every use of the tree is its leftmost entity, the one after
+  // it (the skip buddy), insertion and removal, and an unordered scan (load balancing).
+  using Tree = IndexedHeap<TreeKey, TreeLess>;
   // struct cfs_rq.
   struct Rq {
-    std::set<TreeKey, TreeLess> tree;
+    explicit Rq(std::vector<int32_t>* positions) : tree(positions) {}
+    Tree tree;
     uint64_t tree_load = 0;
     uint64_t min_vruntime = 0;
     int32_t curr = -1;
@@ -174,6 +177,7 @@ class CfsPolicy final : public Policy {
   Duration tick_;
   cfs::Tunables tun_;
   std::vector<Ent> ents_;
+  std::vector<int32_t> tree_pos_;  // by thread index: its place in its cfs_rq's tree
   std::vector<Rq> rq_;
   mutable std::vector<Flags> flags_;
   std::set<RtKey, RtLess> rt_;

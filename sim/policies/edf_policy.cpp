@@ -16,7 +16,8 @@ constexpr int64_t kNone = std::numeric_limits<int64_t>::max();
 
 EdfPolicy::EdfPolicy(const PolicyContext& ctx) : Policy(ctx) {
   entries_.resize(ctx.threads->size());
-  heaps_.assign(static_cast<size_t>(ctx.machine.cpus) + 1, Heap(this));
+  heap_pos_.assign(ctx.threads->size(), -1);
+  heaps_.assign(static_cast<size_t>(ctx.machine.cpus) + 1, Heap(&heap_pos_));
 }
 
 std::unique_ptr<Policy> EdfPolicy::make(const PolicyContext& ctx) { return std::make_unique<EdfPolicy>(ctx); }
@@ -73,7 +74,7 @@ void EdfPolicy::enqueue(Thread& t, bool head) {
   if (e.key.cls != kDeadline) e.key.tie = head ? --head_seq_ : ++tail_seq_;
   e.queue = t.bound_cpu >= 0 ? 1 + t.bound_cpu : 0;
   t.queued = t.bound_cpu >= 0 ? model::QueueKind::bound : model::QueueKind::shared;
-  heap_of(e.queue).push(t.index);
+  heap_of(e.queue).push(t.index, e.key);
 }
 
 void EdfPolicy::take(Thread& t) {
@@ -88,9 +89,9 @@ void EdfPolicy::remove(Thread& t) { take(t); }
 int32_t EdfPolicy::best_for(int cpu) const {
   const Heap& shared = heaps_[0];
   const Heap& local = heaps_[static_cast<size_t>(cpu) + 1];
-  if (local.empty()) return shared.empty() ? -1 : shared.top();
-  if (shared.empty()) return local.top();
-  return before(local.top_key(), shared.top_key()) ? local.top() : shared.top();
+  if (local.empty()) return shared.empty() ? -1 : shared.top().thread;
+  if (shared.empty()) return local.top().thread;
+  return before(local.top().key, shared.top().key) ? local.top().thread : shared.top().thread;
 }
 
 Thread* EdfPolicy::choose(int cpu) {
@@ -113,16 +114,7 @@ Thread* EdfPolicy::choose_over(int cpu, const Thread& outgoing) {
 
 bool EdfPolicy::queue_beats(int cpu, const Thread& handed) const {
   int32_t i = best_for(cpu);
-  if (i < 0 || !beats_running(entry(i).key, key_of(handed), false)) return false;
-  resched_for_displaced(handed, cpu);
-  return true;
-}
-
-void EdfPolicy::resched_for_displaced(const Thread& displaced, int cpu) const {
-  if (displaced.bound_cpu >= 0) return;
-  Key k = key_of(displaced);
-  for (const Processor& p : *ctx_.cpus)
-    if (p.index != cpu && p.current && beats_running(k, key_of(*p.current), false)) ctx_.host->resched(p.index);
+  return i >= 0 && beats_running(entry(i).key, key_of(handed), false);
 }
 
 bool EdfPolicy::has_queued(int cpu) const { return best_for(cpu) >= 0; }
@@ -145,9 +137,6 @@ int EdfPolicy::preempt_target(const Thread& t) const {
   if (t.bound_cpu >= 0) {
     const Processor& p = cpus[static_cast<size_t>(t.bound_cpu)];
     if (!p.current || !beats_running(k, key_of(*p.current), false)) return -1;
-    // A global thread that claimed this CPU may outrank another CPU's thread. (A global `t`
-    // below always displaces the last-ranked current thread, which outranks no other.)
-    if (p.current->state == model::ThreadState::runnable) resched_for_displaced(*p.current, p.index);
     return p.index;
   }
   int target = -1;
@@ -195,7 +184,7 @@ void EdfPolicy::promotion_changed(Thread& t) {
     heap_of(queue).erase(t.index);
     e.key = key_of(t);
     if (e.key.cls != kDeadline) e.key.tie = was_deadline ? ++tail_seq_ : tie;
-    heap_of(queue).push(t.index);
+    heap_of(queue).push(t.index, e.key);
     if (int cpu = preempt_target(t); cpu >= 0) ctx_.host->resched(cpu);
   } else if (t.cpu >= 0 && (t.state == model::ThreadState::running || t.state == model::ThreadState::runnable)) {
     ctx_.host->resched(t.cpu);
@@ -218,54 +207,6 @@ int EdfPolicy::compute_sched_pri(const Thread& t) const {
 Duration EdfPolicy::quantum_for(const Thread& t) const {
   if (relative_deadline(t).ns > 0) return kNoQuantum;
   return ctx_.machine.quantum;
-}
-
-// --- the heap --------------------------------------------------------------------------------
-
-void EdfPolicy::Heap::place(size_t at, const Item& item) {
-  items_[at] = item;
-  owner_->entry(item.thread).pos = static_cast<int32_t>(at);
-}
-
-void EdfPolicy::Heap::up(size_t at) {
-  Item item = items_[at];
-  while (at > 0) {
-    size_t parent = (at - 1) / 2;
-    if (!before(item.key, items_[parent].key)) break;
-    place(at, items_[parent]);
-    at = parent;
-  }
-  place(at, item);
-}
-
-void EdfPolicy::Heap::down(size_t at) {
-  Item item = items_[at];
-  size_t n = items_.size();
-  for (;;) {
-    size_t l = 2 * at + 1;
-    if (l >= n) break;
-    size_t m = l + 1 < n && before(items_[l + 1].key, items_[l].key) ? l + 1 : l;
-    if (!before(items_[m].key, item.key)) break;
-    place(at, items_[m]);
-    at = m;
-  }
-  place(at, item);
-}
-
-void EdfPolicy::Heap::push(int32_t thread) {
-  items_.push_back(Item{owner_->entry(thread).key, thread});
-  up(items_.size() - 1);
-}
-
-void EdfPolicy::Heap::erase(int32_t thread) {
-  size_t at = static_cast<size_t>(owner_->entry(thread).pos);
-  owner_->entry(thread).pos = -1;
-  Item last = items_.back();
-  items_.pop_back();
-  if (at == items_.size()) return;
-  items_[at] = last;
-  up(at);
-  down(static_cast<size_t>(owner_->entry(last.thread).pos));
 }
 
 }  // namespace sim::policies

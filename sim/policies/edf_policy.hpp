@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "sim/policies/indexed_heap.hpp"
 #include "sim/policies/policy.hpp"
 
 namespace sim::policies {
@@ -51,6 +52,9 @@ class EdfPolicy final : public Policy {
   int preempt_target(const Thread& t) const override;
   Requeue requeue(Thread& t, const Processor& p, core::SwitchReason why) override;
   bool is_urgent(const Thread& /*t*/) const override { return true; }
+  // Global EDF: a thread overtaken before it ran (a claim taken over, a hand-off beaten by the
+  // queue) looks for another CPU at once.
+  bool push_overtaken() const override { return true; }
   void on_wakeup(Thread& t) override;
   int compute_sched_pri(const Thread& t) const override;
   Duration quantum_for(const Thread& t) const override;
@@ -59,34 +63,9 @@ class EdfPolicy final : public Policy {
   void set_mode(Thread& t, const model::Op& op) override;
 
  private:
-  // An indexed binary min-heap of thread indices ordered by their stored keys (no allocation
-  // once it has grown; removal by position).
-  class Heap {
-   public:
-    explicit Heap(EdfPolicy* owner) : owner_(owner) {}
-    bool empty() const { return items_.empty(); }
-    int32_t top() const { return items_.front().thread; }
-    const Key& top_key() const { return items_.front().key; }
-    void push(int32_t thread);
-    void erase(int32_t thread);
-
-   private:
-    // The key is copied into the heap so that sifting touches only this array.
-    struct Item {
-      Key key;
-      int32_t thread;
-    };
-    void place(size_t at, const Item& item);
-    void up(size_t at);
-    void down(size_t at);
-    EdfPolicy* owner_;
-    std::vector<Item> items_;
-  };
-
   struct Entry {
     Key key;               // stored at enqueue
     int32_t queue = -1;    // 0 shared, 1 + cpu bound, -1 not queued
-    int32_t pos = -1;      // position in its heap
     SimTime woke;          // last wakeup (deadline base of an aperiodic realtime thread)
   };
 
@@ -103,18 +82,19 @@ class EdfPolicy final : public Policy {
   static bool beats_running(const Key& queued, const Key& running, bool expired);
   // The best queued thread `cpu` may run (shared or bound to it), or -1.
   int32_t best_for(int cpu) const;
+  struct KeyLess {
+    bool operator()(const Key& a, const Key& b) const { return before(a, b); }
+  };
+  using Heap = IndexedHeap<Key, KeyLess>;
   Heap& heap_of(int32_t queue) { return heaps_[static_cast<size_t>(queue)]; }
   Thread& th(int32_t i) const { return (*ctx_.threads)[static_cast<size_t>(i)]; }
   Entry& entry(int32_t i) { return entries_[static_cast<size_t>(i)]; }
   const Entry& entry(int32_t i) const { return entries_[static_cast<size_t>(i)]; }
   void take(Thread& t);
-  // A thread displaced from `cpu` before it ran there (a claim or a hand-off) goes back to the
-  // queues without a preemption check of its own: every other CPU whose current thread it
-  // outranks looks again (resched).
-  void resched_for_displaced(const Thread& displaced, int cpu) const;
 
-  std::vector<Entry> entries_;  // by thread index
-  std::vector<Heap> heaps_;     // 0 shared, 1 + cpu bound
+  std::vector<Entry> entries_;    // by thread index
+  std::vector<int32_t> heap_pos_; // by thread index: its place in its heap
+  std::vector<Heap> heaps_;       // 0 shared, 1 + cpu bound
   int64_t tail_seq_ = 0;
   int64_t head_seq_ = 0;
 };

@@ -8,6 +8,22 @@ bool rt_params_admissible(const model::RealtimeParams& rt) {
   return rt.constraint >= rt.computation && rt.computation <= kMaxRtQuantum && rt.computation >= kMinRtQuantum;
 }
 
+Thread& Policy::add_kernel_thread(const PolicyContext& ctx, std::string name, int priority,
+                                  const std::vector<model::Op>* program, SimTime start) {
+  std::vector<Thread>& threads = *ctx.threads;
+  Thread t;
+  t.index = static_cast<int32_t>(threads.size());
+  t.name = std::move(name);
+  t.task = "kernel_task";
+  t.kernel = true;
+  t.program = program;
+  t.mode = t.declared_mode = model::ThreadMode::fixed;
+  t.base_pri = t.declared_base_pri = t.sched_pri = priority;
+  t.start = start;
+  threads.push_back(std::move(t));
+  return threads.back();
+}
+
 // models xnu-792 osfmk/kern/thread_policy.c thread_policy_set (the `set_mode` op)
 void Policy::set_mode(Thread& t, const model::Op& op) {
   PolicyHost& host = *ctx_.host;

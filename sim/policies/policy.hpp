@@ -30,8 +30,10 @@ class PolicyHost {
   virtual ~PolicyHost() = default;
   virtual SimTime now() const = 0;
   // Sets a thread's sched_pri, re-queueing it at the tail if queued and posting an AST if that
-  // changes what should run; emits priority_changed. Safe to call for any thread state.
-  virtual void set_sched_pri(Thread& t, int pri, core::PriorityReason why) = 0;
+  // changes what should run; emits priority_changed. Safe to call for any thread state. With
+  // `check` false a queued thread is re-queued with thread_setrun(SCHED_TAILQ) and no preemption
+  // check (thread_update_scan's update_priority), even when it rose.
+  virtual void set_sched_pri(Thread& t, int pri, core::PriorityReason why, bool check = true) = 0;
   virtual void emit(const core::TraceEvent& e) = 0;
   // Posts an AST on `cpu` (need_resched): the CPU asks should_preempt() in this instant's
   // dispatch pass, or at its return from interrupt.
@@ -104,8 +106,9 @@ class Policy {
   // Processor::current is the thread each CPU compares against (running, handed or claimed by
   // an earlier check in this instant; nullptr while the CPU is idle or about to choose).
   virtual int preempt_target(const Thread& t) const = 0;
-  // Called when a queued thread's preemption check is overtaken: the CPU it claimed chose
-  // another thread, or a later check in the same instant took that CPU. True: it gets a new
+  // Called when a queued thread's preemption check is overtaken (the CPU it claimed chose
+  // another thread, or a later check in the same instant took that CPU) and when a thread handed
+  // to an idle CPU is put back because queue_beats() found a better one. True: it gets a new
   // preemption check at once (Linux's push_rt_task); false: it waits until some CPU reschedules
   // (xnu, xnu-facts.md 5.3).
   virtual bool push_overtaken() const { return false; }
@@ -155,13 +158,25 @@ class Policy {
   // thread_quantum_expire: called at a quantum expiry of the running thread, after charge().
   virtual void quantum_expire(Thread& /*t*/) {}
   // Scheduler tick (sched_class task_tick and the periodic work): period (zero = none), and
-  // the work done at each one, called by the dispatcher's tick event before timers and releases
-  // of the same instant and after CPU progress.
+  // the work done at each one. As a callout (the default) the dispatcher's tick event calls
+  // tick() before timers and releases of the same instant and after CPU progress.
   virtual Duration tick_period() const { return Duration{}; }
   virtual void tick() {}
+  // True when the tick runs in a kernel thread the policy made in its constructor with
+  // add_kernel_thread (xnu's sched_tick_thread, xnu-facts.md 2.1): that thread's
+  // internal_sched_tick op calls tick() whenever the thread gets a CPU, then waits for the next
+  // period as clock_deadline_for_periodic_event computes it (missed periods are dropped); the
+  // dispatcher schedules no tick event.
+  virtual bool tick_in_thread() const { return false; }
 
  protected:
   explicit Policy(const PolicyContext& ctx) : ctx_(ctx) {}
+  // For a policy's own kernel threads: appends a fixed-priority thread of kernel_task that runs
+  // `program` (borrowed; it must outlive the run) from `start` to *ctx.threads, after the
+  // scenario's (and IOKit's) threads. Call it before anything is sized or pointed at by thread
+  // (in the base-class initializer: the standard queues keep a pointer to the threads).
+  static Thread& add_kernel_thread(const PolicyContext& ctx, std::string name, int priority,
+                                   const std::vector<model::Op>* program, SimTime start);
   const Processor& cpu(int i) const { return (*ctx_.cpus)[static_cast<size_t>(i)]; }
   int cpu_count() const { return ctx_.machine.cpus; }
   // An idle CPU for `t` (models xnu-792 thread_setrun's idle-processor search): a bound thread

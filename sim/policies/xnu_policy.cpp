@@ -62,10 +62,29 @@ int niced_base(int declared, int nice) {
 
 }  // namespace
 
-XnuPolicy::XnuPolicy(const PolicyContext& ctx) : StandardQueuePolicy(ctx, /*rt_by_deadline=*/true) {
+// models xnu-792 osfmk/kern/sched_prim.c sched_startup: the tick is a kernel thread at
+// MAXPRI_KERNEL (xnu-facts.md 2, 2.1), looping on sched_tick_continue. It first runs at the first
+// tick, 125 ms in. Made before the standard queues are sized.
+const PolicyContext& XnuPolicy::with_tick_thread(const PolicyContext& ctx) {
+  static const std::vector<model::Op> program = [] {
+    model::Op tick_op;
+    tick_op.kind = model::OpKind::internal_sched_tick;
+    model::Op forever;
+    forever.kind = model::OpKind::loop;
+    forever.forever = true;
+    forever.body = {tick_op};
+    return std::vector<model::Op>{forever};
+  }();
+  add_kernel_thread(ctx, std::string(kTickThreadName), model::SCHED_TICK_PRI, &program, SimTime{kSchedTick.ns});
+  return ctx;
+}
+
+XnuPolicy::XnuPolicy(const PolicyContext& ctx)
+    : StandardQueuePolicy(with_tick_thread(ctx), /*rt_by_deadline=*/true),
+      tick_thread_(static_cast<int32_t>(ctx.threads->size()) - 1) {
   // ns timebase (xnu-facts.md 3.1): 125 ms * 5/3 = 208,333,333 -> 23.
   sched_pri_shift_ = fixed_pri_shift(kSchedTick.ns);
-  scan_.reserve(128);
+  scan_.reserve(kThreadUpdateSize);
   decay_.resize(ctx.threads->size());
   // nice is fixed for the whole run, as if donice ran before the threads started: the base of
   // every non-real-time user thread of a reniced task moves (real-time threads keep 97 and get
@@ -80,6 +99,16 @@ XnuPolicy::XnuPolicy(const PolicyContext& ctx) : StandardQueuePolicy(ctx, /*rt_b
 
 std::unique_ptr<Policy> XnuPolicy::make(const PolicyContext& ctx) { return std::make_unique<XnuPolicy>(ctx); }
 
+// sim: `usage >> pri_shift` on a 32-bit register as PPC's srw executes it: the amount is taken
+// mod 64 and 32..63 give 0. The initial 127 (INT8_MAX) thus leaves no penalty, but 792's
+// no-contention shift of 151 (23 - INT8_MIN, xnu-facts.md 3.1) shifts by 23: leftover usage keeps
+// costing priority until it decays, although the source's comment says it is ignored. (x86's shr
+// takes the amount mod 32: also 23 for 151.)
+uint64_t XnuPolicy::shift_usage(uint64_t usage, int shift) {
+  int amount = shift & 63;
+  return amount >= 32 ? 0 : (usage & 0xFFFFFFFFu) >> amount;
+}
+
 // models xnu-792 osfmk/kern/priority.c do_priority_computation (and 517's >> 20 variant)
 int XnuPolicy::compute_sched_pri(const Thread& t) const {
   // A promotion (promoted_pri, -1 when none) holds sched_pri up, a depressed thread's too
@@ -88,8 +117,7 @@ int XnuPolicy::compute_sched_pri(const Thread& t) const {
   if (!t.is_timeshare()) return std::max(t.base_pri, t.promoted_pri);
   const DecayState& ds = decay(t.index);
   int shift = r517() ? k517UsageShift : ds.pri_shift;
-  // A shift of 32 or more leaves nothing of a 32-bit usage (pri_shift 127 = no contention).
-  int64_t penalty = shift >= 32 ? 0 : static_cast<int64_t>(ds.sched_usage >> shift);
+  int64_t penalty = static_cast<int64_t>(shift_usage(ds.sched_usage, shift));
   int64_t pri = t.base_pri - penalty;
   return std::max(static_cast<int>(std::clamp<int64_t>(pri, model::MINPRI_USER, model::MAXPRI_KERNEL)),
                   t.promoted_pri);
@@ -148,8 +176,10 @@ void XnuPolicy::update_priority(Thread& t, PriorityReason why) {
     }
   }
   if (t.failsafe && ds.sched_stamp >= t.safe_release) failsafe_release(t);
+  // A changed value re-queues a queued thread at the tail with thread_setrun(SCHED_TAILQ): no
+  // preemption check.
   if (t.is_timeshare() && t.promotions == 0 && !t.depressed)
-    ctx_.host->set_sched_pri(t, compute_sched_pri(t), why);
+    ctx_.host->set_sched_pri(t, compute_sched_pri(t), why, /*check=*/false);
 }
 
 // models xnu-792 osfmk/kern/priority.c thread_quantum_expire (fail-safe trip and recompute)
@@ -192,8 +222,8 @@ void XnuPolicy::failsafe_release(Thread& t) {
     ctx_.host->set_sched_pri(t, t.base_pri, PriorityReason::failsafe);
 }
 
-// models xnu-792 osfmk/kern/sched_prim.c sched_tick_continue: compute_averages, then the scan
-// of queued timeshare threads with stale stamps (at most 128 per pass)
+// models xnu-792 osfmk/kern/sched_prim.c sched_tick_continue (run by the tick thread):
+// compute_averages, then thread_update_scan
 void XnuPolicy::tick() {
   ++sched_tick_;
   int nshared = 0;
@@ -210,23 +240,43 @@ void XnuPolicy::tick() {
     value = sched_load_;
   } else {
     // models xnu-792 osfmk/kern/sched_average.c compute_averages (pset pri_shift)
+    // (nshared counts runnable timeshare threads; the tick thread, which compute_averages
+    // subtracts from run_count, is not timeshare.)
     if (nshared > ncpus) {
       int load = ncpus > 1 ? nshared / ncpus : nshared;
       load = std::min(load, model::NRQS - 1);
       pset_pri_shift_ = sched_pri_shift_ - load_shift(load);
     } else {
-      pset_pri_shift_ = kNoShift;
+      // load 0: sched_load_shifts[0] is INT8_MIN, so 23 - (-128) = 151 (not INT8_MAX).
+      pset_pri_shift_ = sched_pri_shift_ + 128;
     }
     value = pset_pri_shift_;
   }
   ctx_.host->emit(TraceEvent{ctx_.host->now(), TraceKind::sched_tick, 0, -1, -1, -1, sched_tick_, value});
 
-  scan_.clear();
-  queues_.for_each([&](const Thread& t) {
-    if (scan_.size() < 128 && t.is_timeshare() && decay(t.index).sched_stamp != sched_tick_)
+  // models xnu-792 osfmk/kern/sched_prim.c thread_update_scan and runq_scan: collect stale queued
+  // timeshare threads, the shared queue then each CPU's, highest level first, into an array of
+  // THREAD_UPDATE_SIZE; update them popping from the array's end (so one level's threads come
+  // back to its tail in reverse order); when the array filled up, scan again, until no stale
+  // queued thread is left.
+  for (bool restart = true; restart;) {
+    restart = false;
+    scan_.clear();
+    queues_.for_each([&](const Thread& t) {
+      if (restart || !t.is_timeshare() || decay(t.index).sched_stamp == sched_tick_) return;
+      if (scan_.size() == static_cast<size_t>(kThreadUpdateSize)) {
+        restart = true;
+        return;
+      }
       scan_.push_back(&(*ctx_.threads)[static_cast<size_t>(t.index)]);
-  });
-  for (Thread* t : scan_) update_priority(*t, PriorityReason::tick);
+    });
+    while (!scan_.empty()) {
+      Thread* t = scan_.back();
+      scan_.pop_back();
+      if (t->state == model::ThreadState::runnable && decay(t->index).sched_stamp != sched_tick_)
+        update_priority(*t, PriorityReason::tick);
+    }
+  }
 }
 
 }  // namespace sim::policies

@@ -18,6 +18,7 @@ inline constexpr int kSchedDecayTicks = 32;                           // SCHED_D
 inline constexpr int kMaxUnsafeQuanta = 800;                          // MAX_UNSAFE_QUANTA
 inline constexpr int kSchedSafeTicks = (2 * kMaxUnsafeQuanta / 100) * 8;  // sched_safe_duration
 inline constexpr int kNoShift = 127;                                  // INT8_MAX: "no contention"
+inline constexpr int kThreadUpdateSize = 128;                         // THREAD_UPDATE_SIZE
 inline constexpr int k517UsageShift = 20;
 inline constexpr Duration kStatTick = Duration::milliseconds(10);     // 517's 100 Hz clock
 inline constexpr int64_t kStatChargeUs = 10'000;
@@ -48,7 +49,12 @@ class XnuPolicy final : public StandardQueuePolicy {
   void charge(Thread& t, SimTime from, SimTime to) override;
   void quantum_expire(Thread& t) override;
   Duration tick_period() const override { return kSchedTick; }
+  bool tick_in_thread() const override { return true; }
   void tick() override;
+  // The scheduler tick thread (sched_tick_thread, xnu-facts.md 2): fixed at MAXPRI_KERNEL 95
+  // (517: MAXPRI_STANDARD, the same 95), the last thread of the world.
+  static constexpr std::string_view kTickThreadName = "kernel:sched_tick";
+  int32_t tick_thread() const { return tick_thread_; }
 
   // The xnu policy's private per-thread state (xnu-facts.md 3.1, 3.2): timeshare usage and its
   // unsampled CPU time, the thread's copy of pri_shift and its tick stamp. Indexed by thread.
@@ -76,6 +82,12 @@ class XnuPolicy final : public StandardQueuePolicy {
   void failsafe_trip(Thread& t);
   void failsafe_release(Thread& t);
 
+  // The priority shift of 792's do_priority_computation as the hardware executes it.
+  static uint64_t shift_usage(uint64_t usage, int shift);
+
+  static const PolicyContext& with_tick_thread(const PolicyContext& ctx);
+
+  int32_t tick_thread_ = -1;
   uint32_t sched_tick_ = 0;
   int sched_pri_shift_ = 0;
   int pset_pri_shift_ = kNoShift;  // 792

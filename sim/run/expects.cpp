@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "sim/core/time.hpp"
 #include "sim/scenario/metric_catalog.hpp"
 
 namespace sim::run {
@@ -54,6 +55,20 @@ int64_t cpu_index(const ExpectSpec& e) {
   return ec == std::errc() && end == last ? index : -1;
 }
 
+// A time with its unit, exact to the ns ("3 ms", "2.999999 ms", "1.341091824 s"): a bound is
+// shown as precisely as it was written.
+std::string exact_duration(int64_t ns) {
+  const int64_t a = ns < 0 ? -ns : ns;
+  auto with = [&](int64_t unit, int digits, const char* name) {
+    std::string frac = fmt::format("{:0{}}", a % unit, digits);
+    frac.erase(frac.find_last_not_of('0') + 1);
+    return fmt::format("{}{}.{} {}", ns < 0 ? "-" : "", a / unit, frac, name);
+  };
+  if (a >= 1'000'000 && a < 1'000'000'000 && a % 1'000 != 0) return with(1'000'000, 6, "ms");
+  if (a >= 1'000'000'000 && a % 1'000'000 != 0) return with(1'000'000'000, 9, "s");
+  return core::format_duration_brief(ns);
+}
+
 bool satisfies(int64_t value, ExpectOp op, int64_t bound) {
   switch (op) {
     case ExpectOp::min: return value >= bound;
@@ -70,9 +85,10 @@ std::vector<metrics::ExpectResult> evaluate_expects(const metrics::Results& resu
   std::vector<metrics::ExpectResult> out;
   out.reserve(expects.size());
   for (const ExpectSpec& e : expects) {
-    std::string text = fmt::format("{} {} {} {}", target_text(e), e.metric, op_text(e.op), e.value);
-    // Show the bound as written when that differs from the plain number ("3ms").
-    if (!e.value_text.empty() && e.value_text != std::to_string(e.value)) text += fmt::format(" ({})", e.value_text);
+    // Times read with their unit ("<= 3 ms: got 1.341 s"); counts stay plain numbers.
+    const bool duration = scenario::is_duration_metric(e.metric);
+    const std::string bound = duration ? exact_duration(e.value) : std::to_string(e.value);
+    std::string text = fmt::format("{} {} {} {}", target_text(e), e.metric, op_text(e.op), bound);
     int64_t index = e.target == ExpectTarget::cpu ? cpu_index(e) : -1;
     std::optional<int64_t> value =
         metrics::metric_value(results, scenario::target_kind(e.target), e.target_id, index, e.metric);
@@ -81,7 +97,10 @@ std::vector<metrics::ExpectResult> evaluate_expects(const metrics::Results& resu
       r.text = text + ": no such metric";
       r.ok = false;
     } else {
-      r.text = fmt::format("{}: got {}", text, *value);
+      std::string got = duration ? core::format_duration_brief(*value) : std::to_string(*value);
+      // Rounded to the microsecond or millisecond, a value may read like a bound it misses.
+      if (duration && got == bound && *value != e.value) got += fmt::format(" ({} ns)", *value);
+      r.text = fmt::format("{}: got {}", text, got);
       r.ok = satisfies(*value, e.op, e.value);
     }
     out.push_back(std::move(r));

@@ -161,6 +161,11 @@ Results Simulation::run() {
     const dispatcher::Dispatcher* dp = &d;
     d.set_step_hook([dp, hook = st.options.step_hook] { hook(*dp); });
   }
+  if (st.options.op_started) {
+    d.set_op_started([hook = st.options.op_started, dp = &d](const model::Thread& t, const model::Op& op) {
+      hook(t.index, op, dp->now());
+    });
+  }
   if (st.options.progress) {
     d.set_progress([report = st.options.progress, end = st.duration](core::SimTime now) { report(now, end); },
                    st.options.progress_every);

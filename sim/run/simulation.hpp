@@ -34,6 +34,9 @@ struct Options {
   uint64_t progress_every = 4096;
   // Called after every instant with the dispatcher (tests check invariants there).
   std::function<void(const dispatcher::Dispatcher&)> step_hook;
+  // Called when a thread starts an op of its program (thread index, the op, the simulated
+  // time), before the op's trace events; a retried op is not started again (`xnusim explain`).
+  std::function<void(int32_t thread, const model::Op& op, core::SimTime now)> op_started;
 };
 
 // The policy a run will use: the override, else the scenario's, else the default.

@@ -165,6 +165,9 @@ World build_world(const Scenario& s, const policies::PolicyInfo& policy, core::T
   }
   model::MachineConfig machine = machine_config(s.machine);
   w.dispatcher = std::make_unique<dispatcher::Dispatcher>(machine, std::move(threads), policy.make, bus);
+  // The policy's own kernel threads (xnu's scheduler tick thread) come last.
+  for (size_t i = w.names.threads.size(); i < w.dispatcher->threads().size(); ++i)
+    w.names.threads.push_back(w.dispatcher->threads()[i].name);
   w.sync = std::make_unique<sync::SyncLayer>(*w.dispatcher, sync_setup(s, machine));
   w.sync->attach();
   w.names.locks = w.sync->lock_names();

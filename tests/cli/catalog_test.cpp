@@ -128,7 +128,7 @@ TEST_CASE("catalogue: every path resolves in the JSON of a real run to the acces
   const metrics::Results& r = out.results;
   const ordered_json& j = out.json;
   // The run exercises every kind of object, so the comparison is not between zeros.
-  REQUIRE(r.threads.size() == 5);  // the four declared and the work loop's thread
+  REQUIRE(r.threads.size() == 6);  // the four declared, the work loop's thread and xnu's tick thread
   REQUIRE(r.cpus.size() == 2);
   REQUIRE(r.locks.size() == 2);  // m and the work loop's gate
   REQUIRE(r.locks[0].id == "m");
@@ -183,7 +183,8 @@ TEST_CASE("run layer: every added sink sees the whole trace, after the metric si
   sim::run::Options o;
   o.duration = sim::core::Duration::milliseconds(20);
   sim::run::Simulation simulation(*loaded.scenario, o);
-  CHECK(simulation.names().threads == std::vector<std::string>{"a", "b", "io", "rt", "workloop:wl"});
+  CHECK(simulation.names().threads ==
+        std::vector<std::string>{"a", "b", "io", "rt", "workloop:wl", "kernel:sched_tick"});
   CHECK(simulation.names().locks.size() >= 1);
   CHECK(simulation.policy_name() == "xnu");
   CHECK(simulation.seed() == 7);

@@ -91,10 +91,10 @@ TEST_CASE("expect check: max passes at the bound and fails above it", "[cli][uni
   auto r = check_one(spec(ExpectTarget::thread, "high", "response_ns.max", ExpectOp::max,
                           3'000'000, "3ms"));
   CHECK(r.ok);
-  CHECK(r.text == "thread \"high\" response_ns.max <= 3000000 (3ms): got 3000000");
+  CHECK(r.text == "thread \"high\" response_ns.max <= 3 ms: got 3 ms");
   r = check_one(spec(ExpectTarget::thread, "high", "response_ns.max", ExpectOp::max, 2'999'999));
   CHECK_FALSE(r.ok);
-  CHECK(r.text == "thread \"high\" response_ns.max <= 2999999: got 3000000");
+  CHECK(r.text == "thread \"high\" response_ns.max <= 2.999999 ms: got 3 ms");
 }
 
 TEST_CASE("expect check: min passes at the bound and fails below it", "[cli][unit]") {
@@ -132,18 +132,18 @@ TEST_CASE("expect check: every target kind finds its object", "[cli][unit]") {
   cpu.target_index = 1;
   r = check_one(cpu);
   CHECK(r.ok);
-  CHECK(r.text == "cpu 1 busy_ns <= 4000000 (4ms): got 4000000");
+  CHECK(r.text == "cpu 1 busy_ns <= 4 ms: got 4 ms");
   // Without a resolved index, the id text is the index.
   cpu = spec(ExpectTarget::cpu, "0", "by_band_ns.default", ExpectOp::min, 7'000'000);
   CHECK(check_one(cpu).ok);
 
   r = check_one(spec(ExpectTarget::lock, "m", "wait_ns.max", ExpectOp::max, 400));
   CHECK_FALSE(r.ok);
-  CHECK(r.text == "lock \"m\" wait_ns.max <= 400: got 500");
+  CHECK(r.text == "lock \"m\" wait_ns.max <= 400 ns: got 500 ns");
 
   r = check_one(spec(ExpectTarget::interrupt, "eth", "latency_ns.p99", ExpectOp::max, 40));
   CHECK(r.ok);
-  CHECK(r.text == "interrupt \"eth\" latency_ns.p99 <= 40: got 40");
+  CHECK(r.text == "interrupt \"eth\" latency_ns.p99 <= 40 ns: got 40 ns");
 
   r = check_one(spec(ExpectTarget::workloop, "wl", "interrupts_delivered", ExpectOp::min, 10));
   CHECK_FALSE(r.ok);
@@ -161,7 +161,7 @@ TEST_CASE("expect check: a missing target or metric fails with no such metric", 
 
   r = check_one(spec(ExpectTarget::thread, "high", "response_ns.p42", ExpectOp::min, 0));
   CHECK_FALSE(r.ok);
-  CHECK(r.text == "thread \"high\" response_ns.p42 >= 0: no such metric");
+  CHECK(r.text == "thread \"high\" response_ns.p42 >= 0 ns: no such metric");
 
   // A path that stops at an object is not a metric either.
   CHECK_FALSE(check_one(spec(ExpectTarget::thread, "high", "response_ns", ExpectOp::min, 0)).ok);
@@ -170,7 +170,7 @@ TEST_CASE("expect check: a missing target or metric fails with no such metric", 
   cpu.target_index = 5;
   r = check_one(cpu);
   CHECK_FALSE(r.ok);
-  CHECK(r.text == "cpu 5 busy_ns >= 0: no such metric");
+  CHECK(r.text == "cpu 5 busy_ns >= 0 ns: no such metric");
 }
 
 TEST_CASE("expect check: descriptive attributes are not metrics", "[cli][unit]") {
@@ -191,4 +191,32 @@ TEST_CASE("expect check: results come back one per spec, in order", "[cli][unit]
   CHECK_FALSE(out[1].ok);
   CHECK(out[2].ok);
   CHECK(evaluate_expects(results(), {}).empty());
+}
+
+TEST_CASE("expect check: times read with their unit, counts stay plain", "[cli][unit]") {
+  sim::metrics::Results r;
+  sim::metrics::ThreadResult t;
+  t.id = "app";
+  t.cpu_time_ns = 1'341'091'824;
+  t.jobs = 1'341;
+  r.threads = {t};
+  auto one = [&](const ExpectSpec& e) { return evaluate_expects(r, {e}).at(0); };
+  // The example of issue 10: 1.341 s, not 1341091824.
+  auto e = one(spec(ExpectTarget::thread, "app", "cpu_time_ns", ExpectOp::min, 1'000'000'000, "1s"));
+  CHECK(e.ok);
+  CHECK(e.text == "thread \"app\" cpu_time_ns >= 1 s: got 1.341 s");
+  // Rounded, the value would read like the bound it misses: the exact ns follow.
+  e = one(spec(ExpectTarget::thread, "app", "cpu_time_ns", ExpectOp::max, 1'341'000'000, "1.341s"));
+  CHECK_FALSE(e.ok);
+  CHECK(e.text == "thread \"app\" cpu_time_ns <= 1.341 s: got 1.341 s (1341091824 ns)");
+  // A bound finer than the display is shown exactly.
+  e = one(spec(ExpectTarget::thread, "app", "cpu_time_ns", ExpectOp::eq, 1'341'091'824));
+  CHECK(e.ok);
+  CHECK(e.text == "thread \"app\" cpu_time_ns == 1.341091824 s: got 1.341 s");
+  e = one(spec(ExpectTarget::thread, "app", "cpu_time_ns", ExpectOp::min, 1'500'250, "1500250ns"));
+  CHECK(e.text == "thread \"app\" cpu_time_ns >= 1.50025 ms: got 1.341 s");
+  e = one(spec(ExpectTarget::thread, "app", "cpu_time_ns", ExpectOp::min, 850'000, "850us"));
+  CHECK(e.text == "thread \"app\" cpu_time_ns >= 850 us: got 1.341 s");
+  e = one(spec(ExpectTarget::thread, "app", "jobs", ExpectOp::max, 1'000'000));
+  CHECK(e.text == "thread \"app\" jobs <= 1000000: got 1341");
 }

@@ -121,7 +121,9 @@ TEST_CASE("scenarios: BW-C and Bench-10 match response-time analysis exactly", "
       sim::run::Options o;
       o.policy = std::string(p.name);
       testing::RunOutput out = testing::run_scenario(*r.scenario, o);
-      REQUIRE(out.results.threads.size() == w.wcrt_ms.size());
+      // (Under xnu the scheduler tick thread follows the task set: kernel:sched_tick, fixed at 95.
+      // Its zero-time runs leave every response time unchanged.)
+      REQUIRE(out.results.threads.size() >= w.wcrt_ms.size());
       for (size_t i = 0; i < w.wcrt_ms.size(); ++i) {
         INFO(w.file << " " << p.name << " " << out.results.threads[i].id);
         CHECK(out.results.threads[i].response_ns.max == w.wcrt_ms[i] * 1'000'000);

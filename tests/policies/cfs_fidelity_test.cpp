@@ -22,6 +22,7 @@ struct Spec {
   int nice = 0;
   std::vector<model::Op> program;
   Duration start{};
+  int cpu = -1;  // bound CPU, -1 for none
 };
 
 std::unique_ptr<policies::Policy> make_hz250(const policies::PolicyContext& c) {
@@ -45,6 +46,7 @@ struct CfsRun {
       t.program = &specs[i].program;
       t.start = SimTime{specs[i].start.ns};
       t.nice = specs[i].nice;
+      t.bound_cpu = specs[i].cpu;
       t.rng = core::Rng(1, i);
     }
     model::MachineConfig m;
@@ -91,11 +93,11 @@ Spec spinner(std::string name, int nice = 0, Duration start = {}) {
 TEST_CASE("cfs: check 1, two nice-0 spinners at HZ 1000 switch every 3 ticks", "[policies][fidelity]") {
   // policy-facts.md 2.7 check 1: the slice of each is 2,999,998 ns, so the tick at 3 ms is the
   // first with delta_exec > ideal_runtime (with an exact 3 ms it would be the 4th tick).
-  // The second thread starts at 0 with START_DEBIT (min_vruntime + vslice = 2,999,998, the first
-  // is at 5,999,998 placed alone) and so runs first: `a`, handed to the idle CPU, is beaten.
+  // Both are there when the run begins: placed at min_vruntime (0) in scenario order, so `a` runs
+  // first.
   CfsRun r({spinner("a"), spinner("b")}, ms(20));
-  CHECK(r.switches() == std::vector<std::string>{"0us idle->b", "3000us b->a", "6000us a->b",
-                                                  "9000us b->a", "12000us a->b", "15000us b->a", "18000us a->b"});
+  CHECK(r.switches() == std::vector<std::string>{"0us idle->a", "3000us a->b", "6000us b->a",
+                                                  "9000us a->b", "12000us b->a", "15000us a->b", "18000us b->a"});
   CHECK(r.cfs().tunables().latency == 6'000'000);
   CHECK(r.cfs().hz() == 1000);
 }
@@ -137,7 +139,7 @@ TEST_CASE("cfs: check 3, three nice-0 spinners get 1.000 s each in 3 s", "[polic
     CfsRun r({spinner("a"), spinner("b"), spinner("c")}, Duration::seconds(3), hz);
     auto t = r.cpu_time();
     INFO("HZ " << hz << ": " << t[0] << " " << t[1] << " " << t[2]);
-    for (int64_t x : t) CHECK(std::llabs(x - 1'000'000'000) <= 2'000'000);
+    for (int64_t x : t) CHECK(x == 1'000'000'000);
   }
 }
 
@@ -147,8 +149,9 @@ TEST_CASE("cfs: check 4, a long sleeper preempts at once and runs to the tick 3.
   // 3 ms > gran 1 ms: it preempts with no delay and runs until the tick at 1004 ms (delta_exec
   // 3.5 ms > slice 2,999,998), then the two alternate every 3 ms.
   model::Op nap = sleep_op(Duration::nanoseconds(1'000'500'000));
-  // (The sleeper starts second, so its START_DEBIT placement runs it first, at 0.)
-  CfsRun r({spinner("spin"), Spec{"sleeper", 0, {nap, run_op(ms(100))}, {}}}, ms(1013));
+  // (Both are there from the start, placed at min_vruntime in scenario order: the sleeper is
+  // declared first, so it runs first and naps at 0.)
+  CfsRun r({Spec{"sleeper", 0, {nap, run_op(ms(100))}, {}}, spinner("spin")}, ms(1013));
   auto sw = r.switches();
   std::vector<std::string> tail(sw.end() - 4, sw.end());
   CHECK(tail == std::vector<std::string>{"1000500us spin->sleeper", "1004000us sleeper->spin", "1007000us spin->sleeper",
@@ -156,6 +159,27 @@ TEST_CASE("cfs: check 4, a long sleeper preempts at once and runs to the tick 3.
   auto woke = r.rec.of(core::TraceKind::woke);
   REQUIRE(woke.size() == 3);  // two starts and the wakeup
   CHECK(woke[2].time.ns == 1'000'500'000);
+}
+
+TEST_CASE("cfs: check 4 on 2 CPUs' tunables: 6 ms of credit, 2 ms granularity, 6 ms slices",
+          "[policies][fidelity]") {
+  // policy-facts.md 2.1 and 2.7 check 4 (last sentence): on 2 CPUs the factor is 1 + ilog2(2) = 2,
+  // so latency 12 ms, min_granularity 1.5 ms, wakeup_granularity 2 ms. Both threads are bound to
+  // cpu0 of a 2-CPU machine. The sleeper wakes at 1000.5 ms placed at min_vruntime - 6 ms: vdiff
+  // 6 ms > 2 ms, so it preempts at once. Two runnable: slice = 12 ms x 1024/2048 = 5,999,998 ns,
+  // so it runs until the first tick with delta_exec > 5,999,998: 1007 ms (6.5 ms). It is then
+  // 0.5 ms right of the spinner, which runs a full slice (1007 -> 1013 ms), and so on.
+  model::Op nap = sleep_op(Duration::nanoseconds(1'000'500'000));
+  Spec sleeper{"sleeper", 0, {nap, run_op(ms(100))}, {}, 0};
+  Spec spin = spinner("spin");
+  spin.cpu = 0;
+  CfsRun r({sleeper, spin}, ms(1020), 1000, 2);
+  CHECK(r.cfs().tunables().latency == 12'000'000);
+  CHECK(r.cfs().tunables().wakeup_granularity == 2'000'000);
+  auto sw = r.switches();
+  std::vector<std::string> tail(sw.end() - 4, sw.end());
+  CHECK(tail == std::vector<std::string>{"1000500us spin->sleeper", "1007000us sleeper->spin", "1013000us spin->sleeper",
+                                         "1019000us sleeper->spin"});
 }
 
 TEST_CASE("cfs: check 5, a wakee less than the wakeup granularity behind curr does not preempt",
@@ -178,7 +202,7 @@ TEST_CASE("cfs: check 6, a nice-5 long sleeper does not preempt a nice-0 spinner
   // credit; it waits for the spinner's next tick (1001 ms), where the spinner, alone until then,
   // has run past its slice.
   model::Op nap = sleep_op(Duration::nanoseconds(1'000'500'000));
-  CfsRun r({spinner("spin"), Spec{"sleeper", 5, {nap, run_op(ms(100))}, {}}}, ms(1002));
+  CfsRun r({Spec{"sleeper", 5, {nap, run_op(ms(100))}, {}}, spinner("spin")}, ms(1002));
   auto sw = r.switches();
   CHECK(sw.back() == "1001000us spin->sleeper");
   CHECK(std::find(sw.begin(), sw.end(), "1000500us spin->sleeper") == sw.end());

@@ -15,12 +15,16 @@ namespace {
 // Base priorities the xnu policy's constructor leaves, for threads built in code.
 std::vector<int> bases_after_construction(std::vector<model::Thread> threads, scenario::XnuRelease rel,
                                           std::vector<int>* declared = nullptr) {
-  for (size_t i = 0; i < threads.size(); ++i) threads[i].index = static_cast<int32_t>(i);
+  size_t n = threads.size();
+  for (size_t i = 0; i < n; ++i) threads[i].index = static_cast<int32_t>(i);
   policies::PolicyContext ctx;
   ctx.machine.release = rel == scenario::XnuRelease::r792 ? model::Release::xnu792 : model::Release::xnu517;
   ctx.threads = &threads;
   policies::XnuPolicy policy(ctx);
   std::vector<int> out;
+  REQUIRE(threads.size() == n + 1);  // the policy added its tick thread (fixed at 95, no nice)
+  CHECK(threads.back().base_pri == 95);
+  threads.pop_back();
   for (const model::Thread& t : threads) {
     out.push_back(t.base_pri);
     if (declared) declared->push_back(t.declared_base_pri);

@@ -74,31 +74,46 @@ TEST_CASE("xnu: check 1, a lone CPU-bound thread stays at 31 forever", "[policie
 }
 
 TEST_CASE("xnu: check 2, two spinners on one CPU share it and decay to 6-7 (792)", "[policies][fidelity]") {
+  // xnu-facts.md 12 check 2 with the quantum the fact sheet prescribes for decay checks (boot-arg
+  // preempt=103: 9.708 ms, which never meets a 125 ms tick), and the tick as a thread (2.1).
   auto s = spinners(2, scenario::XnuRelease::r792, Duration::seconds(3));
+  s.machine.quantum = us(9708);
   Run r = run(s, "xnu");
-  // They share the CPU evenly: 10 ms round robin.
-  CHECK(r.thread("s0").cpu_time_ns == 1'500'000'000);
-  CHECK(r.thread("s1").cpu_time_ns == 1'500'000'000);
+  CHECK(r.thread("s0").cpu_time_ns + r.thread("s1").cpu_time_ns == 3'000'000'000);
   auto m = post_tick(r, 2, 23);  // tick 24 would be at the end time: not run
-  // Derivation (xnu-facts.md 3.1, ns timebase, fixed shift 23, L = 2 -> pri_shift 22):
+  // Derivation (xnu-facts.md 2.1 and 3.1: ns timebase, fixed shift 23; L = 2 -> pri_shift 22):
   // tick 1 (125 ms): every sample before it was taken at a quantum expiry while the thread's
-  //   pri_shift was 127, so it was dropped; the queued thread has no unsampled time: 31, 31.
-  // 130 ms: s0's expiry finds a stale stamp: usage = (0 + 10 ms) * 5/8 = 6.25e6, >> 22 = 1 -> 30.
-  //   Later expiries in tick 1 add 10 ms each, undecayed.
-  // tick 2 (250 ms): s1 (queued) has had 6 quanta since its first stale update: 60e6 * 5/8 =
-  //   37.5e6 >> 22 = 8 -> 23; s0 had 6.25e6 + 6 * 10e6 = 66.25e6, * 5/8 = 41.4e6 >> 22 = 9 -> 22.
-  CHECK(m[1] == std::vector<int>{31, 31});
-  CHECK(m[2] == std::vector<int>{22, 23});
-  // Further ticks, pinned from the same algorithm (the fact sheet: ~16, 12, 10, 9, 8 ...).
+  //   pri_shift was 127 (thread_quantum_expire: not counted). sched_tick_thread (95) preempts s0,
+  //   which has run 125 - 12 x 9.708 = 8.504 ms of its 13th quantum; thread_update_scan finds
+  //   both queued and stale and update_priority takes pri_shift 22 from the pset before the
+  //   accumulation test: s0 = 8.504e6 x 5/8 = 5.315e6 >> 22 = 1 -> 30; s1 has nothing unsampled
+  //   -> 31 (the issue's "30 and 31 after tick 1").
+  CHECK(m[1] == std::vector<int>{30, 31});
+  // tick 2 (250 ms): within tick 1 each expiry adds its quantum undecayed. s0 ran its 1.204 ms
+  //   remainder and 6 quanta (59.452 ms): (5.315e6 + 59.452e6) x 5/8 = 40.48e6 >> 22 = 9 -> 22.
+  //   s1 ran 6 quanta and 7.3 ms up to the tick: 65.548e6 x 5/8 = 40.97e6 >> 22 = 9 -> 22.
+  CHECK(m[2] == std::vector<int>{22, 22});
+  // thread_update_scan collected s1 (tick 2 preempted it at 18) before s0 (16), highest level
+  // first, and updates popping from the end: s0 first, so s0 is re-queued at 22 ahead of s1
+  // and runs first when the tick thread blocks.
+  std::vector<std::string> at_tick2;
+  for (const auto& e : r.trace.of(core::TraceKind::priority_changed))
+    if (e.time.ns == 250'000'000) at_tick2.push_back("s" + std::to_string(e.thread) + " " + std::to_string(e.b));
+  CHECK(at_tick2 == std::vector<std::string>{"s0 22", "s1 22"});
+  std::vector<std::string> sw2;
+  for (const std::string& x : r.switches(s))
+    if (x.rfind("250000us", 0) == 0) sw2.push_back(x);
+  CHECK(sw2 == std::vector<std::string>{"250000us cpu0 s1->tick", "250000us cpu0 tick->s0"});
+  // Further ticks follow the same rules (the fact sheet: ~16, 12, 10, 9, 8 ...).
   CHECK(m[3] == std::vector<int>{16, 16});
-  CHECK(m[4] == std::vector<int>{12, 13});
-  CHECK(m[5] == std::vector<int>{10, 11});
+  CHECK(m[4] == std::vector<int>{13, 13});
+  CHECK(m[5] == std::vector<int>{10, 10});
   CHECK(m[6] == std::vector<int>{9, 9});
   CHECK(m[7] == std::vector<int>{8, 8});
   // From ~1.25 s the steady post-tick value is 6 or 7: steady usage is 5/3 x 62.5 ms =
-  // 104.2e6, >> 22 = 24, 31 - 24 = 7, one lower when the tick lands after a thread's quantum.
+  // 104.2e6, >> 22 = 24, 31 - 24 = 7, one lower when the tick lands late in a thread's quantum.
   CHECK(m[8] == std::vector<int>{7, 8});
-  for (int64_t k = 9; k <= 23; ++k)
+  for (int64_t k = 10; k <= 23; ++k)
     for (int p : m[k]) CHECK((p == 6 || p == 7));
   // Between ticks the running thread keeps accumulating, down to 0.
   CHECK(r.thread("s0").min_sched_pri == 0);
@@ -137,7 +152,7 @@ using core::SimTime;
 // A host that records priority changes, for driving the policy directly.
 struct StubHost final : policies::PolicyHost {
   SimTime now() const override { return SimTime{}; }
-  void set_sched_pri(model::Thread& t, int pri, core::PriorityReason) override { t.sched_pri = pri; }
+  void set_sched_pri(model::Thread& t, int pri, core::PriorityReason, bool) override { t.sched_pri = pri; }
   void emit(const core::TraceEvent&) override {}
   void resched(int) override {}
 };
@@ -188,7 +203,9 @@ TEST_CASE("xnu: check 5, a decayed thread that sleeps 4 s wakes at its base", "[
   // 2 s of CPU shared 10 ms by 10 ms ends at 3.99 s (its 200th slice); it wakes at 7.99 s, 32
   // ticks later (tick 31 -> 63), and its
   // catch-up update zeroes its usage: 31, though it had decayed below 10.
-  auto woke = r.trace.of(core::TraceKind::woke);
+  std::vector<core::TraceEvent> woke;  // of the spinners (not the tick thread)
+  for (const auto& e : r.trace.of(core::TraceKind::woke))
+    if (e.thread < 2) woke.push_back(e);
   REQUIRE(woke.size() == 3);  // both starts, then s0's timer wakeup
   CHECK(woke[2].thread == 0);
   CHECK(woke[2].time.ns == 7'990'000'000);
@@ -201,17 +218,22 @@ TEST_CASE("xnu: check 5, a decayed thread that sleeps 4 s wakes at its base", "[
 
 TEST_CASE("xnu: check 6, on 2 CPUs with one thread queued a dispatch lasts 2 quanta", "[policies][fidelity]") {
   // xnu-facts.md 5.3: timeshare_quanta(P=2, Q=1) = 2 -> 20 ms before equal round robin;
-  // with Q >= P it is 1 -> 10 ms. (Before the first tick, so no decay is involved.)
+  // with Q >= P it is 1 -> 10 ms. (Before the first tick, so no decay is involved.) Q is counted
+  // in choose_thread, after the next thread is dequeued and before thread_dispatch re-queues the
+  // outgoing one (thread_invoke).
   auto three = spinners(3, scenario::XnuRelease::r792, Duration::milliseconds(45), 2);
   Run r3 = run(three, "xnu");
   CHECK(r3.switches(three) == std::vector<std::string>{"0us cpu0 idle->s0", "0us cpu1 idle->s1", "20000us cpu0 s0->s2",
                                                        "20000us cpu1 s1->s0", "40000us cpu0 s2->s1",
                                                        "40000us cpu1 s0->s2"});
-  auto four = spinners(4, scenario::XnuRelease::r792, Duration::milliseconds(25), 2);
+  // Four: the first two start with s2 and s3 queued (Q = 2 >= P: 10 ms). At 10 ms cpu0 takes s2
+  // with only s3 left queued (Q = 1: 20 ms), then s0 goes back; cpu1 takes s3 with only s0
+  // queued (20 ms). So the issue's "4 equal spinners on 2 CPUs get 20 ms per dispatch".
+  auto four = spinners(4, scenario::XnuRelease::r792, Duration::milliseconds(45), 2);
   Run r4 = run(four, "xnu");
   CHECK(r4.switches(four) == std::vector<std::string>{"0us cpu0 idle->s0", "0us cpu1 idle->s1", "10000us cpu0 s0->s2",
-                                                      "10000us cpu1 s1->s3", "20000us cpu0 s2->s0",
-                                                      "20000us cpu1 s3->s1"});
+                                                      "10000us cpu1 s1->s3", "30000us cpu0 s2->s0",
+                                                      "30000us cpu1 s3->s1"});
 }
 
 TEST_CASE("xnu: check 7, an impossible time-constraint policy is refused and changes nothing", "[policies][fidelity]") {
@@ -246,9 +268,9 @@ TEST_CASE("xnu: check 7, an impossible time-constraint policy is refused and cha
 }
 
 TEST_CASE("xnu: check 8, a runaway real-time thread is demoted after 8 s and restored 16 s later", "[policies][fidelity]") {
-  // xnu-facts.md 4.3: metered CPU time since the last wakeup is tested at each quantum expiry
-  // (every 5 ms = its computation); 8.000 s is not more than 800 x 10 ms, so the trip is at
-  // 8.005 s: base DEPRESSPRI (0), timeshare, release at tick 64 + 128 = 192 (24.000 s).
+  // xnu-facts.md 4.3 and 12 check 8: metered CPU time since the last wakeup is tested at each
+  // quantum expiry (every 5 ms = its computation); 8.000 s is not more than 800 x 10 ms, so the
+  // trip is at 8.005 s: base DEPRESSPRI (0), timeshare, release 128 ticks after the current one.
   for (auto rel : {scenario::XnuRelease::r792, scenario::XnuRelease::r517}) {
     scenario::ThreadSpec rt = thread("rt", 0, {run_op(Duration::seconds(1000))}, ThreadMode::realtime);
     rt.realtime = model::RealtimeParams{ms(10), ms(5), ms(10), true};
@@ -260,30 +282,55 @@ TEST_CASE("xnu: check 8, a runaway real-time thread is demoted after 8 s and res
     REQUIRE(demoted.size() == 2);
     REQUIRE(undemoted.size() == 1);
     CHECK(demoted[0].time.ns == 8'005'000'000);
-    CHECK(demoted[0].b == 192);
-    // Alone on its CPU it is updated only at its own quantum expiries: as a demoted timeshare
-    // thread they come every 10 ms from 8.005 s, so the first one at or after tick 192 is
-    // 24.005 s; back at 97 with a 5 ms quantum, it trips again at 24.010 s (never blocked,
-    // so its metering was never reset).
-    CHECK(undemoted[0].time.ns == 24'005'000'000);
-    CHECK(demoted[1].time.ns == 24'010'000'000);
+    // On one CPU sched_tick_thread (95) never gets the CPU from the RT thread (97): the tick
+    // count is still 0 at the trip, so the release is tick 128 (xnu-facts.md 2.1).
+    CHECK(demoted[0].b == 128);
+    // The demoted thread (0) gives way to the tick thread at once: tick 1 at 8.005 s, and
+    // clock_deadline_for_periodic_event drops the missed periods, so tick k is at
+    // 8.005 + (k - 1) x 0.125 s and tick 128 at 23.880 s. The tick preempts the thread, the scan
+    // finds it queued and stale, and update_priority releases it (97).
+    auto ticks = r.trace.of(core::TraceKind::sched_tick);
+    REQUIRE(ticks.size() >= 2);
+    CHECK(ticks[0].time.ns == 8'005'000'000);
+    CHECK(ticks[1].time.ns == 8'130'000'000);
+    CHECK(undemoted[0].time.ns == 23'880'000'000);
+    // It was preempted after its first timeslice (as a timeshare thread): no remainder, so it
+    // got a fresh std_quantum of 10 ms at thread_dispatch, which it runs as an RT thread: the
+    // next expiry trips the fail-safe again (never blocked, so its metering was never reset).
+    CHECK(demoted[1].time.ns == 23'890'000'000);
     CHECK(r.thread("rt").demotions == 2);
     CHECK(r.thread("rt").min_sched_pri == 0);
 
-    // Beside a CPU-bound timeshare thread it is queued while demoted, so the tick scan
-    // releases it exactly at tick 192, and the timeshare thread had the CPU in between.
+    // Beside a CPU-bound timeshare thread on one CPU: the tick is starved in the same way, so
+    // the release is again at tick 128, 23.880 s, with the thread queued for the scan.
     scenario::ThreadSpec ts = thread("ts", 31, {run_op(Duration::seconds(1000))}, ThreadMode::timeshare);
     auto pair = scenario_of({rt, ts}, Duration::seconds(30));
     pair.machine.xnu = rel;
     Run rp = run(pair, "xnu");
     auto und = rp.trace.of(core::TraceKind::undemoted);
     REQUIRE(und.size() == 1);
-    CHECK(und[0].time.ns == 24'000'000'000);
+    CHECK(und[0].time.ns == 23'880'000'000);
     // The timeshare thread had no CPU while the RT thread ran (0..8.005 s) and none after the
     // restore; in between it shares the CPU with the demoted thread whenever its own decayed
     // priority falls to the demoted thread's 0 between ticks.
     CHECK(rp.thread("ts").cpu_time_ns > 12'000'000'000);
-    CHECK(rp.thread("ts").cpu_time_ns < 24'000'000'000 - 8'005'000'000);
+    CHECK(rp.thread("ts").cpu_time_ns < 23'880'000'000 - 8'005'000'000);
+
+    // On two CPUs the tick thread runs on the idle one and the count goes on: tick 64 at
+    // 8.000 s, so the release is tick 192 (24.000 s). The RT thread, alone on its CPU and never
+    // queued, is updated at its own quantum expiries only: every 10 ms from 8.005 s as a demoted
+    // timeshare thread, the first at or after tick 192 is 24.005 s.
+    auto two = scenario_of({rt}, Duration::seconds(30), 2);
+    two.machine.xnu = rel;
+    Run r2 = run(two, "xnu");
+    auto d2 = r2.trace.of(core::TraceKind::demoted);
+    auto u2 = r2.trace.of(core::TraceKind::undemoted);
+    REQUIRE(d2.size() == 2);
+    REQUIRE(u2.size() == 1);
+    CHECK(d2[0].time.ns == 8'005'000'000);
+    CHECK(d2[0].b == 192);
+    CHECK(u2[0].time.ns == 24'005'000'000);
+    CHECK(d2[1].time.ns == 24'010'000'000);
   }
 }
 
@@ -347,4 +394,63 @@ TEST_CASE("xnu: check 8, a fixed kernel thread that never blocks is made timesha
   CHECK(r.thread("k").min_sched_pri < 31);
   CHECK(r.thread("u").cpu_time_ns == 0);
   CHECK_FALSE(r.trace.of(core::TraceKind::preempt_deferred).empty());
+}
+
+TEST_CASE("xnu: thread_update_scan leaves no stale queued timeshare thread, past 128 of them", "[policies][fidelity]") {
+  // xnu-facts.md 2.1: the scan collects at most THREAD_UPDATE_SIZE (128) stale threads, updates
+  // them, and restarts until none is left (not "128 per pass"). 300 spinners on one CPU: after
+  // each tick thread run, every queued timeshare thread carries the current tick's stamp.
+  for (auto rel : {scenario::XnuRelease::r792, scenario::XnuRelease::r517}) {
+    auto s = spinners(300, rel, Duration::milliseconds(510));
+    sim::run::Options o;
+    o.policy = "xnu";
+    int checked_ticks = 0;
+    o.step_hook = [&](const dispatcher::Dispatcher& d) {
+      const auto& xnu = static_cast<const policies::XnuPolicy&>(d.policy());
+      if (d.now().ns == 0 || d.now().ns % 125'000'000 != 0 || xnu.sched_tick() != static_cast<uint32_t>(d.now().ns / 125'000'000)) return;
+      ++checked_ticks;
+      size_t queued = 0;
+      for (const model::Thread& t : d.threads()) {
+        if (t.queued == model::QueueKind::none || !t.is_timeshare()) continue;
+        ++queued;
+        INFO(t.name << " at " << d.now().ns);
+        CHECK(xnu.decay(t.index).sched_stamp == xnu.sched_tick());
+      }
+      CHECK(queued >= 299);
+    };
+    testing::run_scenario(s, o);
+    CHECK(checked_ticks == 4);
+  }
+}
+
+TEST_CASE("xnu: 792 with no contention (pri_shift 151) still charges leftover usage, by >> 23", "[policies][fidelity]") {
+  // xnu-facts.md 3.1: with nshared <= ncpus, compute_averages sets the pset's shift to
+  // sched_pri_shift - sched_load_shifts[0] = 23 - INT8_MIN = 151. update_priority then adds no
+  // new CPU time (151 >= INT8_MAX), but do_priority_computation shifts the leftover usage by 151,
+  // which PPC's srw (and x86's shr) execute as 151 mod 64 (mod 32) = 23.
+  std::vector<model::Thread> threads(1);
+  threads[0].state = model::ThreadState::runnable;
+  StubHost host;
+  policies::PolicyContext ctx;
+  ctx.machine.release = model::Release::xnu792;
+  ctx.threads = &threads;
+  ctx.host = &host;
+  policies::XnuPolicy policy(ctx);
+  model::Thread& t = threads[0];
+  auto& ds = policy.decay(0);
+  ds.sched_usage = 100'000'000;  // left from an earlier contention (shift 22 would cost 23 levels)
+  ds.pri_shift = 22;
+  uint64_t u = ds.sched_usage;
+  for (int k = 1; k <= 8; ++k) {
+    policy.charge(t, core::SimTime{0}, core::SimTime{50'000'000});  // 50 ms of new CPU time each tick
+    policy.tick();  // one runnable timeshare thread on one CPU: no contention
+    CHECK(policy.pset_pri_shift() == 151);
+    policy.update_priority(t, core::PriorityReason::tick);
+    u = (u >> 1) + (u >> 3);  // one tick of decay (5/8), the new 50 ms not added
+    INFO("tick " << k);
+    CHECK(ds.sched_usage == u);
+    CHECK(t.sched_pri == 31 - static_cast<int>(u >> 23));
+  }
+  // 100e6 decays to 62.5e6 (>> 23 = 7: 24), then 39.06e6 (4: 27) ... back to 31 once below 2^23.
+  CHECK(t.sched_pri == 31);
 }

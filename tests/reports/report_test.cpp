@@ -1,7 +1,9 @@
 // Unit tests for the JSON, CSV and text renderers of Results, on small hand-built Results.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <cstdint>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -81,7 +83,7 @@ Results two_threads() {
   r.cpus = {cpu};
   r.system.context_switches = 7;
   r.system.events = 42;
-  r.expect = {{"thread \"high\" response_ns.max <= 3000000 (3ms): got 1000000", true},
+  r.expect = {{"thread \"high\" response_ns.max <= 3 ms: got 1 ms", true},
               {"thread \"low\" deadline_misses == 0: got 1", false}};
   return r;
 }
@@ -132,7 +134,7 @@ TEST_CASE("json report: the documented keys appear in the documented order", "[r
 
   CHECK(keys_of(j["system"]) == Keys{"context_switches", "events", "panics", "locks_held_at_exit"});
   CHECK(j["expect"].dump() ==
-        R"([{"text":"thread \"high\" response_ns.max <= 3000000 (3ms): got 1000000","ok":true},)"
+        R"([{"text":"thread \"high\" response_ns.max <= 3 ms: got 1 ms","ok":true},)"
         R"({"text":"thread \"low\" deadline_misses == 0: got 1","ok":false}])");
 }
 
@@ -214,38 +216,159 @@ TEST_CASE("csv report: fields with commas, quotes or newlines are quoted as RFC 
   CHECK(row.rfind("\"a,b\",\"say \"\"hi\"\"\",\"two\nlines\",0,", 0) == 0);
 }
 
-TEST_CASE("text report: a small run renders exactly", "[reports][unit]") {
+TEST_CASE("text report: a small run renders exactly, narrow by default", "[reports][unit]") {
+  const std::string expected =
+      "scenario demo, policy xnu, xnu-517, seed 7, simulated 10.000 ms\n"
+      "\n"
+      "thread  band     pri     cpu time  missed  resp p99  resp max  lat max  blocked  inversion\n"
+      "high    raised   47..47   3.00 ms     0/3   1.00 ms   1.00 ms  2.00 us        0          0\n"
+      "low     default  25..31   6.50 ms     1/1         -         -   250 ns        0          0\n"
+      "\n"
+      "cpu    busy  interrupt  idle  overhead\n"
+      "cpu0  95.0%          0  5.0%   12.0 us\n"
+      "\n"
+      "system: 7 context switches, 42 events, no panics\n"
+      "\n"
+      "PASS thread \"high\" response_ns.max <= 3 ms: got 1 ms\n"
+      "FAIL thread \"low\" deadline_misses == 0: got 1\n";
+  CHECK(sim::reports::text_summary(two_threads()) == expected);
+}
+
+TEST_CASE("text report: --wide shows every column at full precision", "[reports][unit]") {
   const std::string expected =
       "scenario demo, policy xnu, xnu-517, seed 7, simulated 10.000 ms\n"
       "\n"
       "thread  band     pri     cpu time  jobs  misses  resp p50  resp p99  resp max   lat p99"
-      "   lat max    jitter  preempts  switches  migrations\n"
+      "   lat max    jitter  preempts  switches  migrations  blocked  inversion  demotions\n"
       "high    raised   47..47  3.000 ms     3       0  1.000 ms  1.000 ms  1.000 ms  2.000 us"
-      "  2.000 us  2.000 us         2         6           0\n"
+      "  2.000 us  2.000 us         2         6           0     0 ns       0 ns          0\n"
       "low     default  25..31  6.500 ms     1       1         -         -         -    250 ns"
-      "    250 ns      0 ns         0         1           0\n"
+      "    250 ns      0 ns         0         1           0     0 ns       0 ns          0\n"
       "\n"
       "cpu    busy  interrupt  idle   overhead\n"
       "cpu0  95.0%       0 ns  5.0%  12.000 us\n"
       "\n"
       "system: 7 context switches, 42 events, no panics\n"
       "\n"
-      "PASS thread \"high\" response_ns.max <= 3000000 (3ms): got 1000000\n"
+      "PASS thread \"high\" response_ns.max <= 3 ms: got 1 ms\n"
       "FAIL thread \"low\" deadline_misses == 0: got 1\n";
-  CHECK(sim::reports::text_summary(two_threads()) == expected);
+  CHECK(sim::reports::text_summary(two_threads(), {.wide = true}) == expected);
 }
 
-TEST_CASE("text report: optional columns and tables appear only when they have content",
-          "[reports][unit]") {
+TEST_CASE("text report: the columns do not depend on the values", "[reports][unit]") {
+  Results a = two_threads();
+  Results b = two_threads();
+  b.threads[1].blocked_ns = 1'500'000;
+  b.threads[1].inversion_ns = 1'200'000;
+  b.threads[1].demotions = 2;
+  b.threads[0].demotions = 1;
+  // The header's words: the column names.
+  auto header = [](const std::string& text) {
+    const size_t at = text.find("\nthread ") + 1;
+    std::istringstream words(text.substr(at, text.find('\n', at) - at));
+    std::vector<std::string> out;
+    for (std::string w; words >> w;) out.push_back(w);
+    return out;
+  };
+  for (bool wide : {false, true}) {
+    const std::string sa = sim::reports::text_summary(a, {.wide = wide});
+    const std::string sb = sim::reports::text_summary(b, {.wide = wide});
+    CHECK(header(sa) == header(sb));
+    const auto names = header(sa);
+    CHECK(std::find(names.begin(), names.end(), "inversion") != names.end());  // there even when it is zero
+  }
+  const std::string narrow = sim::reports::text_summary(b);
+  CHECK(narrow.find("low     default  25..31   6.50 ms     1/1         -         -   250 ns  1.50 ms    1.20 ms\n"
+                    "note: high was demoted 1 time by the real-time fail-safe\n"
+                    "note: low was demoted 2 times by the real-time fail-safe\n") != std::string::npos);
+  CHECK(sim::reports::text_summary(a).find("note:") == std::string::npos);
+  CHECK(sim::reports::text_summary(b, {.wide = true}).find("  1.500 ms   1.200 ms          2\n") != std::string::npos);
+}
+
+TEST_CASE("text report: fixed-priority threads are not labelled aged or lowered", "[reports][unit]") {
+  Results r = two_threads();
+  r.threads.resize(1);
+  auto row = [&](const std::string& mode, int base) {
+    Results one = r;
+    one.threads[0].id = "t";
+    one.threads[0].mode = mode;
+    one.threads[0].base_priority = base;
+    const std::string s = sim::reports::text_summary(one);
+    const size_t at = s.find("\nt ");
+    std::istringstream words(s.substr(at + 1, s.find('\n', at + 1) - at - 1));
+    std::string name, band;
+    words >> name >> band;
+    return band;
+  };
+  CHECK(row("fixed", 10) == "fixed");
+  CHECK(row("fixed", 20) == "fixed");
+  CHECK(row("timeshare", 10) == "aged");
+  CHECK(row("timeshare", 20) == "lowered");
+  CHECK(row("fixed", 31) == "default");
+  CHECK(row("fixed", 47) == "raised");
+  CHECK(row("realtime", 97) == "realtime");
+  // Under the fixed and edf policies nothing decays: a timeshare thread at 20 is fixed too.
+  r.policy = "fixed";
+  CHECK(row("timeshare", 20) == "fixed");
+  r.policy = "edf";
+  CHECK(row("timeshare", 10) == "fixed");
+  r.policy = "bsd44";
+  CHECK(row("timeshare", 20) == "lowered");
+}
+
+TEST_CASE("text report: times in the narrow summary have three significant digits", "[reports][unit]") {
+  auto cpu_cell = [](int64_t ns) {
+    Results r = two_threads();
+    r.threads.resize(1);
+    r.threads[0].cpu_time_ns = ns;
+    const std::string s = sim::reports::text_summary(r);
+    const size_t at = s.find("\nhigh ");
+    std::string line = s.substr(at + 1, s.find('\n', at + 1) - at - 1);
+    // thread, band and pri, then the cpu time right-aligned in its column.
+    std::string rest = line.substr(line.find("47..47") + 6);
+    rest.erase(0, rest.find_first_not_of(' '));
+    return rest.substr(0, rest.find("  "));
+  };
+  CHECK(cpu_cell(0) == "0");
+  CHECK(cpu_cell(250) == "250 ns");
+  CHECK(cpu_cell(12'345) == "12.3 us");
+  CHECK(cpu_cell(100'000'000) == "100 ms");
+  CHECK(cpu_cell(9'999'000) == "10.0 ms");
+  CHECK(cpu_cell(999'600'000) == "1.00 s");
+  CHECK(cpu_cell(1'341'091'824) == "1.34 s");
+  CHECK(cpu_cell(3'600'000'000'000) == "3600 s");
+}
+
+TEST_CASE("text report: long names give way so the summary fits 100 columns", "[reports][unit]") {
+  Results r = two_threads();
+  r.threads[0].id = "com.apple.audio.CoreAudio.HALC_ShellDriver_worker_1";
+  r.threads[1].id = "com.apple.audio.CoreAudio.HALC_ShellDriver_worker_2";
+  r.system.panics = {"panic at 0.002000000 s: thread \"nfsd\" on cpu0 at /threads/0/program/2: thread_funnel_set: "
+                     "asked for the network funnel while holding the kernel funnel (both funnels are never held at once)"};
+  const std::string narrow = sim::reports::text_summary(r);
+  size_t longest = 0;
+  for (size_t start = 0; start < narrow.size();) {
+    const size_t end = narrow.find('\n', start);
+    longest = std::max(longest, end - start);
+    start = end + 1;
+  }
+  CHECK(longest <= 100);
+  // The middle gives way: the numbers that tell the threads apart stay.
+  CHECK(narrow.find("\ncom.appl~orker_1  raised ") != std::string::npos);
+  CHECK(narrow.find("\ncom.appl~orker_2  default") != std::string::npos);
+  CHECK(narrow.find("panic: panic at 0.002000000 s: thread \"nfsd\" on cpu0 at /threads/0/program/2: thread_funnel_set:\n"
+                    "  asked for the network funnel while holding the kernel funnel (both funnels are never held at once)\n") !=
+        std::string::npos);
+  const std::string wide = sim::reports::text_summary(r, {.wide = true});
+  CHECK(wide.find("\ncom.apple.audio.CoreAudio.HALC_ShellDriver_worker_1  raised ") != std::string::npos);
+}
+
+TEST_CASE("text report: other tables appear when the scenario has their objects", "[reports][unit]") {
   Results r = two_threads();
   const std::string plain = sim::reports::text_summary(r);
-  CHECK(plain.find("blocked") == std::string::npos);
-  CHECK(plain.find("inversion") == std::string::npos);
-  CHECK(plain.find("demotions") == std::string::npos);
   CHECK(plain.find("acquisitions") == std::string::npos);
 
   r.threads[1].blocked_ns = 1'500'000;
-  r.threads[1].demotions = 2;
   r.locks = {{"m", 4, 1, summary(1, 1'500'000, 1'500'000, 1'500'000, 1'500'000, 1'500'000,
                                  1'500'000, 1'500'000),
               summary(4, 100, 200, 300, 300, 300, 300, 200)}};
@@ -254,11 +377,8 @@ TEST_CASE("text report: optional columns and tables appear only when they have c
   r.devices = {{"disk", 2, 1, 1, {}}};
   r.system.panics = {"second funnel"};
   const std::string full = sim::reports::text_summary(r);
-  CHECK(full.find("  blocked  demotions\n") != std::string::npos);
-  CHECK(full.find("inversion") == std::string::npos);
-  CHECK(full.find("  1.500 ms          2\n") != std::string::npos);
   CHECK(full.find("lock  acquisitions  contended  wait p99  wait max  hold p99  hold max\n"
-                  "m                4          1  1.500 ms  1.500 ms    300 ns    300 ns\n") !=
+                  "m                4          1   1.50 ms   1.50 ms    300 ns    300 ns\n") !=
         std::string::npos);
   CHECK(full.find("interrupt  count  lat p50  lat p99  lat max\n"
                   "eth            2    10 ns    20 ns    20 ns\n") != std::string::npos);
@@ -271,6 +391,9 @@ TEST_CASE("text report: optional columns and tables appear only when they have c
         std::string::npos);
   CHECK(full.find("system: 7 context switches, 42 events, 1 panic\npanic: second funnel\n") !=
         std::string::npos);
+  const std::string wide = sim::reports::text_summary(r, {.wide = true});
+  CHECK(wide.find("m                4          1  1.500 ms  1.500 ms    300 ns    300 ns\n") != std::string::npos);
   // No line ends in a space.
   CHECK(full.find(" \n") == std::string::npos);
+  CHECK(wide.find(" \n") == std::string::npos);
 }

@@ -34,7 +34,7 @@ TEST_CASE("sync cli: a simulated panic exits 4 and reports who, where and when",
   CHECK(r.code == 4);
   // With the trace on stdout the expect results go to stderr, then the panic report.
   CHECK(r.err ==
-        "PASS thread \"nfsd\" cpu_time_ns == 2000000: got 2000000\n"
+        "PASS thread \"nfsd\" cpu_time_ns == 2 ms: got 2 ms\n"
         "PASS thread \"nfsd\" jobs == 0: got 0\n"
         "xnusim: panic at 0.002000000 s: thread \"nfsd\" on cpu0 at /threads/0/program/2: thread_funnel_set: asked "
         "for the network funnel while holding the kernel funnel (both funnels are never held at once)\n");
