@@ -162,11 +162,11 @@ ordered_json results_to_json(const metrics::Results& r) {
   return j;
 }
 
-std::string results_to_json_text(const metrics::Results& results) {
+std::string json_text(const nlohmann::ordered_json& document) {
   // Invalid UTF-8 in an id must not abort the run after it finished: replace it.
-  return compact_buckets(results_to_json(results).dump(
-             2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)) +
-         "\n";
+  return compact_buckets(document.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace)) + "\n";
 }
+
+std::string results_to_json_text(const metrics::Results& results) { return json_text(results_to_json(results)); }
 
 }  // namespace sim::reports

@@ -16,5 +16,8 @@ nlohmann::ordered_json results_to_json(const metrics::Results& results);
 nlohmann::ordered_json configuration_to_json(const metrics::Configuration& configuration);
 // The same, indented by two, with a final newline (what `run --json` writes).
 std::string results_to_json_text(const metrics::Results& results);
+// Any document holding results objects (compare's), indented by two with each histogram bucket
+// on one line, with a final newline; invalid UTF-8 is replaced.
+std::string json_text(const nlohmann::ordered_json& document);
 
 }  // namespace sim::reports

@@ -1,7 +1,9 @@
 // Text trace formatting: stable, one line per event, diff-friendly (golden tests compare it).
 #include "reports/trace_text.hpp"
 
-#include <fmt/format.h>
+#include <charconv>
+#include <cstdint>
+#include <string_view>
 
 #include "sim/metrics/names.hpp"
 
@@ -27,6 +29,7 @@ const std::vector<std::string>* objects_of(const core::TraceEvent& e, const core
     case TraceKind::interrupt_arrived:
     case TraceKind::interrupt_began:
     case TraceKind::interrupt_ended:
+    case TraceKind::filter_refused:
       return &n.interrupts;
     case TraceKind::workloop_action:
     case TraceKind::command_refused:
@@ -50,127 +53,333 @@ const std::vector<std::string>* objects_of(const core::TraceEvent& e, const core
   }
 }
 
-std::string object_name(const core::TraceEvent& e, const core::NameTable& names) {
+}  // namespace
+
+namespace {
+
+// Appends without formatting machinery: integers by std::to_chars, text by append. One line is
+// built in place at the end of the writer's buffer; nothing is allocated per line.
+class Line {
+ public:
+  explicit Line(std::string& out) : out_(out) {}
+  Line& operator<<(std::string_view s) {
+    out_.append(s);
+    return *this;
+  }
+  Line& operator<<(char c) {
+    out_.push_back(c);
+    return *this;
+  }
+  Line& num(int64_t v) {
+    char tmp[24];
+    auto r = std::to_chars(tmp, tmp + sizeof tmp, v);
+    out_.append(tmp, r.ptr);
+    return *this;
+  }
+  Line& unum(uint64_t v) {
+    char tmp[24];
+    auto r = std::to_chars(tmp, tmp + sizeof tmp, v);
+    out_.append(tmp, r.ptr);
+    return *this;
+  }
+  // `digits` decimal digits, zero-padded on the left.
+  Line& padded(uint64_t v, int digits) {
+    char tmp[24];
+    for (int i = digits - 1; i >= 0; --i) {
+      tmp[i] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    }
+    out_.append(tmp, static_cast<size_t>(digits));
+    return *this;
+  }
+  // As core::format_time: seconds with nine decimals.
+  Line& time(int64_t ns) {
+    const uint64_t v = ns < 0 ? 0 - static_cast<uint64_t>(ns) : static_cast<uint64_t>(ns);
+    if (ns < 0) out_.push_back('-');
+    unum(v / 1'000'000'000);
+    out_.push_back('.');
+    return padded(v % 1'000'000'000, 9);
+  }
+  // As core::format_duration: the largest unit the value reaches, the fraction without
+  // trailing zeros ("514.988us", "10ms", "0ns").
+  Line& duration(int64_t ns) {
+    if (ns == 0) return *this << "0ns";
+    const uint64_t v = ns < 0 ? 0 - static_cast<uint64_t>(ns) : static_cast<uint64_t>(ns);
+    if (ns < 0) out_.push_back('-');
+    struct Unit {
+      uint64_t scale;
+      int digits;
+      std::string_view name;
+    };
+    static constexpr Unit units[] = {{1'000'000'000, 9, "s"}, {1'000'000, 6, "ms"}, {1'000, 3, "us"}};
+    for (const Unit& u : units) {
+      if (v < u.scale) continue;
+      unum(v / u.scale);
+      uint64_t rest = v % u.scale;
+      if (rest != 0) {
+        int digits = u.digits;
+        while (rest % 10 == 0) {
+          rest /= 10;
+          --digits;
+        }
+        out_.push_back('.');
+        padded(rest, digits);
+      }
+      return *this << u.name;
+    }
+    unum(v);
+    return *this << "ns";
+  }
+  Line& hex32(uint32_t v) {  // 0xXXXXXXXX
+    static constexpr char kDigits[] = "0123456789ABCDEF";
+    char tmp[10] = {'0', 'x'};
+    for (int i = 9; i >= 2; --i) {
+      tmp[i] = kDigits[v & 0xF];
+      v >>= 4;
+    }
+    out_.append(tmp, sizeof tmp);
+    return *this;
+  }
+
+ private:
+  std::string& out_;
+};
+
+// The object `other` names, by its kind's table; "#N" for a kind without one (`spare` holds it).
+std::string_view object_view(const core::TraceEvent& e, const core::NameTable& names, std::string& spare) {
   if (e.kind == TraceKind::funnel_dropped || e.kind == TraceKind::funnel_taken ||
       (e.kind == TraceKind::blocked && static_cast<core::BlockReason>(e.reason) == core::BlockReason::funnel))
     return e.other == 1 ? "network" : "kernel";
-  const std::vector<std::string>* v = objects_of(e, names);
-  if (v) return std::string(core::NameTable::at(*v, e.other));
-  return fmt::format("#{}", e.other);
+  if (const std::vector<std::string>* v = objects_of(e, names)) return core::NameTable::at(*v, e.other);
+  spare = "#" + std::to_string(e.other);
+  return spare;
 }
 
-}  // namespace
+// Event source `s` of work loop `w` by its id ("irq"), or its number when it has none.
+std::string_view source_view(const core::NameTable& n, int64_t w, int64_t s, std::string& spare) {
+  if (w >= 0 && static_cast<size_t>(w) < n.sources.size()) {
+    const std::vector<std::string>& v = n.sources[static_cast<size_t>(w)];
+    if (s >= 0 && static_cast<size_t>(s) < v.size()) return v[static_cast<size_t>(s)];
+  }
+  spare = std::to_string(s);
+  return spare;
+}
 
-std::string format_trace_line(const core::TraceEvent& e, const core::NameTable& names) {
-  std::string where = e.cpu >= 0 ? fmt::format("cpu{}", e.cpu) : "-";
-  std::string head = fmt::format("{} {} {}", core::format_time(e.time), where, core::to_string(e.kind));
-  std::string_view who = names.thread(e.thread);
+// Appends the line of `e` and its newline to `out`.
+void append_line(std::string& out, const core::TraceEvent& e, const core::NameTable& names) {
+  Line l(out);
+  l.time(e.time.ns) << ' ';
+  if (e.cpu >= 0) {
+    l << "cpu";
+    l.num(e.cpu);
+  } else {
+    l << '-';
+  }
+  l << ' ' << core::to_string(e.kind);
+  const std::string_view who = names.thread(e.thread);
+  std::string spare;  // only for an object or source without a name (short: no allocation)
+  auto object = [&]() { return object_view(e, names, spare); };
   switch (e.kind) {
     case TraceKind::created:
-      return fmt::format("{} {} pri={}{}", head, who, e.b, e.a ? " kernel" : "");
+      l << ' ' << who << " pri=";
+      l.num(e.b);
+      if (e.a) l << " kernel";
+      break;
     case TraceKind::released:
-      if (e.b < 0) return fmt::format("{} {} job={}", head, who, e.a);
-      return fmt::format("{} {} job={} deadline={}", head, who, e.a, core::format_time(core::SimTime{e.b}));
+      l << ' ' << who << " job=";
+      l.num(e.a);
+      if (e.b >= 0) {
+        l << " deadline=";
+        l.time(e.b);
+      }
+      break;
     case TraceKind::woke:
-      return fmt::format("{} {} reason={} pri={}", head, who,
-                         core::to_string(static_cast<core::WakeReason>(e.reason)), e.b);
-    case TraceKind::switched: {
-      std::string line = fmt::format("{} {} -> {} reason={}", head, who, names.thread(e.other),
-                                     core::to_string(static_cast<core::SwitchReason>(e.reason)));
-      if (e.other >= 0) line += fmt::format(" pri={}", e.b);
-      if (e.a > 0) line += fmt::format(" cost={}", core::format_duration(core::Duration{e.a}));
-      return line;
-    }
-    case TraceKind::blocked: {
-      std::string line = fmt::format("{} {} on={}", head, who,
-                                     core::to_string(static_cast<core::BlockReason>(e.reason)));
-      if (e.other >= 0) line += fmt::format(" object={}", object_name(e, names));
-      return line;
-    }
+      l << ' ' << who << " reason=" << core::to_string(static_cast<core::WakeReason>(e.reason)) << " pri=";
+      l.num(e.b);
+      break;
+    case TraceKind::switched:
+      l << ' ' << who << " -> " << names.thread(e.other)
+        << " reason=" << core::to_string(static_cast<core::SwitchReason>(e.reason));
+      if (e.other >= 0) {
+        l << " pri=";
+        l.num(e.b);
+      }
+      if (e.a > 0) {
+        l << " cost=";
+        l.duration(e.a);
+      }
+      break;
+    case TraceKind::blocked:
+      l << ' ' << who << " on=" << core::to_string(static_cast<core::BlockReason>(e.reason));
+      if (e.other >= 0) l << " object=" << object();
+      break;
     case TraceKind::completed:
-      return fmt::format("{} {} job={} response={}", head, who, e.a, core::format_duration(core::Duration{e.b}));
+      l << ' ' << who << " job=";
+      l.num(e.a) << " response=";
+      l.duration(e.b);
+      break;
     case TraceKind::deadline_missed:
-      return fmt::format("{} {} job={} late={}", head, who, e.a, core::format_duration(core::Duration{e.b}));
+      l << ' ' << who << " job=";
+      l.num(e.a) << " late=";
+      l.duration(e.b);
+      break;
     case TraceKind::priority_changed:
-      return fmt::format("{} {} {} -> {} reason={}", head, who, e.a, e.b,
-                         core::to_string(static_cast<core::PriorityReason>(e.reason)));
+      l << ' ' << who << ' ';
+      l.num(e.a) << " -> ";
+      l.num(e.b) << " reason=" << core::to_string(static_cast<core::PriorityReason>(e.reason));
+      break;
     case TraceKind::sched_tick:
-      return fmt::format("{} tick={} value={}", head, e.a, e.b);
+      l << " tick=";
+      l.num(e.a) << " value=";
+      l.num(e.b);
+      break;
     case TraceKind::lock_acquired:
-      return fmt::format("{} {} lock={} waited={}", head, who, object_name(e, names), core::format_duration(core::Duration{e.a}));
+      l << ' ' << who << " lock=" << object() << " waited=";
+      l.duration(e.a);
+      break;
     case TraceKind::lock_contended:
-      return fmt::format("{} {} lock={} holder={}", head, who, object_name(e, names),
-                         e.a < 0 ? std::string_view("none") : names.thread(static_cast<int32_t>(e.a)));
+      l << ' ' << who << " lock=" << object() << " holder="
+        << (e.a < 0 ? std::string_view("none") : names.thread(static_cast<int32_t>(e.a)));
+      break;
     case TraceKind::lock_released:
-      return fmt::format("{} {} lock={} held={}", head, who, object_name(e, names), core::format_duration(core::Duration{e.a}));
+      l << ' ' << who << " lock=" << object() << " held=";
+      l.duration(e.a);
+      break;
     case TraceKind::lock_held_at_exit:
-      return fmt::format("{} {} lock={}{} held={} waiters={}", head, who, object_name(e, names),
-                         e.reason == 1 ? " mode=read" : e.reason == 2 ? " mode=write" : "",
-                         core::format_duration(core::Duration{e.a}), e.b);
+      l << ' ' << who << " lock=" << object()
+        << (e.reason == 1 ? std::string_view(" mode=read") : e.reason == 2 ? " mode=write" : "") << " held=";
+      l.duration(e.a) << " waiters=";
+      l.num(e.b);
+      break;
     case TraceKind::spin_began:
-      return fmt::format("{} {} lock={}", head, who, object_name(e, names));
+      l << ' ' << who << " lock=" << object();
+      break;
     case TraceKind::spin_ended:
-      return fmt::format("{} {} lock={} spun={}", head, who, object_name(e, names), core::format_duration(core::Duration{e.a}));
+      l << ' ' << who << " lock=" << object() << " spun=";
+      l.duration(e.a);
+      break;
     case TraceKind::inversion_began:
-      return fmt::format("{} {} holder={} ran={}", head, who, names.thread(e.other), names.thread(static_cast<int32_t>(e.a)));
+      l << ' ' << who << " holder=" << names.thread(e.other) << " ran=" << names.thread(static_cast<int32_t>(e.a));
+      break;
     case TraceKind::inversion_ended:
-      return fmt::format("{} {} lasted={}", head, who, core::format_duration(core::Duration{e.a}));
+      l << ' ' << who << " lasted=";
+      l.duration(e.a);
+      break;
     case TraceKind::funnel_dropped:
-      return fmt::format("{} {} funnel={}", head, who, object_name(e, names));
+      l << ' ' << who << " funnel=" << object();
+      break;
     case TraceKind::funnel_taken:
-      return fmt::format("{} {} funnel={} waited={}", head, who, object_name(e, names), core::format_duration(core::Duration{e.a}));
+      l << ' ' << who << " funnel=" << object() << " waited=";
+      l.duration(e.a);
+      break;
     case TraceKind::event_waited:
-      return fmt::format("{} {} event={}", head, who, object_name(e, names));
+      l << ' ' << who << " event=" << object();
+      break;
     case TraceKind::event_signaled:  // no thread: from primary interrupt context
-      return fmt::format("{} {} event={} woken={}", head, e.thread < 0 ? "interrupt" : who, object_name(e, names), e.a);
+      l << ' ' << (e.thread < 0 ? std::string_view("interrupt") : who) << " event=" << object() << " woken=";
+      l.num(e.a);
+      break;
     case TraceKind::interrupt_arrived:
-      return fmt::format("{} {}", head, object_name(e, names));
-    case TraceKind::interrupt_began:
-      return fmt::format("{} {} latency={}", head, object_name(e, names), core::format_duration(core::Duration{e.a}));
     case TraceKind::interrupt_ended:
-      return fmt::format("{} {}", head, object_name(e, names));
-    case TraceKind::workloop_action:
-      return fmt::format("{} {} workloop={} source={} count={}", head, who, object_name(e, names), e.a, e.b);
+      l << ' ' << object();
+      break;
+    case TraceKind::interrupt_began:
+      l << ' ' << object() << " latency=";
+      l.duration(e.a);
+      break;
+    case TraceKind::workloop_action: {
+      std::string spare_source;
+      l << ' ' << who << " workloop=" << object() << " source=" << source_view(names, e.other, e.a, spare_source)
+        << " count=";
+      l.num(e.b);
+      if (e.c >= 0) {
+        l << " latency=";
+        l.duration(e.c);
+      }
+      break;
+    }
+    case TraceKind::filter_refused: {
+      std::string spare_source;
+      l << ' ' << object() << " workloop=" << core::NameTable::at(names.workloops, static_cast<int32_t>(e.a))
+        << " source=" << source_view(names, e.a, e.b, spare_source);
+      break;
+    }
     case TraceKind::timer_fired:
-      return fmt::format("{} {} timer={} {}", head, who, object_name(e, names), e.a ? "ran" : "skipped");
+      l << ' ' << who << " timer=" << object() << (e.a ? " ran" : " skipped");
+      break;
     case TraceKind::io_issued:
-      return fmt::format("{} {} device={} request={}", head, who, object_name(e, names), e.a);
+      l << ' ' << who << " device=" << object() << " request=";
+      l.num(e.a);
+      break;
     case TraceKind::io_completed:
-      return fmt::format("{} device={} request={} status=0x{:08X}", head, object_name(e, names), e.a,
-                         static_cast<uint32_t>(e.b));
+      l << " device=" << object() << " request=";
+      l.num(e.a) << " status=";
+      l.hex32(static_cast<uint32_t>(e.b));
+      break;
     case TraceKind::terminated:
-      return fmt::format("{} device={} phase={}", head, object_name(e, names), e.a);
+      l << " device=" << object() << " phase=";
+      l.num(e.a);
+      break;
     case TraceKind::command_refused:
-      return fmt::format("{} {} workloop={} event={} status=0x{:08X}", head, who, object_name(e, names),
-                         core::NameTable::at(names.events, static_cast<int32_t>(e.b)), static_cast<uint32_t>(e.a));
+      l << ' ' << who << " workloop=" << object()
+        << " event=" << core::NameTable::at(names.events, static_cast<int32_t>(e.b)) << " status=";
+      l.hex32(static_cast<uint32_t>(e.a));
+      break;
     case TraceKind::panicked:
-      return fmt::format("{} {}", head, e.thread < 0 ? std::string_view("kernel") : who);
+      l << ' ' << (e.thread < 0 ? std::string_view("kernel") : who);
+      break;
     case TraceKind::demoted:
-      return fmt::format("{} {} metered={} release_tick={}", head, who, core::format_duration(core::Duration{e.a}), e.b);
+      l << ' ' << who << " metered=";
+      l.duration(e.a) << " release_tick=";
+      l.num(e.b);
+      break;
     case TraceKind::mode_changed:
-      return fmt::format("{} {} mode={} base={}", head, who,
-                         metrics::mode_name(static_cast<int>(e.a)), e.b);
+      l << ' ' << who << " mode=" << metrics::mode_name(static_cast<int>(e.a)) << " base=";
+      l.num(e.b);
+      break;
     case TraceKind::set_mode_failed:
-      return fmt::format("{} {} kern_return={}{}", head, who, e.a, e.a == 4 ? " (KERN_INVALID_ARGUMENT)" : "");
+      l << ' ' << who << " kern_return=";
+      l.num(e.a);
+      if (e.a == 4) l << " (KERN_INVALID_ARGUMENT)";
+      break;
     case TraceKind::depressed:
-      return fmt::format("{} {} until={}", head, who, core::format_time(core::SimTime{e.a}));
+      l << ' ' << who << " until=";
+      l.time(e.a);
+      break;
     case TraceKind::exited:
     case TraceKind::quantum_expired:
     case TraceKind::preempt_deferred:
     case TraceKind::undemoted:
     case TraceKind::undepressed:
-      return fmt::format("{} {}", head, who);
+      l << ' ' << who;
+      break;
     default:
-      return fmt::format("{} {} a={} b={}", head, who, e.a, e.b);
+      l << ' ' << who << " a=";
+      l.num(e.a) << " b=";
+      l.num(e.b);
+      break;
   }
+  out.push_back('\n');
+}
+
+}  // namespace
+
+std::string format_trace_line(const core::TraceEvent& e, const core::NameTable& names) {
+  std::string line;
+  append_line(line, e, names);
+  line.pop_back();
+  return line;
+}
+
+TextTraceWriter::TextTraceWriter(std::FILE* out, const core::NameTable& names) : out_(out), names_(names) {
+  buffer_.reserve(kBufferBytes + 4096);
 }
 
 void TextTraceWriter::on_event(const core::TraceEvent& e) {
-  buffer_ += format_trace_line(e, names_);
-  buffer_ += '\n';
-  if (buffer_.size() > (1 << 16)) {
+  append_line(buffer_, e, names_);
+  if (buffer_.size() >= kBufferBytes) {
     std::fwrite(buffer_.data(), 1, buffer_.size(), out_);
-    buffer_.clear();
+    buffer_.clear();  // keeps the capacity
   }
 }
 

@@ -16,13 +16,15 @@ std::string format_trace_line(const core::TraceEvent& e, const core::NameTable& 
 // A sink writing every event to a stdio stream (borrowed), buffered.
 class TextTraceWriter final : public core::TraceSink {
  public:
-  TextTraceWriter(std::FILE* out, const core::NameTable& names) : out_(out), names_(names) {}
+  TextTraceWriter(std::FILE* out, const core::NameTable& names);
   ~TextTraceWriter() override { flush(); }  // a run cut short still leaves its trace so far
   void flush();
   void on_event(const core::TraceEvent& e) override;
   void finish(core::SimTime end) override;
 
  private:
+  // Lines are built in place at the end of one buffer, written in blocks of about this size.
+  static constexpr size_t kBufferBytes = size_t{1} << 20;
   std::FILE* out_;
   const core::NameTable& names_;
   std::string buffer_;

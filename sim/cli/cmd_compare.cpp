@@ -485,7 +485,7 @@ int compare_command(const CompareArgs& a) {
       runs.push_back(std::move(r));
     }
     j["runs"] = std::move(runs);
-    json.write(j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
+    json.write(reports::json_text(j));  // as run --json: a histogram bucket per line
   }
   // --csv: one row per run and thread: the run's columns, then the thread's as `run --csv` has them.
   if (csv.is_open()) {

@@ -19,6 +19,7 @@
 #include "sim/cli/commands.hpp"
 #include "sim/cli/console.hpp"
 #include "sim/cli/html_output.hpp"
+#include "sim/cli/csv_directory.hpp"
 #include "sim/cli/output_file.hpp"
 #include "sim/cli/overrides.hpp"
 #include "reports/trace_text.hpp"
@@ -123,10 +124,16 @@ int run_command(const RunArgs& a) {
     eprint("xnusim: error: --window: only with --html FILE (it chooses what the HTML timeline shows)\n");
     return kExitBadInput;
   }
-  if (std::string e = check_distinct_outputs(
-          {{"--json", a.json_path}, {"--csv", a.csv_path}, {"--trace", a.trace_path}, {"--perfetto", a.perfetto_path},
-           {"--html", a.html_path}});
-      !e.empty()) {
+  // --csv DIR (a final '/' or an existing directory) writes the tables; --csv FILE one table.
+  const bool csv_dir = csv_is_directory(a.csv_path);
+  std::vector<std::pair<std::string, std::string>> distinct = {
+      {"--json", a.json_path}, {"--trace", a.trace_path}, {"--perfetto", a.perfetto_path}, {"--html", a.html_path}};
+  if (csv_dir) {
+    for (const std::string& p : CsvDirectory::paths(a.csv_path)) distinct.emplace_back("--csv", p);
+  } else {
+    distinct.emplace_back("--csv", a.csv_path);
+  }
+  if (std::string e = check_distinct_outputs(distinct); !e.empty()) {
     eprint("{}\n", e);
     return kExitBadInput;
   }
@@ -171,11 +178,20 @@ int run_command(const RunArgs& a) {
   bool stdout_taken = writes_to_stdout(a.json_path) || writes_to_stdout(a.csv_path) || writes_to_stdout(a.trace_path) ||
                       writes_to_stdout(a.perfetto_path) || writes_to_stdout(a.html_path);
   OutputFile trace, json, csv, perfetto, html;
+  CsvDirectory tables;
+  const std::string no_file;
   for (auto [out, path, option] :
-       {std::tuple{&trace, &a.trace_path, "--trace"}, {&json, &a.json_path, "--json"}, {&csv, &a.csv_path, "--csv"},
-        {&perfetto, &a.perfetto_path, "--perfetto"}, {&html, &a.html_path, "--html"}}) {
+       {std::tuple{&trace, &a.trace_path, "--trace"}, {&json, &a.json_path, "--json"},
+        {&csv, csv_dir ? &no_file : &a.csv_path, "--csv"}, {&perfetto, &a.perfetto_path, "--perfetto"},
+        {&html, &a.html_path, "--html"}}) {
     if (std::string e = out->open(*path); !e.empty()) {
       eprint("{} (given to {}; choose a writable path)\n", e, option);
+      return kExitBadInput;
+    }
+  }
+  if (csv_dir) {
+    if (std::string e = tables.open(a.csv_path); !e.empty()) {
+      eprint("{}\n", e);
       return kExitBadInput;
     }
   }
@@ -208,6 +224,11 @@ int run_command(const RunArgs& a) {
     timeline = make_timeline(sim, s, shown);
     sim.add_sink(timeline.get());
   }
+  std::optional<reports::JobsCsvWriter> jobs_writer;
+  if (tables.is_open()) {
+    jobs_writer.emplace(tables.jobs(), sim.names());
+    sim.add_sink(&*jobs_writer);
+  }
   // A time past int64 nanoseconds is bad input (exit 2), not an internal error: the loader caps
   // every duration literal, so only a random draw (an exponential or normal tail) gets here, and
   // the dispatcher names the op that drew it. The destructors remove the temporaries.
@@ -228,6 +249,7 @@ int run_command(const RunArgs& a) {
   progress.clear();
   trace_writer.reset();  // flushes; the stream is closed below
   perfetto_writer.reset();
+  jobs_writer.reset();
   json.write(reports::results_to_json_text(results));
   csv.write(reports::results_to_csv(results));
   if (html.is_open()) {
@@ -237,6 +259,7 @@ int run_command(const RunArgs& a) {
     ho.command = run_command_line(a, results);
     html.write(reports::render_html({reports::HtmlPanel{results.policy, &results, timeline.get()}}, ho));
   }
+  if (tables.is_open()) tables.write_tables(results);
   // Every output is complete and closed before any is renamed: a failed write leaves all the
   // earlier files as they were (the destructors remove the temporaries).
   const std::pair<OutputFile*, const char*> outputs[] = {
@@ -247,6 +270,10 @@ int run_command(const RunArgs& a) {
       return kExitBadInput;
     }
   }
+  if (std::string e = tables.finish(); !e.empty()) {
+    eprint("{}\n", e);
+    return kExitBadInput;
+  }
   {
     SignalBlock block;  // a signal now waits until every output is in place
     for (auto [o, option] : outputs) {
@@ -254,6 +281,10 @@ int run_command(const RunArgs& a) {
         eprint("{} (given to {})\n", e, option);
         return kExitBadInput;
       }
+    }
+    if (std::string e = tables.commit(); !e.empty()) {
+      eprint("{}\n", e);
+      return kExitBadInput;
     }
   }
   if (!a.quiet) {
@@ -294,7 +325,7 @@ Command add_run_command(CLI::App& parent) {
   c.app->add_option("--duration", a->duration, "Simulated time to run, e.g. 10s; overrides the scenario's");
   add_edit_options(*c.app, a->sets, &a->cpus);
   c.app->add_option("--json", a->json_path, "Write results as JSON to FILE (- for stdout)");
-  c.app->add_option("--csv", a->csv_path, "Write per-thread results as CSV to FILE (- for stdout)");
+  c.app->add_option("--csv", a->csv_path, "Write per-thread results as CSV to FILE (- for stdout); a DIR (ending in / or existing) gets the tables threads.csv, jobs.csv, ...");
   c.app->add_option("--trace", a->trace_path, "Write the event trace, one line per event, to FILE (- for stdout)");
   c.app->add_option("--perfetto", a->perfetto_path,
                     "Write a Chrome JSON trace for ui.perfetto.dev or chrome://tracing to FILE (- for stdout)");

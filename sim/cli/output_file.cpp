@@ -23,7 +23,7 @@ namespace fs = std::filesystem;
 // The temporaries a signal handler must remove. A slot's path is written before the slot is
 // marked live, and the slot is unmarked before the path changes, so the handler only ever reads
 // a complete path.
-constexpr int kSlots = 8;
+constexpr int kSlots = 32;  // --csv DIR alone opens eight files
 std::array<std::array<char, PATH_MAX>, kSlots> g_temp_paths;
 volatile sig_atomic_t g_live[kSlots] = {};
 

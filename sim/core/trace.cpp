@@ -45,6 +45,7 @@ std::string_view to_string(TraceKind k) {
     case TraceKind::io_completed: return "io_completed";
     case TraceKind::terminated: return "terminated";
     case TraceKind::command_refused: return "command_refused";
+    case TraceKind::filter_refused: return "filter_refused";
   }
   return "?";
 }

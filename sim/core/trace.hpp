@@ -54,13 +54,17 @@ enum class TraceKind : uint8_t {
                      // thread = interrupted thread; a = latency arrival -> handler start
   interrupt_ended,   // cpu: handler of source `other` returned; a = ns in interrupt context
                      // for it, b = 1 when the CPU returns to thread context
-  workloop_action,   // thread runs an action of work loop `other`; a = source index, b = count
+  workloop_action,   // thread runs an action of work loop `other`; a = source index, b = count;
+                     // c = action latency ns (oldest interrupt handed over -> now), -1 when the
+                     // action serves no interrupt (the I/O command queue)
   timer_fired,       // timer `other` action runs on thread; a = 1 if it ran, 0 if skipped
   io_issued,         // thread issued an I/O to device `other`; a = request id
   io_completed,      // I/O request `a` on device `other` completed; b = IOReturn status
   terminated,        // device `other` terminate phase a (1, 2, 3) done
   command_refused,   // thread: IOCommandGate::commandSleep on work loop `other` returned IOReturn a
                      // (kIOReturnNotPermitted: the gate was not held) without sleeping; b = event
+  filter_refused,    // cpu: the filter of IOFilterInterruptEventSource `b` of work loop `a` said
+                     // the interrupt of source `other` is not its own (a shared line): no work
 };
 
 enum class SwitchReason : uint8_t { none, block, preempt, quantum, yield, exit, handoff };
@@ -84,6 +88,7 @@ struct TraceEvent {
   int32_t other = -1;
   int64_t a = 0;
   int64_t b = 0;
+  int64_t c = 0;  // a third value, for the few kinds that need one (workloop_action)
 };
 
 // Receives every event of a run, in order. `finish` is called once, at the end time.
@@ -120,6 +125,7 @@ struct NameTable {
   std::vector<std::string> interrupts;
   std::vector<std::string> timers;
   std::vector<std::string> devices;
+  std::vector<std::vector<std::string>> sources;  // by work loop, then source index (its checkForWork order)
   std::string_view thread(int32_t i) const { return i < 0 ? std::string_view("idle") : at(threads, i); }
   static std::string_view at(const std::vector<std::string>& v, int32_t i) {
     return i >= 0 && i < static_cast<int32_t>(v.size()) ? std::string_view(v[static_cast<size_t>(i)]) : "?";

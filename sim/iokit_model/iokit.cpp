@@ -201,6 +201,12 @@ std::vector<std::string> IoKit::source_names(int32_t w) const {
   return out;
 }
 
+std::vector<std::vector<std::string>> IoKit::all_source_names() const {
+  std::vector<std::vector<std::string>> out;
+  for (size_t w = 0; w < workloops_.size(); ++w) out.push_back(source_names(static_cast<int32_t>(w)));
+  return out;
+}
+
 bool IoKit::is_interrupt_source(int32_t w, int32_t s) const {
   return workloops_[static_cast<size_t>(w)].sources[static_cast<size_t>(s)].kind != EventSource::Kind::command_queue;
 }
@@ -244,8 +250,8 @@ bool IoKit::stop(Thread& t) {
   return false;
 }
 
-void IoKit::emit(TraceKind k, const Thread* t, int cpu, int32_t other, int64_t a, int64_t b) {
-  d_->emit(TraceEvent{now(), k, 0, static_cast<int16_t>(cpu), t ? t->index : -1, other, a, b});
+void IoKit::emit(TraceKind k, const Thread* t, int cpu, int32_t other, int64_t a, int64_t b, int64_t c) {
+  d_->emit(TraceEvent{now(), k, 0, static_cast<int16_t>(cpu), t ? t->index : -1, other, a, b, c});
 }
 
 // --- primary interrupts ---------------------------------------------------------------------
@@ -287,12 +293,23 @@ void IoKit::on_arrival(int32_t i) {
 
 // models xnu-792 iokit/Kernel/IOInterruptEventSource.cpp normalInterruptOccurred and
 // IOFilterInterruptEventSource.cpp normalInterruptOccurred (primary context)
+void IoKit::handler_started(int32_t /*source*/, int cpu, Duration latency) {
+  if (cpu_arrival_.size() <= static_cast<size_t>(cpu)) cpu_arrival_.resize(static_cast<size_t>(cpu) + 1);
+  cpu_arrival_[static_cast<size_t>(cpu)] = now() - latency;
+}
+
 void IoKit::handler_done(int32_t source, int cpu) {
   const InterruptConfig& c = interrupts_[static_cast<size_t>(source)].config;
   if (c.workloop < 0) return;
   EventSource& s = wl(c.workloop).sources[static_cast<size_t>(c.source)];
   // The filter says whether the interrupt is this driver's (false: a shared line's spurious one).
-  if (s.kind == EventSource::Kind::filter_interrupt && !s.rng.bernoulli(s.accept)) return;
+  if (s.kind == EventSource::Kind::filter_interrupt && !s.rng.bernoulli(s.accept)) {
+    emit(TraceKind::filter_refused, nullptr, cpu, source, c.workloop, c.source);
+    return;
+  }
+  // sim: the arrival of the oldest interrupt not yet handed to the action, for its latency.
+  if (s.producer == s.consumer && static_cast<size_t>(cpu) < cpu_arrival_.size())
+    s.oldest = cpu_arrival_[static_cast<size_t>(cpu)];
   ++s.producer;
   signal_work_available(c.workloop, c.source, nullptr, cpu);
 }

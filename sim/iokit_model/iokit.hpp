@@ -52,6 +52,7 @@ class IoKit final : public dispatcher::OpHandler, public dispatcher::EventHandle
   size_t workloop_count() const { return workloops_.size(); }
   // Source ids of a work loop, in checkForWork order ("io" = the I/O command queue).
   std::vector<std::string> source_names(int32_t wl) const;
+  std::vector<std::vector<std::string>> all_source_names() const;  // by work loop
   // Whether source `s` of work loop `wl` is fed by interrupts (not the I/O command queue).
   bool is_interrupt_source(int32_t wl, int32_t s) const;
   int32_t gate_lock(int32_t wl) const { return workloops_[static_cast<size_t>(wl)].gate.lock_index(); }
@@ -72,6 +73,7 @@ class IoKit final : public dispatcher::OpHandler, public dispatcher::EventHandle
   // --- OpHandler, EventHandler, InterruptClient ----------------------------------------------
   bool execute(Thread& t, const Op& op) override;
   void on_event(const core::Event& e) override;
+  void handler_started(int32_t source, int cpu, Duration latency) override;
   void handler_done(int32_t source, int cpu) override;
 
  private:
@@ -86,6 +88,7 @@ class IoKit final : public dispatcher::OpHandler, public dispatcher::EventHandle
     core::Rng rng;             // the filter's decisions
     uint64_t producer = 0;     // producerCount: interrupts accepted in primary context
     uint64_t consumer = 0;     // consumerCount: interrupts handed to the action
+    SimTime oldest;            // arrival of the oldest interrupt produced and not yet consumed
     int32_t device = -1;       // completion: the device whose hardware completes requests
     int32_t wakeup = -1;       // the action ends with commandWakeup(wakeup, all)
   };
@@ -164,7 +167,7 @@ class IoKit final : public dispatcher::OpHandler, public dispatcher::EventHandle
   bool go_on(const Thread& t) const;
   // An internal thread stops here and runs this op again when it continues.
   bool stop(Thread& t);
-  void emit(core::TraceKind k, const Thread* t, int cpu, int32_t other, int64_t a, int64_t b);
+  void emit(core::TraceKind k, const Thread* t, int cpu, int32_t other, int64_t a, int64_t b, int64_t c = 0);
 
   // --- interrupts (iokit.cpp) --------------------------------------------------------------
   void schedule_arrival(int32_t irq);
@@ -214,6 +217,7 @@ class IoKit final : public dispatcher::OpHandler, public dispatcher::EventHandle
   int32_t first_event_ = 0;
 
   std::vector<Interrupt> interrupts_;
+  std::vector<SimTime> cpu_arrival_;  // per CPU: arrival of the interrupt whose handler runs there
   std::vector<WorkLoop> workloops_;
   std::vector<Timer> timers_;
   std::vector<Device> devices_;

@@ -63,7 +63,7 @@ bool IoKit::check_for_work(Thread& t, int32_t w, size_t s) {
     loop.commands.pop_front();
     loop.more = loop.more || !loop.commands.empty();
     loop.servicing = id;
-    emit(TraceKind::workloop_action, &t, t.cpu, w, static_cast<int64_t>(s), 1);
+    emit(TraceKind::workloop_action, &t, t.cpu, w, static_cast<int64_t>(s), 1, -1);
     Duration service = requests_.at(id).service;
     if (service.ns > 0) {
       d_->compute(t, service);
@@ -78,7 +78,8 @@ bool IoKit::check_for_work(Thread& t, int32_t w, size_t s) {
   uint64_t n = src.producer - src.consumer;
   if (n == 0) return false;
   src.consumer = src.producer;
-  emit(TraceKind::workloop_action, &t, t.cpu, w, static_cast<int64_t>(s), static_cast<int64_t>(n));
+  emit(TraceKind::workloop_action, &t, t.cpu, w, static_cast<int64_t>(s), static_cast<int64_t>(n),
+       (now() - src.oldest).ns);
   if (src.kind == EventSource::Kind::completion) complete_hardware_done(src.device);
   if (src.action.ns > 0) {
     loop.wake_after = src.wakeup;

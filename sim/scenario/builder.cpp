@@ -181,6 +181,7 @@ World build_world(const Scenario& s, const policies::PolicyInfo& policy, core::T
     w.names.workloops = iokit->workloop_names();
     w.names.timers = iokit->timer_names();
     w.names.devices = iokit->device_names();
+    w.names.sources = iokit->all_source_names();
     w.iokit = std::move(iokit);
   }
   return w;
