@@ -672,6 +672,14 @@ def check_accounting(path):
 
     def walk(o, where):
         if isinstance(o, dict):
+            # A distribution's max_at_ns is -1 exactly when it has no sample; max_job is -1 when
+            # the maximum belongs to no job (docs/results-format.md).
+            if "max_at_ns" in o and "count" in o:
+                if (o["max_at_ns"] == -1) != (o["count"] == 0):
+                    bad.append(f"{where}/max_at_ns = {o['max_at_ns']} with count {o['count']}")
+                if o.get("max_job", 0) < -1 or o["max_at_ns"] < -1:
+                    bad.append(f"{where}: max_at_ns {o['max_at_ns']}, max_job {o.get('max_job')}")
+                o = {k: v for k, v in o.items() if k not in ("max_at_ns", "max_job")}
             for k, v in o.items():
                 walk(v, f"{where}/{k}")
         elif isinstance(o, list):
