@@ -12,6 +12,7 @@
 #include "sim/cli/console.hpp"
 #include "sim/cli/explain_run.hpp"
 #include "sim/cli/overrides.hpp"
+#include "sim/cli/run_input.hpp"
 #include "sim/core/time.hpp"
 #include "sim/iokit_model/config.hpp"
 #include "sim/run/simulation.hpp"
@@ -80,65 +81,16 @@ int explain_command(const ExplainArgs& a) {
            a.since.value_or("0s"));
     return kExitBadInput;
   }
-  std::optional<core::Duration> duration;
-  if (a.duration) {
-    core::ParsedDuration d = core::parse_duration(*a.duration);
-    if (!d.value || d.value->ns <= 0) {
-      eprint("xnusim: error: --duration: {}\n",
-             d.value ? fmt::format("must be a positive duration (got \"{}\")", *a.duration) : d.error);
-      return kExitBadInput;
-    }
-    duration = d.value;
-  }
-  std::optional<uint64_t> seed;
-  if (a.seed) {
-    uint64_t v = 0;
-    const char* first = a.seed->data();
-    const char* last = first + a.seed->size();
-    auto [end, ec] = std::from_chars(first, last, v);
-    if (a.seed->empty() || ec != std::errc() || end != last) {
-      eprint("xnusim: error: --seed: must be an integer from 0 to {} (got \"{}\")\n",
-             std::numeric_limits<uint64_t>::max(), *a.seed);
-      return kExitBadInput;
-    }
-    seed = v;
-  }
-  std::optional<std::vector<Override>> edits = parse_overrides(a.sets, a.cpus, error);
-  if (!edits) {
-    eprint("{}\n", error);
-    return kExitBadInput;
-  }
-  ScenarioInput loaded = load_scenario_input(a.file, *edits);
-  if (!loaded.scenario) {
-    eprint("{}", loaded.diagnostics.format());
-    return kExitBadInput;
-  }
-  const scenario::Scenario& s = *loaded.scenario;
-  if (std::string e = run::check_policy_name(s, a.policy); !e.empty()) {
-    eprint("{}\n", e);
-    return kExitBadInput;
-  }
-  if (std::string e = run::check_supported(s); !e.empty()) {
-    eprint("{}", e);
-    return kExitBadInput;
-  }
-
   run::Options options;
-  options.policy = a.policy;
-  options.scenario_sha256 = loaded.sha256;
-  options.sets = loaded.sets;
-  options.duration = duration;
-  options.seed = seed;
+  if (!parse_seed_option(a.seed, options) || !parse_duration_option(a.duration, options)) return kExitBadInput;
+  std::optional<ScenarioInput> loaded = load_checked_scenario(a.file, a.sets, a.cpus, a.policy, options);
+  if (!loaded) return kExitBadInput;
+  const scenario::Scenario& s = *loaded->scenario;
   std::optional<ExplainRun> ran;
   try {
     ran.emplace(explain_scenario(s, options, setup.since, setup.until));
   } catch (const core::TimeOverflow& e) {
-    if (e.pointer().empty())
-      eprint("{}: error: {}\n", s.file, e.what());
-    else
-      eprint("{}: error: {}: {}\n  note: a duration drawn at random for this op took simulated time past "
-             "its limit; narrow its distribution or shorten the run\n",
-             s.file, e.pointer(), e.what());
+    print_time_overflow(s.file, e);
     return kExitBadInput;
   }
   write_text(stdout, ran->text);

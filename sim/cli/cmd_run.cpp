@@ -22,6 +22,7 @@
 #include "sim/cli/csv_directory.hpp"
 #include "sim/cli/output_file.hpp"
 #include "sim/cli/overrides.hpp"
+#include "sim/cli/run_input.hpp"
 #include "reports/trace_text.hpp"
 #include "sim/core/time.hpp"
 #include "sim/run/simulation.hpp"
@@ -49,19 +50,6 @@ struct RunArgs {
   bool wide = false;
 };
 
-// --seed: a decimal integer in [0, 2^64-1]; anything else is an error (never clamped).
-std::optional<uint64_t> parse_seed(const std::string& text, std::string& error) {
-  uint64_t v = 0;
-  const char* first = text.data();
-  const char* last = first + text.size();
-  auto [end, ec] = std::from_chars(first, last, v);
-  if (text.empty() || ec != std::errc() || end != last) {
-    error = fmt::format("xnusim: error: --seed: must be an integer from 0 to {} (got \"{}\")",
-                        std::numeric_limits<uint64_t>::max(), text);
-    return std::nullopt;
-  }
-  return v;
-}
 
 // Progress on stderr: looked at every 4096 instants; printed at most twice a second once the run
 // has taken a second of wall time, on one line that is cleared at the end.
@@ -97,23 +85,7 @@ std::string run_command_line(const RunArgs& a, const run::Results& r) {
 int run_command(const RunArgs& a) {
   // Options first: a bad option costs no loading and no simulation.
   run::Options options;
-  if (a.seed) {
-    std::string error;
-    options.seed = parse_seed(*a.seed, error);
-    if (!options.seed) {
-      eprint("{}\n", error);
-      return kExitBadInput;
-    }
-  }
-  if (a.duration) {
-    core::ParsedDuration d = core::parse_duration(*a.duration);
-    if (!d.value || d.value->ns <= 0) {
-      eprint("xnusim: error: --duration: {}\n",
-             d.value ? fmt::format("must be a positive duration (got \"{}\")", *a.duration) : d.error);
-      return kExitBadInput;
-    }
-    options.duration = d.value;
-  }
+  if (!parse_seed_option(a.seed, options) || !parse_duration_option(a.duration, options)) return kExitBadInput;
   std::string window_error;
   std::optional<reports::TimeWindow> window = parse_window_option(a.window, window_error);
   if (!window_error.empty()) {
@@ -138,30 +110,9 @@ int run_command(const RunArgs& a) {
     return kExitBadInput;
   }
 
-  std::string edit_error;
-  std::optional<std::vector<Override>> edits = parse_overrides(a.sets, a.cpus, edit_error);
-  if (!edits) {
-    eprint("{}\n", edit_error);
-    return kExitBadInput;
-  }
-
-  ScenarioInput loaded = load_scenario_input(a.file, *edits);
-  if (!loaded.scenario) {
-    eprint("{}", loaded.diagnostics.format());
-    return kExitBadInput;
-  }
-  const scenario::Scenario& s = *loaded.scenario;
-  options.scenario_sha256 = loaded.sha256;
-  options.sets = loaded.sets;
-  if (std::string e = run::check_policy_name(s, a.policy); !e.empty()) {
-    eprint("{}\n", e);
-    return kExitBadInput;
-  }
-  if (std::string e = run::check_supported(s); !e.empty()) {
-    eprint("{}", e);
-    return kExitBadInput;
-  }
-  options.policy = a.policy;
+  std::optional<ScenarioInput> loaded = load_checked_scenario(a.file, a.sets, a.cpus, a.policy, options);
+  if (!loaded) return kExitBadInput;
+  const scenario::Scenario& s = *loaded->scenario;
   if (std::string e = check_window(window, options.duration.value_or(s.duration).ns); !e.empty()) {
     eprint("{}\n", e);
     return kExitBadInput;
@@ -214,8 +165,8 @@ int run_command(const RunArgs& a) {
     pc.xnu = s.machine.xnu == scenario::XnuRelease::r792 ? "792" : "517";
     pc.duration_ns = sim.duration().ns;
     pc.cpus = s.machine.cpus;
-    pc.scenario_sha256 = loaded.sha256;
-    pc.sets = loaded.sets;
+    pc.scenario_sha256 = loaded->sha256;
+    pc.sets = loaded->sets;
     perfetto_writer.emplace(perfetto.file(), sim.names(), std::move(pc));
     sim.add_sink(&*perfetto_writer);
   }
@@ -237,12 +188,7 @@ int run_command(const RunArgs& a) {
     ran.emplace(sim.run());
   } catch (const core::TimeOverflow& e) {
     progress.clear();
-    if (e.pointer().empty())
-      eprint("{}: error: {}\n", s.file, e.what());
-    else
-      eprint("{}: error: {}: {}\n  note: a duration drawn at random for this op took simulated time past "
-             "its limit; narrow its distribution or shorten the run\n",
-             s.file, e.pointer(), e.what());
+    print_time_overflow(s.file, e);
     return kExitBadInput;
   }
   const run::Results& results = *ran;
