@@ -55,6 +55,8 @@ struct Op {
   int64_t times = 1;        // loop
   bool forever = false;     // loop
   bool all = false;         // signal, command_wakeup
+  Duration timeout;         // wait: THREAD_TIMED_OUT after this long; zero = no timeout
+  int32_t thread = -1;      // signal: wake only this thread (thread_wakeup_thread), -1 any
   int priority = 0;         // set_priority, set_mode
   LockMode lock_mode = LockMode::exclusive;
   FunnelName funnel = FunnelName::none;
