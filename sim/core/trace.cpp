@@ -87,6 +87,7 @@ std::string_view to_string(WakeReason r) {
     case WakeReason::start: return "start";
     case WakeReason::interrupt: return "interrupt";
     case WakeReason::timed_out: return "timed_out";
+    case WakeReason::interrupted: return "interrupted";
   }
   return "?";
 }

@@ -99,7 +99,10 @@ bool SyncLayer::execute(Thread& t, const model::Op& op) {
       release(t, op.ref, op.lock_mode);
       return go_on(t);
     case OpKind::wait:
-      return wait_op(t, op.ref, op.timeout);
+      return wait_op(t, op.ref, op.timeout, op.interruptible.value_or(counts_[static_cast<size_t>(op.ref)] >= 0));
+    case OpKind::clear_wait:
+      clear_wait_op(t, op.thread);
+      return go_on(t);
     case OpKind::signal:
       signal_op(t, op.ref, op.all, op.thread);
       return go_on(t);
@@ -146,7 +149,7 @@ void SyncLayer::release_mutex(Thread& t, int32_t l) { release(t, l, LockMode::ex
 // With a timeout it is assert_wait_deadline: the thread's wait timer ends the wait with
 // THREAD_TIMED_OUT unless a wakeup comes first (sched_prim.c thread_timer_expire). On a
 // semaphore (sync_sema.c semaphore_wait_internal) a positive count is taken without waiting.
-bool SyncLayer::wait_op(Thread& t, int32_t e, Duration timeout) {
+bool SyncLayer::wait_op(Thread& t, int32_t e, Duration timeout, bool interruptible) {
   int64_t& count = counts_[static_cast<size_t>(e)];
   if (count > 0) {
     --count;
@@ -157,6 +160,7 @@ bool SyncLayer::wait_op(Thread& t, int32_t e, Duration timeout) {
   ThreadSync& s = ts(t);
   s.waiting_event = e;
   ++s.wait_generation;
+  s.wait_interruptible = interruptible;
   d_.emit(TraceEvent{now(), TraceKind::event_waited, 0, static_cast<int16_t>(t.cpu), t.index, e, 0, 0});
   if (timeout.ns > 0)
     d_.schedule(now() + timeout, dispatcher::kRankTimer, timeout_kind_, t.index, s.wait_generation, e);
@@ -172,7 +176,19 @@ void SyncLayer::on_event(const core::Event& e) {
   end_event_wait(e.target, WakeReason::timed_out);
 }
 
-// The wait of `thread` ends with THREAD_AWAKENED (reason event) or THREAD_TIMED_OUT.
+// models xnu-792 osfmk/kern/sched_prim.c clear_wait(thread, THREAD_INTERRUPTED) (what
+// thread_abort does to a waiting thread): an interruptible event wait ends with
+// THREAD_INTERRUPTED; an uninterruptible one (TH_UNINT) is left alone (KERN_FAILURE), and so is a
+// thread not in an event wait (lock waits are THREAD_UNINT in xnu). Nothing is traced then.
+void SyncLayer::clear_wait_op(Thread& /*t*/, int32_t target) {
+  const ThreadSync& s = threads_[static_cast<size_t>(target)];
+  if (s.waiting_event < 0 || !s.wait_interruptible) return;
+  events_[static_cast<size_t>(s.waiting_event)].remove(target);
+  end_event_wait(target, WakeReason::interrupted);
+}
+
+// The wait of `thread` ends with THREAD_AWAKENED (reason event), THREAD_TIMED_OUT or
+// THREAD_INTERRUPTED.
 void SyncLayer::end_event_wait(int32_t thread, WakeReason why) {
   ThreadSync& s = threads_[static_cast<size_t>(thread)];
   s.waiting_event = -1;

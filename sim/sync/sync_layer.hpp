@@ -58,6 +58,7 @@ struct ThreadSync {
                                     // two: a mutex and the funnel it re-takes first)
   int32_t waiting_event = -1;       // event whose wait queue holds it
   uint32_t wait_generation = 0;     // counts its event waits: a stale timeout finds it changed
+  bool wait_interruptible = false;  // its event wait is THREAD_INTERRUPTIBLE (clear_wait ends it)
   int xnu_pri = -1;                 // while xnu-promoted (TH_MODE_PROMOTED): its floor, the
                                     // level it had when marked or was raised to; -1 otherwise
   int boost = -1;                   // inherit/ceiling boost, -1 none
@@ -139,7 +140,8 @@ class SyncLayer final : public dispatcher::OpHandler,
 
   // Ops.
   bool lock_op(Thread& t, int32_t l, model::LockMode mode);
-  bool wait_op(Thread& t, int32_t e, Duration timeout);
+  bool wait_op(Thread& t, int32_t e, Duration timeout, bool interruptible);
+  void clear_wait_op(Thread& t, int32_t target);
   void signal_op(Thread& t, int32_t e, bool all, int32_t only);
   void end_event_wait(int32_t thread, WakeReason why);
   bool funnel_op(Thread& t, model::FunnelName name);

@@ -128,3 +128,41 @@ TEST_CASE("semaphore: an initial count lets that many waits through; plain event
   CHECK(r.sync().semaphore_count(1) == -1);
   CHECK(wait_ends(r) == std::vector<std::string>{"2000us c event"});
 }
+
+TEST_CASE("wait queue: clear_wait ends an interruptible wait with THREAD_INTERRUPTED and leaves a TH_UNINT one",
+          "[sync][fidelity]") {
+  // xnu-792 sched_prim.c clear_wait_internal: THREAD_INTERRUPTED on a TH_UNINT thread returns
+  // KERN_FAILURE; otherwise the thread is pulled off its wait queue and thread_go'd.
+  auto interruptible = [](model::Op op, bool on) {
+    op.interruptible = on;
+    return op;
+  };
+  model::Op abort_a;
+  abort_a.kind = model::OpKind::clear_wait;
+  abort_a.thread = 0;
+  model::Op abort_b = abort_a;
+  abort_b.thread = 1;
+  model::Op abort_s = abort_a;
+  abort_s.thread = 3;
+  auto s = scenario_of({thread("a", 30, {interruptible(wait_op(0), true), run_op(ms(1))}),
+                        thread("b", 20, {wait_op(0), run_op(ms(1))}),
+                        thread("c", 25, {wait_op(1), run_op(ms(1))}),
+                        thread("s", 10, {run_op(ms(1)), abort_b, abort_a, abort_s, signal_op(0), run_op(ms(1))})},
+                       ms(20));
+  s.events.push_back(event("e"));
+  s.events.push_back(semaphore("sem", 0));
+  SyncRun r(s);
+  // At 1 ms: b's plain wait is uninterruptible (the default) and stays; a is interrupted and
+  // preempts s, running 1..2 ms. At 2 ms s goes on: s itself, not waiting, is left alone; its
+  // signal wakes b, still first in the queue. c (a semaphore wait, interruptible by default) is never aborted.
+  std::vector<std::string> ends;
+  for (const auto& e : r.trace.of(core::TraceKind::woke)) {
+    auto why = static_cast<core::WakeReason>(e.reason);
+    if (why == core::WakeReason::start) continue;
+    ends.push_back(std::to_string(e.time.ns / 1000) + "us " + r.d().threads()[static_cast<size_t>(e.thread)].name +
+                   " " + std::string(core::to_string(why)));
+  }
+  CHECK(ends == std::vector<std::string>{"1000us a interrupted", "2000us b event"});
+  CHECK(r.sync().thread_state(2).wait_interruptible);
+  CHECK(r.sync().event_waiters(1).waiters() == std::deque<int32_t>{2});
+}

@@ -221,6 +221,8 @@ void Checker::read_wait(const OpArgs& a) {
   ref_key(a, "event", events_, a.out.ref);
   optional_key(a.v, a.ptr, "timeout", a.out.timeout,
                [&](const Json& x, const std::string& p) { return read_duration(x, p, Sign::positive); });
+  if (const Json* i = member(a.v, "interruptible"))
+    if (auto b = read_bool(*i, at(a.ptr, "interruptible"))) a.out.interruptible = *b;
 }
 
 void Checker::read_signal(const OpArgs& a) {
@@ -319,6 +321,8 @@ void Checker::read_timer_arm(const OpArgs& a) {
 void Checker::read_timer_cancel(const OpArgs& a) { ref_key(a, "timer", timers_, a.out.ref); }
 
 void Checker::read_terminate(const OpArgs& a) { ref_key(a, "device", devices_, a.out.ref); }
+
+void Checker::read_clear_wait(const OpArgs& a) { ref_key(a, "thread", threads_, a.out.thread); }
 
 
 
