@@ -86,6 +86,8 @@ std::string_view to_string(WakeReason r) {
     case WakeReason::io: return "io";
     case WakeReason::start: return "start";
     case WakeReason::interrupt: return "interrupt";
+    case WakeReason::timed_out: return "timed_out";
+    case WakeReason::interrupted: return "interrupted";
   }
   return "?";
 }

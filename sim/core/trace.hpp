@@ -69,7 +69,10 @@ enum class TraceKind : uint8_t {
 
 enum class SwitchReason : uint8_t { none, block, preempt, quantum, yield, exit, handoff };
 enum class BlockReason : uint8_t { sleep, period, event, lock, funnel, io, exit, command };
-enum class WakeReason : uint8_t { timer, release, event, lock, io, start, interrupt };
+// timed_out: a wait with a timeout ended by it (THREAD_TIMED_OUT); interrupted: by clear_wait
+// (THREAD_INTERRUPTED); event: THREAD_AWAKENED.
+enum class WakeReason : uint8_t { timer, release, event, lock, io, start, interrupt, timed_out,
+                                  interrupted };
 enum class PriorityReason : uint8_t { set_priority, decay, quantum, tick, wake, failsafe, promote,
                                       unpromote, depress, mode };
 

@@ -33,7 +33,7 @@ struct RealtimeParams {
 enum class OpKind : uint8_t {
   run, sleep, sleep_until_next_period, loop, lock, unlock, wait, signal, funnel, yield, swtch_pri,
   set_priority, set_mode, run_action, command_sleep, command_wakeup, io, timer_arm, timer_cancel,
-  terminate,
+  terminate, clear_wait,
   // Internal ops, never produced by the loader: the programs of the IOKit layer's own threads
   // (`ref` = work loop or callout slot), the end of a run_action's computation, and direct
   // IOWorkLoop::closeGate/openGate (`ref` = work loop) for tests.
@@ -55,6 +55,12 @@ struct Op {
   int64_t times = 1;        // loop
   bool forever = false;     // loop
   bool all = false;         // signal, command_wakeup
+  Duration timeout;         // wait: THREAD_TIMED_OUT after this long; zero = no timeout
+  int32_t thread = -1;      // signal: wake only this thread (thread_wakeup_thread), -1 any;
+                            // clear_wait: the thread whose wait to interrupt
+  // wait: THREAD_INTERRUPTIBLE (true) or THREAD_UNINT (false); unset: interruptible on a
+  // semaphore (semaphore_wait waits THREAD_ABORTSAFE), uninterruptible on a plain event
+  std::optional<bool> interruptible;
   int priority = 0;         // set_priority, set_mode
   LockMode lock_mode = LockMode::exclusive;
   FunnelName funnel = FunnelName::none;

@@ -54,6 +54,7 @@ sync::SyncSetup sync_setup(const Scenario& s, const model::MachineConfig& machin
     setup.locks.push_back(std::move(c));
   }
   setup.events = s.events.size();
+  for (const EventSpec& e : s.events) setup.semaphore_counts.push_back(e.count);
   setup.merged_funnels = machine.merged_funnels;
   for (const ThreadSpec& t : s.threads) scan_funnels(t.program, setup);
   return setup;

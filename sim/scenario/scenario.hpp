@@ -66,6 +66,12 @@ struct LockSpec {
 struct EventSpec {
   std::string id;
   std::string pointer;
+  // "policy": SYNC_POLICY_FIFO or SYNC_POLICY_FIXED_PRIORITY. Both wake in arrival order, as
+  // xnu-792's wait queues do (docs/scenario-format.md, "Events").
+  bool fixed_priority = false;
+  // "count": a Mach semaphore with this initial count (semaphore_signal preposts); -1 a plain
+  // event, whose wakeups with nobody waiting are lost.
+  int64_t count = -1;
 };
 
 struct ArrivalSpec {

@@ -47,12 +47,15 @@ SyncLayer::SyncLayer(dispatcher::Dispatcher& d, SyncSetup setup) : d_(d), merged
   if (setup.kernel_funnel || (merged_ && setup.network_funnel)) add_funnel(0);
   if (setup.network_funnel && !merged_) add_funnel(1);
   events_.resize(setup.events);
+  counts_ = std::move(setup.semaphore_counts);
+  counts_.resize(setup.events, -1);
   threads_.resize(d.threads().size());
 }
 
 void SyncLayer::attach() {
   for (const model::OpInfo& op : model::kOpTable)  // the ops this layer executes (op_table.hpp)
     if (op.layer == model::OpLayer::sync) d_.register_op_handler(op.kind, this);
+  timeout_kind_ = d_.register_event_handler(this);
   bool spin_locks = std::any_of(locks_.begin(), locks_.end(),
                                 [](const Lock& l) { return l.config.kind == LockKind::spin; });
   // sim: the hook is set only when it has work, so that runs without funnels or spin locks
@@ -96,9 +99,12 @@ bool SyncLayer::execute(Thread& t, const model::Op& op) {
       release(t, op.ref, op.lock_mode);
       return go_on(t);
     case OpKind::wait:
-      return wait_op(t, op.ref);
+      return wait_op(t, op.ref, op.timeout, op.interruptible.value_or(counts_[static_cast<size_t>(op.ref)] >= 0));
+    case OpKind::clear_wait:
+      clear_wait_op(t, op.thread);
+      return go_on(t);
     case OpKind::signal:
-      signal_op(t, op.ref, op.all);
+      signal_op(t, op.ref, op.all, op.thread);
       return go_on(t);
     case OpKind::funnel:
       return funnel_op(t, op.funnel);
@@ -137,26 +143,81 @@ bool SyncLayer::acquire_mutex(Thread& t, int32_t l) {
 
 void SyncLayer::release_mutex(Thread& t, int32_t l) { release(t, l, LockMode::exclusive); }
 
-// models xnu-792 osfmk/kern/wait_queue.c: assert_wait + thread_block on an event (FIFO)
-bool SyncLayer::wait_op(Thread& t, int32_t e) {
+// models xnu-792 osfmk/kern/wait_queue.c wait_queue_assert_wait64_locked + thread_block: the
+// waiter joins the tail of the queue (SYNC_POLICY_FIFO and SYNC_POLICY_FIXED_PRIORITY alike:
+// wait_queue_init accepts only FIFO order and _wait_queue_select64_one walks from the head).
+// With a timeout it is assert_wait_deadline: the thread's wait timer ends the wait with
+// THREAD_TIMED_OUT unless a wakeup comes first (sched_prim.c thread_timer_expire). On a
+// semaphore (sync_sema.c semaphore_wait_internal) a positive count is taken without waiting.
+bool SyncLayer::wait_op(Thread& t, int32_t e, Duration timeout, bool interruptible) {
+  int64_t& count = counts_[static_cast<size_t>(e)];
+  if (count > 0) {
+    --count;
+    d_.emit(TraceEvent{now(), TraceKind::event_waited, 0, static_cast<int16_t>(t.cpu), t.index, e, 1, 0});
+    return go_on(t);
+  }
   events_[static_cast<size_t>(e)].push(t.index);
-  ts(t).waiting_event = e;
+  ThreadSync& s = ts(t);
+  s.waiting_event = e;
+  ++s.wait_generation;
+  s.wait_interruptible = interruptible;
   d_.emit(TraceEvent{now(), TraceKind::event_waited, 0, static_cast<int16_t>(t.cpu), t.index, e, 0, 0});
+  if (timeout.ns > 0)
+    d_.schedule(now() + timeout, dispatcher::kRankTimer, timeout_kind_, t.index, s.wait_generation, e);
   d_.block(t, BlockReason::event, e);
   return false;
 }
 
+void SyncLayer::on_event(const core::Event& e) {
+  // A wakeup, or a later wait, came first: the timer was cancelled (thread_wakeup clears it).
+  const ThreadSync& s = threads_[static_cast<size_t>(e.target)];
+  if (s.waiting_event != static_cast<int32_t>(e.arg) || s.wait_generation != e.generation) return;
+  events_[static_cast<size_t>(e.arg)].remove(e.target);
+  end_event_wait(e.target, WakeReason::timed_out);
+}
+
+// models xnu-792 osfmk/kern/sched_prim.c clear_wait(thread, THREAD_INTERRUPTED) (what
+// thread_abort does to a waiting thread): an interruptible event wait ends with
+// THREAD_INTERRUPTED; an uninterruptible one (TH_UNINT) is left alone (KERN_FAILURE), and so is a
+// thread not in an event wait (lock waits are THREAD_UNINT in xnu). Nothing is traced then.
+void SyncLayer::clear_wait_op(Thread& /*t*/, int32_t target) {
+  const ThreadSync& s = threads_[static_cast<size_t>(target)];
+  if (s.waiting_event < 0 || !s.wait_interruptible) return;
+  events_[static_cast<size_t>(s.waiting_event)].remove(target);
+  end_event_wait(target, WakeReason::interrupted);
+}
+
+// The wait of `thread` ends with THREAD_AWAKENED (reason event), THREAD_TIMED_OUT or
+// THREAD_INTERRUPTED.
+void SyncLayer::end_event_wait(int32_t thread, WakeReason why) {
+  ThreadSync& s = threads_[static_cast<size_t>(thread)];
+  s.waiting_event = -1;
+  ++s.wait_generation;  // cancels its timeout
+  d_.wake(th(thread), why);
+}
+
 // models xnu-792 osfmk/kern/sched_prim.c thread_wakeup_prim (wakeup_one / wakeup_all): the first
-// waiter, or all in order; with nobody waiting the wakeup is lost.
-void SyncLayer::signal_op(Thread& t, int32_t e, bool all) {
+// waiter, or all in order; with nobody waiting the wakeup is lost. `only` >= 0 is
+// wait_queue_wakeup64_thread: that thread if it waits here, else nobody (KERN_NOT_WAITING). On a
+// semaphore (sync_sema.c semaphore_signal_internal) a signal that wakes nobody is preposted:
+// the count rises (semaphore_signal passes SEMAPHORE_SIGNAL_PREPOST; semaphore_signal_all and
+// semaphore_signal_thread do not).
+void SyncLayer::signal_op(Thread& t, int32_t e, bool all, int32_t only) {
   WaitQueue& q = events_[static_cast<size_t>(e)];
-  size_t n = all ? q.size() : std::min<size_t>(1, q.size());
+  std::vector<int32_t> woken;
+  if (only >= 0) {
+    if (q.contains(only)) woken.push_back(only);
+  } else {
+    size_t n = all ? q.size() : std::min<size_t>(1, q.size());
+    for (size_t i = 0; i < n; ++i) woken.push_back(q.waiters()[i]);
+  }
+  int64_t& count = counts_[static_cast<size_t>(e)];
+  if (woken.empty() && count >= 0 && only < 0 && !all) ++count;
   d_.emit(TraceEvent{now(), TraceKind::event_signaled, 0, static_cast<int16_t>(t.cpu), t.index, e,
-                     static_cast<int64_t>(n), 0});
-  for (size_t i = 0; i < n; ++i) {
-    int32_t w = q.pop();
-    threads_[static_cast<size_t>(w)].waiting_event = -1;
-    d_.wake(th(w), WakeReason::event);
+                     static_cast<int64_t>(woken.size()), 0});
+  for (int32_t w : woken) {
+    q.remove(w);
+    end_event_wait(w, WakeReason::event);
   }
 }
 

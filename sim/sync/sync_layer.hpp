@@ -17,12 +17,15 @@ namespace sim::sync {
 
 using core::Duration;
 using core::SimTime;
+using core::WakeReason;
 using model::Thread;
 
 // What the builder tells the layer about the scenario.
 struct SyncSetup {
   std::vector<LockConfig> locks;  // the scenario's locks, in declaration order
   size_t events = 0;
+  // Per event: its semaphore count at the start, or -1 for a plain event (missing = plain).
+  std::vector<int64_t> semaphore_counts;
   bool merged_funnels = false;    // machine.funnels "merged", or xnu 792 (one funnel)
   bool kernel_funnel = false;     // some op names the kernel funnel
   bool network_funnel = false;    // some op names the network funnel
@@ -54,6 +57,8 @@ struct ThreadSync {
   std::vector<int32_t> pending;     // xnu mutexes whose lck_mtx_waiters count it (at most
                                     // two: a mutex and the funnel it re-takes first)
   int32_t waiting_event = -1;       // event whose wait queue holds it
+  uint32_t wait_generation = 0;     // counts its event waits: a stale timeout finds it changed
+  bool wait_interruptible = false;  // its event wait is THREAD_INTERRUPTIBLE (clear_wait ends it)
   int xnu_pri = -1;                 // while xnu-promoted (TH_MODE_PROMOTED): its floor, the
                                     // level it had when marked or was raised to; -1 otherwise
   int boost = -1;                   // inherit/ceiling boost, -1 none
@@ -71,7 +76,10 @@ struct ThreadSync {
                                     // block and the re-take)
 };
 
-class SyncLayer final : public dispatcher::OpHandler, public dispatcher::BlockHook, public dispatcher::SwitchObserver {
+class SyncLayer final : public dispatcher::OpHandler,
+                        public dispatcher::BlockHook,
+                        public dispatcher::SwitchObserver,
+                        public dispatcher::EventHandler {
  public:
   // PPC adaptive mutex spin (MutexSpin) and the simple-lock timeout (LockTimeOut), xnu-facts.md 7.
   static constexpr Duration kMutexSpin = Duration::microseconds(10);
@@ -100,6 +108,8 @@ class SyncLayer final : public dispatcher::OpHandler, public dispatcher::BlockHo
   const std::vector<Lock>& locks() const { return locks_; }
   const ThreadSync& thread_state(int32_t thread) const { return threads_[static_cast<size_t>(thread)]; }
   const WaitQueue& event_waiters(int32_t event) const { return events_[static_cast<size_t>(event)]; }
+  // A semaphore's preposted count (signals nobody has consumed yet); -1 for a plain event.
+  int64_t semaphore_count(int32_t event) const { return counts_[static_cast<size_t>(event)]; }
   // The lock index of funnel 0 (kernel) or 1 (network), -1 when it does not exist; with merged
   // funnels both name the kernel funnel.
   int32_t funnel_lock(int funnel) const { return funnel_lock_[static_cast<size_t>(funnel_id(funnel))]; }
@@ -114,6 +124,8 @@ class SyncLayer final : public dispatcher::OpHandler, public dispatcher::BlockHo
   // SwitchObserver: a thread that ends holding a mutex or rw lock leaves it held for ever
   // (traced as lock_held_at_exit, one per lock); holding a spin lock is a simulated panic.
   void exiting(Thread& t) override;
+  // EventHandler: a timed wait's deadline (assert_wait_deadline's timer).
+  void on_event(const core::Event& e) override;
 
  private:
   enum class Acquire : uint8_t { done, waiting };
@@ -128,8 +140,10 @@ class SyncLayer final : public dispatcher::OpHandler, public dispatcher::BlockHo
 
   // Ops.
   bool lock_op(Thread& t, int32_t l, model::LockMode mode);
-  bool wait_op(Thread& t, int32_t e);
-  void signal_op(Thread& t, int32_t e, bool all);
+  bool wait_op(Thread& t, int32_t e, Duration timeout, bool interruptible);
+  void clear_wait_op(Thread& t, int32_t target);
+  void signal_op(Thread& t, int32_t e, bool all, int32_t only);
+  void end_event_wait(int32_t thread, WakeReason why);
   bool funnel_op(Thread& t, model::FunnelName name);
 
   // Acquisition and release, by kind.
@@ -157,6 +171,8 @@ class SyncLayer final : public dispatcher::OpHandler, public dispatcher::BlockHo
   dispatcher::Dispatcher& d_;
   std::vector<Lock> locks_;
   std::vector<WaitQueue> events_;
+  std::vector<int64_t> counts_;     // per event: semaphore count, -1 plain event
+  uint16_t timeout_kind_ = 0;       // event kind of wait timeouts (registered in attach)
   std::vector<ThreadSync> threads_;
   std::array<int32_t, 2> funnel_lock_{-1, -1};
   bool merged_ = false;

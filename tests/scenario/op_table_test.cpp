@@ -54,6 +54,7 @@ const std::map<std::string, std::string>& examples() {
       {"timer_arm", R"({"op": "timer_arm", "timer": "tm", "after": "1us"})"},
       {"timer_cancel", R"({"op": "timer_cancel", "timer": "tm"})"},
       {"terminate", R"({"op": "terminate", "device": "d"})"},
+      {"clear_wait", R"({"op": "clear_wait", "thread": "u"})"},
   };
   return m;
 }
@@ -79,7 +80,7 @@ TEST_CASE("op table: every op is spelt one way, and only public ops have a spell
     CHECK(*sim::model::op_from_name(op.name) == op.kind);
   }
   CHECK(sim::model::public_op_names().size() == public_ops);
-  CHECK(public_ops == 20);
+  CHECK(public_ops == 21);
   CHECK(sim::model::time_passing_op_list() ==
         "run, sleep, sleep_until_next_period, lock, wait, funnel, run_action, command_sleep or io");
 }

@@ -217,11 +217,24 @@ void Checker::read_lock(const OpArgs& a) {
   }
 }
 
-void Checker::read_wait(const OpArgs& a) { ref_key(a, "event", events_, a.out.ref); }
+void Checker::read_wait(const OpArgs& a) {
+  ref_key(a, "event", events_, a.out.ref);
+  optional_key(a.v, a.ptr, "timeout", a.out.timeout,
+               [&](const Json& x, const std::string& p) { return read_duration(x, p, Sign::positive); });
+  if (const Json* i = member(a.v, "interruptible"))
+    if (auto b = read_bool(*i, at(a.ptr, "interruptible"))) a.out.interruptible = *b;
+}
 
 void Checker::read_signal(const OpArgs& a) {
   ref_key(a, "event", events_, a.out.ref);
   all_key(a);
+  if (const Json* t = member(a.v, "thread")) {
+    if (auto r = resolve(*t, at(a.ptr, "thread"), threads_)) a.out.thread = *r;
+    if (member(a.v, "all"))
+      error(a.ptr, "\"thread\" and \"all\" cannot be combined")
+          .notes.push_back("\"thread\" wakes that one thread if it waits on the event "
+                           "(thread_wakeup_thread); \"all\" wakes every waiter");
+  }
 }
 
 void Checker::read_funnel(const OpArgs& a) {
@@ -308,6 +321,8 @@ void Checker::read_timer_arm(const OpArgs& a) {
 void Checker::read_timer_cancel(const OpArgs& a) { ref_key(a, "timer", timers_, a.out.ref); }
 
 void Checker::read_terminate(const OpArgs& a) { ref_key(a, "device", devices_, a.out.ref); }
+
+void Checker::read_clear_wait(const OpArgs& a) { ref_key(a, "thread", threads_, a.out.thread); }
 
 
 

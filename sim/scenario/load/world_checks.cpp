@@ -62,7 +62,15 @@ Scenario Checker::run(const Json& root) {
       std::string p = at("/events", i);
       s_.events[i].id = events_.names[i];
       s_.events[i].pointer = p;
-      if (e.is_object()) check_keys(e, p, {"id"}, "in an event");
+      if (!e.is_object()) continue;
+      check_keys(e, p, {"id", "policy", "count"}, "in an event");
+      if (const Json* pol = member(e, "policy"))
+        if (auto fp = read_enum<bool>(*pol, at(p, "policy"), {{"fifo", false}, {"fixed_priority", true}}))
+          s_.events[i].fixed_priority = *fp;
+      // A semaphore: semaphore_create refuses a negative initial value (KERN_INVALID_ARGUMENT).
+      if (const Json* c = member(e, "count"))
+        if (auto n = read_int(*c, at(p, "count"), 0, 1'000'000'000, "0 to 1000000000"))
+          s_.events[i].count = *n;
     }
   }
   if (const Json* a = declare(root, "workloops", workloops_)) {
