@@ -221,6 +221,7 @@ class Checker {
     set(OpKind::timer_arm, &Checker::read_timer_arm);
     set(OpKind::timer_cancel, &Checker::read_timer_cancel);
     set(OpKind::terminate, &Checker::read_terminate);
+    set(OpKind::thread_policy, &Checker::read_thread_policy);
     return r;
   }
 
@@ -247,6 +248,7 @@ class Checker {
   void read_timer_arm(const OpArgs& a);
   void read_timer_cancel(const OpArgs& a);
   void read_terminate(const OpArgs& a);
+  void read_thread_policy(const OpArgs& a);
   void expect(const Json& e, const std::string& ptr);
 
   const std::string& file_;
