@@ -502,18 +502,22 @@ TEST_CASE("xnu: thread_policy_set recomputes the base from importance within the
   auto kern = thread("kern", 81, {policy_op(PolicyFlavor::precedence, 20), run_op(ms(1))}, ThreadMode::fixed);
   kern.kernel = true;
   kern.task = "kernel_task";
-  auto s = scenario_of({user, keeper, niced, kern}, ms(20), 4);
-  Run r = run(s, "xnu");
-  CHECK(bases_of(r, 0) == std::vector<int64_t>{model::MAXPRI_USER, kTask - 5, kTask - 5, 0, 0});
-  CHECK(bases_of(r, 1) == std::vector<int64_t>{40});
-  CHECK(bases_of(r, 2) == std::vector<int64_t>{model::MAXPRI_USER, 21 + 3});
-  CHECK(bases_of(r, 3) == std::vector<int64_t>{model::MAXPRI_KERNEL});
-  // The modes: timeshare, timeshare, fixed, fixed, timeshare for `user`.
-  std::vector<int64_t> modes;
-  for (const auto& e : r.trace.of(core::TraceKind::mode_changed))
-    if (e.thread == 0) modes.push_back(e.a);
-  CHECK(modes == std::vector<int64_t>{0, 0, 1, 1, 0});
-  CHECK(r.trace.of(core::TraceKind::set_mode_failed).empty());
+  // xnu-517.12.7 has the same flavours, recompute and task limits (only the locking differs).
+  for (auto rel : {scenario::XnuRelease::r792, scenario::XnuRelease::r517}) {
+    auto s = scenario_of({user, keeper, niced, kern}, ms(20), 4);
+    s.machine.xnu = rel;
+    Run r = run(s, "xnu");
+    CHECK(bases_of(r, 0) == std::vector<int64_t>{model::MAXPRI_USER, kTask - 5, kTask - 5, 0, 0});
+    CHECK(bases_of(r, 1) == std::vector<int64_t>{40});
+    CHECK(bases_of(r, 2) == std::vector<int64_t>{model::MAXPRI_USER, 21 + 3});
+    CHECK(bases_of(r, 3) == std::vector<int64_t>{model::MAXPRI_KERNEL});
+    // The modes: timeshare, timeshare, fixed, fixed, timeshare for `user`.
+    std::vector<int64_t> modes;
+    for (const auto& e : r.trace.of(core::TraceKind::mode_changed))
+      if (e.thread == 0) modes.push_back(e.a);
+    CHECK(modes == std::vector<int64_t>{0, 0, 1, 1, 0});
+    CHECK(r.trace.of(core::TraceKind::set_mode_failed).empty());
+  }
 }
 
 TEST_CASE("xnu: THREAD_TIME_CONSTRAINT_POLICY at run time, refused or taken, and the way back", "[policies][fidelity]") {
