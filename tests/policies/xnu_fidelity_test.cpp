@@ -542,3 +542,32 @@ TEST_CASE("xnu: THREAD_TIME_CONSTRAINT_POLICY at run time, refused or taken, and
   CHECK(failed[0].a == 4);
   CHECK(bases_of(r, 0) == std::vector<int64_t>{model::BASEPRI_RTQUEUES, model::BASEPRI_RTQUEUES, 38});
 }
+
+TEST_CASE("xnu: thread_policy_set while demoted by the fail-safe", "[policies][fidelity]") {
+  // thread_policy_set under TH_MODE_FAILSAFE: THREAD_PRECEDENCE_POLICY recomputes at once (the
+  // demoted thread is timeshare: 31 + 5 = 36); THREAD_EXTENDED_POLICY only sets safe_mode, so the
+  // priority stays. update_priority's release with a safe_mode that is neither timeshare nor
+  // real time leaves the thread fixed at its current base, 36 (priority.c, 517 and 792 alike).
+  using model::PolicyFlavor;
+  scenario::ThreadSpec rt = thread("rt", 0,
+                                   {run_op(Duration::seconds(9)), policy_op(PolicyFlavor::precedence, 5),
+                                    policy_op(PolicyFlavor::extended, 0, false), run_op(Duration::seconds(100))},
+                                   ThreadMode::realtime);
+  rt.realtime = model::RealtimeParams{ms(10), ms(5), ms(10), true};
+  Run r = run(scenario_of({rt}, Duration::seconds(24)), "xnu");
+  auto demoted = r.trace.of(core::TraceKind::demoted);
+  REQUIRE(!demoted.empty());
+  CHECK(demoted[0].time.ns == 8'005'000'000);
+  CHECK(bases_of(r, 0) == std::vector<int64_t>{36, 36});
+  std::vector<int64_t> modes;
+  for (const auto& e : r.trace.of(core::TraceKind::mode_changed)) modes.push_back(e.a);
+  CHECK(modes == std::vector<int64_t>{0, 1});
+  // Released at tick 128 (23.880 s, as in check 8): fixed at 36, not real time at 97.
+  auto undemoted = r.trace.of(core::TraceKind::undemoted);
+  REQUIRE(undemoted.size() == 1);
+  CHECK(undemoted[0].time.ns == 23'880'000'000);
+  int last_pri = -1;
+  for (const auto& e : r.trace.of(core::TraceKind::priority_changed))
+    if (e.thread == 0 && e.time.ns <= 23'880'000'000) last_pri = static_cast<int>(e.b);
+  CHECK(last_pri == 36);
+}
