@@ -750,6 +750,10 @@ void Dispatcher::advance(Processor& p) {
           policy_->set_mode(t, op);
           if (p.ast_pending) return;
           continue;
+        case OpKind::thread_policy:
+          policy_->thread_policy(t, op);
+          if (p.ast_pending) return;
+          continue;
         case OpKind::swtch_pri: {
           // models xnu-792 osfmk/kern/syscall_subr.c swtch_pri: with nothing else runnable it
           // returns at once; otherwise depress to DEPRESSPRI for one quantum and yield.

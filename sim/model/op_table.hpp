@@ -95,6 +95,7 @@ inline constexpr OpInfo kOpTable[] = {
     {OpKind::timer_cancel, "timer_cancel", {"timer"}, {}, op_detail::kNoTime, op_detail::kNoBlock, OpLayer::iokit, op_detail::kPublic},
     {OpKind::terminate, "terminate", {"device"}, {}, op_detail::kNoTime, op_detail::kNoBlock, OpLayer::iokit, op_detail::kPublic},
     {OpKind::clear_wait, "clear_wait", {"thread"}, {}, op_detail::kNoTime, op_detail::kNoBlock, OpLayer::sync, op_detail::kPublic},
+    {OpKind::thread_policy, "thread_policy", {"policy"}, {"timeshare", "importance", "realtime"}, op_detail::kNoTime, op_detail::kNoBlock, OpLayer::dispatcher, op_detail::kPublic},
     {OpKind::internal_workloop, "internal_workloop", {}, {}, op_detail::kNoTime, op_detail::kBlocks, OpLayer::iokit, op_detail::kInternal},
     {OpKind::internal_callout, "internal_callout", {}, {}, op_detail::kNoTime, op_detail::kBlocks, OpLayer::iokit, op_detail::kInternal},
     {OpKind::internal_activator, "internal_activator", {}, {}, op_detail::kNoTime, op_detail::kBlocks, OpLayer::iokit, op_detail::kInternal},

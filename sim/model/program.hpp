@@ -30,10 +30,14 @@ struct RealtimeParams {
   bool preemptible = true;
 };
 
+// thread_policy_set flavours (xnu-792 osfmk/mach/thread_policy.h). THREAD_STANDARD_POLICY is
+// flavour 1 with no data, which the kernel reads as THREAD_EXTENDED_POLICY with timeshare TRUE.
+enum class PolicyFlavor : uint8_t { standard, extended, time_constraint, precedence };
+
 enum class OpKind : uint8_t {
   run, sleep, sleep_until_next_period, loop, lock, unlock, wait, signal, funnel, yield, swtch_pri,
   set_priority, set_mode, run_action, command_sleep, command_wakeup, io, timer_arm, timer_cancel,
-  terminate, clear_wait,
+  terminate, clear_wait, thread_policy,
   // Internal ops, never produced by the loader: the programs of the IOKit layer's own threads
   // (`ref` = work loop or callout slot), the end of a run_action's computation, and direct
   // IOWorkLoop::closeGate/openGate (`ref` = work loop) for tests.
@@ -68,6 +72,9 @@ struct Op {
   ThreadMode mode = ThreadMode::timeshare;
   bool has_priority = false;
   RealtimeParams realtime;
+  // thread_policy (mode and realtime above carry the extended and time-constraint data)
+  PolicyFlavor flavor = PolicyFlavor::standard;
+  int importance = 0;       // precedence
   std::vector<Op> body;     // loop
   std::string note;
   std::string pointer;      // JSON Pointer of this op in the scenario, for messages

@@ -61,6 +61,10 @@ struct Thread {
   int sched_pri = BASEPRI_DEFAULT;
   bool urgent = false;                         // TH_MODE_PREEMPT
   RealtimeParams realtime;
+  // thread->importance: set by THREAD_PRECEDENCE_POLICY; until then it is what
+  // thread_create_internal leaves (declared base - task priority), derived on first use.
+  bool has_importance = false;
+  int importance = 0;
   SimTime rt_deadline = SimTime::never();      // realtime.deadline
 
   // --- Dispatcher: run state, placement, quantum ------------------------------------------

@@ -197,6 +197,11 @@ void EdfPolicy::set_mode(Thread& t, const model::Op& op) {
   if (t.cpu >= 0 && t.state == model::ThreadState::running) ctx_.host->resched(t.cpu);
 }
 
+void EdfPolicy::thread_policy(Thread& t, const model::Op& op) {
+  Policy::thread_policy(t, op);
+  if (t.cpu >= 0 && t.state == model::ThreadState::running) ctx_.host->resched(t.cpu);
+}
+
 // --- priorities and quanta ---------------------------------------------------------------------
 
 int EdfPolicy::compute_sched_pri(const Thread& t) const {

@@ -61,6 +61,7 @@ class EdfPolicy final : public Policy {
   void job_started(Thread& t) override;
   void promotion_changed(Thread& t) override;
   void set_mode(Thread& t, const model::Op& op) override;
+  void thread_policy(Thread& t, const model::Op& op) override;
 
  private:
   struct Entry {

@@ -139,6 +139,10 @@ class Policy {
   // policy changes mode, base and sched_pri (through the host) and emits mode_changed or
   // set_mode_failed. The default is xnu's (xnu-facts.md 4.1).
   virtual void set_mode(Thread& t, const model::Op& op);
+  // thread_policy_set by flavour: called for a `thread_policy` op of the running `t`, with the
+  // same duties as set_mode. The default is xnu-792's, importance and limits included
+  // (docs/scenario-format.md, thread_policy).
+  virtual void thread_policy(Thread& t, const model::Op& op);
 
   // --- priorities and quanta --------------------------------------------------------------
   // The sched_pri a thread should have now from its base, mode and usage (no side effects).
@@ -198,5 +202,13 @@ inline constexpr Duration kMinRtQuantum = Duration::microseconds(50);
 inline constexpr Duration kMaxRtQuantum = Duration::milliseconds(50);
 inline constexpr int64_t kKernInvalidArgument = 4;
 bool rt_params_admissible(const model::RealtimeParams& rt);
+// thread_recompute_priority's inputs: the task's priority and the thread's max_priority.
+struct TaskLimits {
+  int task_priority;
+  int max_priority;
+};
+TaskLimits task_limits(const model::Thread& t);
+// The base priority thread_recompute_priority gives `t` with importance `importance`.
+int recompute_base(const model::Thread& t, int importance);
 
 }  // namespace sim::policies

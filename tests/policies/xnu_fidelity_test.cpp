@@ -454,3 +454,120 @@ TEST_CASE("xnu: 792 with no contention (pri_shift 151) still charges leftover us
   // 100e6 decays to 62.5e6 (>> 23 = 7: 24), then 39.06e6 (4: 27) ... back to 31 once below 2^23.
   CHECK(t.sched_pri == 31);
 }
+
+namespace {
+model::Op policy_op(model::PolicyFlavor flavor, int importance = 0, bool timeshare = true) {
+  model::Op op;
+  op.kind = OpKind::thread_policy;
+  op.flavor = flavor;
+  op.importance = importance;
+  op.mode = timeshare ? ThreadMode::timeshare : ThreadMode::fixed;
+  return op;
+}
+
+// The base priorities of `thread`'s mode_changed events, in order.
+std::vector<int64_t> bases_of(const Run& r, int32_t thread) {
+  std::vector<int64_t> out;
+  for (const auto& e : r.trace.of(core::TraceKind::mode_changed))
+    if (e.thread == thread) out.push_back(e.b);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("xnu: thread_policy_set recomputes the base from importance within the task's limits", "[policies][fidelity]") {
+  // xnu-792 osfmk/kern/thread_policy.c thread_recompute_priority: base = clamp(clamp(importance,
+  // -127, 127) + task_priority, MINPRI 0, max_priority); task.c task_create_internal: a user task
+  // has priority 31 and max 63, kernel_task 81 and 95; thread.c thread_create_internal leaves
+  // importance = declared - task priority.
+  using model::PolicyFlavor;
+  const int kTask = model::BASEPRI_DEFAULT;  // 31
+  std::vector<model::Op> user_ops = {
+      policy_op(PolicyFlavor::precedence, 50),             // 31 + 50 = 81 > 63: capped, not refused
+      policy_op(PolicyFlavor::precedence, -5),             // 26
+      policy_op(PolicyFlavor::extended, 0, false),         // fixed, importance -5 kept: 26
+      policy_op(PolicyFlavor::precedence, -100),           // -69 < 0: 0
+      policy_op(PolicyFlavor::standard),                   // timeshare, still 0
+      run_op(ms(1))};
+  auto user = thread("user", 40, user_ops, ThreadMode::timeshare);
+  // Declared at 40: importance 9. An extended request alone keeps 40 (9 + 31).
+  auto keeper = thread("keeper", 40, {policy_op(PolicyFlavor::extended, 0, false), run_op(ms(1))},
+                       ThreadMode::timeshare);
+  // nice 10: task priority 31 - 10 = 21; declared 31 -> base 21, importance 0.
+  auto niced = thread("niced", 31, {policy_op(PolicyFlavor::precedence, 50), policy_op(PolicyFlavor::precedence, 3),
+                                    run_op(ms(1))},
+                      ThreadMode::timeshare);
+  niced.task = "bg";
+  niced.nice = 10;
+  // A kernel thread at 81 (importance 0 in kernel_task): importance 20 -> 101, capped at 95.
+  auto kern = thread("kern", 81, {policy_op(PolicyFlavor::precedence, 20), run_op(ms(1))}, ThreadMode::fixed);
+  kern.kernel = true;
+  kern.task = "kernel_task";
+  // xnu-517.12.7 has the same flavours, recompute and task limits (only the locking differs).
+  for (auto rel : {scenario::XnuRelease::r792, scenario::XnuRelease::r517}) {
+    auto s = scenario_of({user, keeper, niced, kern}, ms(20), 4);
+    s.machine.xnu = rel;
+    Run r = run(s, "xnu");
+    CHECK(bases_of(r, 0) == std::vector<int64_t>{model::MAXPRI_USER, kTask - 5, kTask - 5, 0, 0});
+    CHECK(bases_of(r, 1) == std::vector<int64_t>{40});
+    CHECK(bases_of(r, 2) == std::vector<int64_t>{model::MAXPRI_USER, 21 + 3});
+    CHECK(bases_of(r, 3) == std::vector<int64_t>{model::MAXPRI_KERNEL});
+    // The modes: timeshare, timeshare, fixed, fixed, timeshare for `user`.
+    std::vector<int64_t> modes;
+    for (const auto& e : r.trace.of(core::TraceKind::mode_changed))
+      if (e.thread == 0) modes.push_back(e.a);
+    CHECK(modes == std::vector<int64_t>{0, 0, 1, 1, 0});
+    CHECK(r.trace.of(core::TraceKind::set_mode_failed).empty());
+  }
+}
+
+TEST_CASE("xnu: THREAD_TIME_CONSTRAINT_POLICY at run time, refused or taken, and the way back", "[policies][fidelity]") {
+  // thread_policy_set: KERN_INVALID_ARGUMENT when computation > max_rt_quantum (50 ms); an
+  // admissible one gives REALTIME at BASEPRI_RTQUEUES 97 whatever the importance; a later
+  // THREAD_PRECEDENCE_POLICY only stores the importance; THREAD_EXTENDED_POLICY leaves real time
+  // and thread_recompute_priority uses it: 31 + 7 = 38.
+  using model::PolicyFlavor;
+  auto rt_op = [](Duration computation) {
+    model::Op op = policy_op(PolicyFlavor::time_constraint);
+    op.mode = ThreadMode::realtime;
+    op.realtime = model::RealtimeParams{ms(10), computation, ms(100), true};
+    return op;
+  };
+  auto t = thread("t", 31,
+                  {rt_op(ms(60)), rt_op(ms(5)), policy_op(PolicyFlavor::precedence, 7),
+                   policy_op(PolicyFlavor::extended, 0, true), run_op(ms(1))},
+                  ThreadMode::timeshare);
+  Run r = run(scenario_of({t}, ms(10)), "xnu");
+  auto failed = r.trace.of(core::TraceKind::set_mode_failed);
+  REQUIRE(failed.size() == 1);
+  CHECK(failed[0].a == 4);
+  CHECK(bases_of(r, 0) == std::vector<int64_t>{model::BASEPRI_RTQUEUES, model::BASEPRI_RTQUEUES, 38});
+}
+
+TEST_CASE("xnu: thread_policy_set while demoted by the fail-safe", "[policies][fidelity]") {
+  // thread_policy_set under TH_MODE_FAILSAFE: THREAD_PRECEDENCE_POLICY recomputes at once (the
+  // demoted thread is timeshare: 31 + 5 = 36); THREAD_EXTENDED_POLICY only sets safe_mode, so the
+  // priority stays. update_priority's release with a safe_mode that is neither timeshare nor
+  // real time leaves the thread fixed at its current base, 36 (priority.c, 517 and 792 alike).
+  using model::PolicyFlavor;
+  scenario::ThreadSpec rt = thread("rt", 0,
+                                   {run_op(Duration::seconds(9)), policy_op(PolicyFlavor::precedence, 5),
+                                    policy_op(PolicyFlavor::extended, 0, false), run_op(Duration::seconds(100))},
+                                   ThreadMode::realtime);
+  rt.realtime = model::RealtimeParams{ms(10), ms(5), ms(10), true};
+  Run r = run(scenario_of({rt}, Duration::seconds(24)), "xnu");
+  auto demoted = r.trace.of(core::TraceKind::demoted);
+  REQUIRE(!demoted.empty());
+  CHECK(demoted[0].time.ns == 8'005'000'000);
+  CHECK(bases_of(r, 0) == std::vector<int64_t>{36, 36});
+  std::vector<int64_t> modes;
+  for (const auto& e : r.trace.of(core::TraceKind::mode_changed)) modes.push_back(e.a);
+  CHECK(modes == std::vector<int64_t>{0, 1});
+  // Released at tick 128 (23.880 s, as in check 8): fixed at 36, not real time at 97.
+  auto undemoted = r.trace.of(core::TraceKind::undemoted);
+  REQUIRE(undemoted.size() == 1);
+  CHECK(undemoted[0].time.ns == 23'880'000'000);
+  int last_pri = -1;
+  for (const auto& e : r.trace.of(core::TraceKind::priority_changed))
+    if (e.thread == 0 && e.time.ns <= 23'880'000'000) last_pri = static_cast<int>(e.b);
+  CHECK(last_pri == 36);
+}

@@ -47,6 +47,7 @@ const std::map<std::string, std::string>& examples() {
       {"swtch_pri", R"({"op": "swtch_pri"})"},
       {"set_priority", R"({"op": "set_priority", "priority": 40})"},
       {"set_mode", R"({"op": "set_mode", "mode": "fixed"})"},
+      {"thread_policy", R"({"op": "thread_policy", "policy": "precedence", "importance": 5})"},
       {"run_action", R"({"op": "run_action", "workloop": "wl", "for": "1us"})"},
       {"command_sleep", R"({"op": "command_sleep", "workloop": "wl", "event": "e"})"},
       {"command_wakeup", R"({"op": "command_wakeup", "workloop": "wl", "event": "e"})"},
@@ -80,7 +81,7 @@ TEST_CASE("op table: every op is spelt one way, and only public ops have a spell
     CHECK(*sim::model::op_from_name(op.name) == op.kind);
   }
   CHECK(sim::model::public_op_names().size() == public_ops);
-  CHECK(public_ops == 21);
+  CHECK(public_ops == 22);
   CHECK(sim::model::time_passing_op_list() ==
         "run, sleep, sleep_until_next_period, lock, wait, funnel, run_action, command_sleep or io");
 }

@@ -222,6 +222,7 @@ class Checker {
     set(OpKind::timer_cancel, &Checker::read_timer_cancel);
     set(OpKind::terminate, &Checker::read_terminate);
     set(OpKind::clear_wait, &Checker::read_clear_wait);
+    set(OpKind::thread_policy, &Checker::read_thread_policy);
     return r;
   }
 
@@ -249,6 +250,7 @@ class Checker {
   void read_timer_cancel(const OpArgs& a);
   void read_terminate(const OpArgs& a);
   void read_clear_wait(const OpArgs& a);
+  void read_thread_policy(const OpArgs& a);
   void expect(const Json& e, const std::string& ptr);
 
   const std::string& file_;

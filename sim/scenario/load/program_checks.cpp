@@ -4,9 +4,12 @@
 
 #include <fmt/format.h>
 
+#include "sim/model/priorities.hpp"
 #include "sim/scenario/load/checker.hpp"
 
 namespace sim::scenario::load {
+
+using model::PolicyFlavor;
 
 namespace {
 
@@ -290,6 +293,69 @@ void Checker::read_set_mode(const OpArgs& a) {
         out.has_priority = true;
       }
     if (rt && mode) error(at(ptr, "realtime"), "only allowed with \"mode\": \"realtime\"");
+  }
+}
+
+// thread_policy_set: `policy` names the flavour; each flavour takes only its own data.
+void Checker::read_thread_policy(const OpArgs& a) {
+  const Json& v = a.v;
+  const std::string& ptr = a.ptr;
+  Op& out = a.out;
+  std::optional<PolicyFlavor> flavor;
+  if (const Json* f = require(v, ptr, "policy"))
+    flavor = read_enum<PolicyFlavor>(*f, at(ptr, "policy"),
+                                     {{"standard", PolicyFlavor::standard},
+                                      {"extended", PolicyFlavor::extended},
+                                      {"precedence", PolicyFlavor::precedence},
+                                      {"time_constraint", PolicyFlavor::time_constraint}});
+  if (!flavor) return;
+  out.flavor = *flavor;
+  const Json* ts = member(v, "timeshare");
+  const Json* imp = member(v, "importance");
+  const Json* rt = member(v, "realtime");
+  auto only_with = [&](const Json* key, const char* name, const char* with) {
+    if (key) error(at(ptr, name), fmt::format("only allowed with \"policy\": \"{}\"", with));
+  };
+  switch (*flavor) {
+    case PolicyFlavor::standard:
+      out.mode = ThreadMode::timeshare;
+      if (ts)
+        error(at(ptr, "timeshare"),
+              "not allowed with \"policy\": \"standard\" (THREAD_STANDARD_POLICY has no data; it "
+              "is timeshare); write \"policy\": \"extended\" to choose");
+      only_with(imp, "importance", "precedence");
+      only_with(rt, "realtime", "time_constraint");
+      break;
+    case PolicyFlavor::extended: {
+      bool timeshare = true;  // the kernel's default when the data is left out
+      if (ts)
+        if (auto b = read_bool(*ts, at(ptr, "timeshare"))) timeshare = *b;
+      out.mode = timeshare ? ThreadMode::timeshare : ThreadMode::fixed;
+      only_with(imp, "importance", "precedence");
+      only_with(rt, "realtime", "time_constraint");
+      break;
+    }
+    case PolicyFlavor::precedence:
+      if (!imp)
+        error(ptr, "missing required key \"importance\": \"policy\": \"precedence\" needs an integer "
+                   "from -127 to 127");
+      else if (auto i = read_int(*imp, at(ptr, "importance"), -model::MAXPRI, model::MAXPRI,
+                                 "an integer from -127 to 127 (xnu clamps importance to +-MAXPRI)"))
+        out.importance = static_cast<int>(*i);
+      only_with(ts, "timeshare", "extended");
+      only_with(rt, "realtime", "time_constraint");
+      break;
+    case PolicyFlavor::time_constraint:
+      out.mode = ThreadMode::realtime;
+      if (!rt)
+        error(ptr,
+              "missing required key \"realtime\": \"policy\": \"time_constraint\" needs "
+              "{\"computation\", \"constraint\"}");
+      else if (auto r = realtime(*rt, at(ptr, "realtime"), false))
+        out.realtime = *r;
+      only_with(ts, "timeshare", "extended");
+      only_with(imp, "importance", "precedence");
+      break;
   }
 }
 
