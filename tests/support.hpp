@@ -1,7 +1,9 @@
 // Helpers for tests: build scenarios in code, record trace events, run under a policy.
 #pragma once
 
+#include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <cstdlib>
 #include <optional>
 #include <stdexcept>
@@ -21,6 +23,23 @@ namespace sim::sync {}
 namespace sim::iokit_model {}
 
 namespace testing {
+
+// Every bundled scenario (scenarios/**/*.json), absolute paths, sorted.
+inline std::vector<std::filesystem::path> bundled_scenario_files() {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> out;
+  for (const auto& e : fs::recursive_directory_iterator(fs::path(XNUSIM_SOURCE_DIR) / "scenarios"))
+    if (e.is_regular_file() && e.path().extension() == ".json") out.push_back(e.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+// The same, relative to the source tree ("scenarios/basics/bw-c.json").
+inline std::vector<std::string> bundled_scenario_names() {
+  std::vector<std::string> out;
+  for (const auto& f : bundled_scenario_files())
+    out.push_back(std::filesystem::relative(f, std::filesystem::path(XNUSIM_SOURCE_DIR)).generic_string());
+  return out;
+}
 
 // The layers by their short names. Not `using namespace sim`: that would make the namespace
 // sim::run collide with testing::run below.

@@ -142,11 +142,7 @@ Command add_explain_command(CLI::App& parent) {
   auto a = std::make_shared<ExplainArgs>();
   Command c;
   c.app = parent.add_subcommand("explain", "Run a scenario and tell what happened, in plain sentences (for teaching).");
-  c.app->add_option("scenario", a->file, "Scenario file (JSON, format v1); - reads standard input")->required();
-  c.app->add_option("--policy", a->policy, "Scheduling policy (see `xnusim policies`); overrides the scenario's");
-  c.app->add_option("--seed", a->seed, "Random seed, 0 to 18446744073709551615; overrides the scenario's");
-  c.app->add_option("--duration", a->duration, "Simulated time to run, e.g. 10s; overrides the scenario's");
-  add_edit_options(*c.app, a->sets, &a->cpus);
+  add_run_input_options(*c.app, a->file, a->policy, a->seed, a->duration, a->sets, a->cpus);
   c.app->add_option("--since", a->since, "Narrate only from this time on, e.g. 1.5s (the summary covers the whole run)");
   c.app->add_option("--until", a->until, "Narrate only before this time, e.g. 2s");
   c.run = [a] { return explain_command(*a); };

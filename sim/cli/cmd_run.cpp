@@ -265,11 +265,7 @@ Command add_run_command(CLI::App& parent) {
   auto a = std::make_shared<RunArgs>();
   Command c;
   c.app = parent.add_subcommand("run", "Simulate a scenario and report latency, deadlines and CPU use.");
-  c.app->add_option("scenario", a->file, "Scenario file (JSON, format v1); - reads standard input")->required();
-  c.app->add_option("--policy", a->policy, "Scheduling policy (see `xnusim policies`); overrides the scenario's");
-  c.app->add_option("--seed", a->seed, "Random seed, 0 to 18446744073709551615; overrides the scenario's");
-  c.app->add_option("--duration", a->duration, "Simulated time to run, e.g. 10s; overrides the scenario's");
-  add_edit_options(*c.app, a->sets, &a->cpus);
+  add_run_input_options(*c.app, a->file, a->policy, a->seed, a->duration, a->sets, a->cpus);
   c.app->add_option("--json", a->json_path, "Write results as JSON to FILE (- for stdout)");
   c.app->add_option("--csv", a->csv_path, "Write per-thread results as CSV to FILE (- for stdout); a DIR (ending in / or existing) gets the tables threads.csv, jobs.csv, ...");
   c.app->add_option("--trace", a->trace_path, "Write the event trace, one line per event, to FILE (- for stdout)");

@@ -9,6 +9,16 @@
 
 namespace sim::cli {
 
+void add_run_input_options(CLI::App& app, std::string& file, std::string& policy, std::optional<std::string>& seed,
+                           std::optional<std::string>& duration, std::vector<std::string>& sets,
+                           std::optional<std::string>& cpus) {
+  app.add_option("scenario", file, "Scenario file (JSON, format v1); - reads standard input")->required();
+  app.add_option("--policy", policy, "Scheduling policy (see `xnusim policies`); overrides the scenario's");
+  app.add_option("--seed", seed, "Random seed, 0 to 18446744073709551615; overrides the scenario's");
+  app.add_option("--duration", duration, "Simulated time to run, e.g. 10s; overrides the scenario's");
+  add_edit_options(app, sets, &cpus);
+}
+
 bool parse_seed_option(const std::optional<std::string>& text, run::Options& options) {
   if (!text) return true;
   uint64_t v = 0;

@@ -9,11 +9,18 @@
 #include <string>
 #include <vector>
 
+#include "sim/cli/commands.hpp"
 #include "sim/cli/overrides.hpp"
 #include "sim/core/time.hpp"
 #include "sim/run/simulation.hpp"
 
 namespace sim::cli {
+
+// Registers what both commands take: the scenario argument, --policy, --seed, --duration, --set and
+// --cpus.
+void add_run_input_options(CLI::App& app, std::string& file, std::string& policy, std::optional<std::string>& seed,
+                           std::optional<std::string>& duration, std::vector<std::string>& sets,
+                           std::optional<std::string>& cpus);
 
 // --seed: a decimal integer in [0, 2^64-1] (never clamped); --duration: a positive duration.
 // Sets options.seed / options.duration when given.

@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support.hpp"
+
 namespace testing {
 
 struct CliResult {

@@ -21,13 +21,6 @@ using namespace sim;
 
 namespace {
 
-std::vector<fs::path> bundled() {
-  std::vector<fs::path> out;
-  for (const auto& e : fs::recursive_directory_iterator(fs::path(XNUSIM_SOURCE_DIR) / "scenarios"))
-    if (e.is_regular_file() && e.path().extension() == ".json") out.push_back(e.path());
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 scenario::Scenario load(const std::string& repo_path) {
   scenario::LoadResult r = scenario::load_scenario_file(std::string(XNUSIM_SOURCE_DIR) + "/" + repo_path);
@@ -61,7 +54,7 @@ std::string flat(const std::string& text) {
 
 TEST_CASE("explain: every bundled scenario under every policy is narrated within 100 columns and a few screens",
           "[cli][explain]") {
-  for (const fs::path& f : bundled()) {
+  for (const fs::path& f : testing::bundled_scenario_files()) {
     scenario::LoadResult r = scenario::load_scenario_file(f.string());
     REQUIRE(r.scenario);
     for (const policies::PolicyInfo& p : policies::registry()) {

@@ -19,13 +19,6 @@ using namespace sim;
 
 namespace {
 
-std::vector<fs::path> bundled_scenarios() {
-  std::vector<fs::path> out;
-  for (const auto& e : fs::recursive_directory_iterator(fs::path(XNUSIM_SOURCE_DIR) / "scenarios"))
-    if (e.is_regular_file() && e.path().extension() == ".json") out.push_back(e.path());
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 std::string repo_relative(const fs::path& p) {
   return fs::relative(p, fs::path(XNUSIM_SOURCE_DIR)).generic_string();
@@ -45,7 +38,7 @@ std::string trace_of(const scenario::Scenario& s, const std::string& policy) {
 }  // namespace
 
 TEST_CASE("scenarios: every bundled scenario loads and its expects hold", "[cli][golden]") {
-  auto files = bundled_scenarios();
+  auto files = testing::bundled_scenario_files();
   REQUIRE(files.size() >= 2);
   for (const fs::path& f : files) {
     INFO(repo_relative(f));
@@ -71,7 +64,7 @@ TEST_CASE("scenarios: every bundled scenario loads and its expects hold", "[cli]
 
 TEST_CASE("scenarios: traces match the golden files under every policy", "[cli][golden]") {
   bool update = std::getenv("UPDATE_GOLDEN") != nullptr;
-  for (const fs::path& f : bundled_scenarios()) {
+  for (const fs::path& f : testing::bundled_scenario_files()) {
     scenario::LoadResult r = scenario::load_scenario_file(repo_relative(f));
     REQUIRE(r.scenario);
     for (const policies::PolicyInfo& p : policies::registry()) {

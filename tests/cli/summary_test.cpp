@@ -48,11 +48,7 @@ std::vector<std::string> words(const std::string& line) {
 }  // namespace
 
 TEST_CASE("summary: every bundled scenario fits 100 columns unless --wide", "[cli][summary]") {
-  std::vector<std::string> files;
-  for (const auto& e : fs::recursive_directory_iterator(fs::path(XNUSIM_SOURCE_DIR) / "scenarios"))
-    if (e.is_regular_file() && e.path().extension() == ".json")
-      files.push_back(fs::relative(e.path(), fs::path(XNUSIM_SOURCE_DIR)).generic_string());
-  std::sort(files.begin(), files.end());
+  std::vector<std::string> files = testing::bundled_scenario_names();
   REQUIRE(files.size() >= 20);
   size_t widest_wide = 0;
   for (const std::string& f : files) {

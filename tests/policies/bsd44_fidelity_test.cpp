@@ -275,10 +275,7 @@ TEST_CASE("bsd44: on 2 CPUs a wakeup's need_resched goes to the CPU running the 
 
 TEST_CASE("bsd44: every bundled scenario runs to its end, twice with byte-identical JSON", "[policies][property]") {
   namespace fs = std::filesystem;
-  std::vector<fs::path> files;
-  for (const auto& e : fs::recursive_directory_iterator(fs::path(XNUSIM_SOURCE_DIR) / "scenarios"))
-    if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path());
-  std::sort(files.begin(), files.end());
+  std::vector<fs::path> files = testing::bundled_scenario_files();
   REQUIRE(files.size() >= 10);
   for (const fs::path& f : files) {
     INFO(f.string());

@@ -12,10 +12,7 @@ namespace fs = std::filesystem;
 using namespace testing;
 
 TEST_CASE("cfs: every bundled scenario runs to its end, twice with the same JSON", "[policies][property]") {
-  std::vector<fs::path> files;
-  for (const auto& e : fs::recursive_directory_iterator(fs::path(XNUSIM_SOURCE_DIR) / "scenarios"))
-    if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path());
-  std::sort(files.begin(), files.end());
+  std::vector<fs::path> files = testing::bundled_scenario_files();
   REQUIRE(files.size() >= 2);
   for (const fs::path& f : files) {
     std::string rel = fs::relative(f, fs::path(XNUSIM_SOURCE_DIR)).generic_string();

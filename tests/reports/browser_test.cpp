@@ -46,11 +46,7 @@ TEST_CASE("browser: Chromium loads every report without errors and shows its lan
   fs::create_directories(dir);
   std::map<std::string, Expected> expected;  // by page path
   std::vector<std::string> pages;
-  for (const auto& e : fs::recursive_directory_iterator(fs::path(XNUSIM_SOURCE_DIR) / "scenarios")) {
-    if (!e.is_regular_file() || e.path().extension() != ".json") continue;
-    pages.push_back(e.path().string());
-  }
-  std::sort(pages.begin(), pages.end());
+  for (const fs::path& f : testing::bundled_scenario_files()) pages.push_back(f.string());
   std::vector<std::string> html_pages;
   for (const std::string& file : pages) {
     sim::scenario::LoadResult loaded = sim::scenario::load_scenario_file(file);

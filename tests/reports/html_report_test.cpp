@@ -35,13 +35,6 @@ size_t table_rows(const std::string& html, const std::string& id) {
   return count(html.substr(from, to - from), "<tr>") - 1;  // less the header
 }
 
-std::vector<fs::path> bundled() {
-  std::vector<fs::path> out;
-  for (const auto& e : fs::recursive_directory_iterator(fs::path(XNUSIM_SOURCE_DIR) / "scenarios"))
-    if (e.is_regular_file() && e.path().extension() == ".json") out.push_back(e.path());
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 struct Page {
   sim::run::Results results;
@@ -82,7 +75,7 @@ void check_self_contained(const std::string& html) {
 }  // namespace
 
 TEST_CASE("html: every bundled scenario renders under its policy with its lanes and tables", "[reports][unit]") {
-  std::vector<fs::path> files = bundled();
+  std::vector<fs::path> files = testing::bundled_scenario_files();
   REQUIRE(files.size() >= 20);
   for (const fs::path& f : files) {
     INFO(f.string());

@@ -29,14 +29,6 @@ using nlohmann::json;
 
 namespace {
 
-std::vector<std::string> bundled_scenarios() {
-  std::vector<std::string> out;
-  for (const auto& e : fs::recursive_directory_iterator(fs::path(XNUSIM_SOURCE_DIR) / "scenarios"))
-    if (e.is_regular_file() && e.path().extension() == ".json")
-      out.push_back(fs::relative(e.path(), fs::path(XNUSIM_SOURCE_DIR)).generic_string());
-  std::sort(out.begin(), out.end());
-  return out;
-}
 
 // Times in the file are microseconds with three decimals: back to integer ns, exactly.
 int64_t ns_of(const json& v) { return static_cast<int64_t>(std::llround(v.get<double>() * 1000.0)); }
@@ -209,7 +201,7 @@ TEST_CASE("perfetto: microseconds with three decimals keep every nanosecond", "[
 }
 
 TEST_CASE("perfetto: every bundled scenario under every policy is a valid trace", "[reports][perfetto]") {
-  for (const std::string& f : bundled_scenarios()) {
+  for (const std::string& f : testing::bundled_scenario_names()) {
     // Its own policy for up to 5 simulated seconds (as the golden traces), then every policy for
     // up to 200 ms: the document's rules do not depend on length, and the suite stays quick.
     sim::scenario::LoadResult loaded = sim::scenario::load_scenario_file(f);

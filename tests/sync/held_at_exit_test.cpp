@@ -346,10 +346,7 @@ TEST_CASE("held at exit: no bundled scenario ends a thread holding a lock, not e
   // command_sleep releasing it fully, io sleeping without it): checked on every bundled scenario,
   // over its whole duration.
   namespace fs = std::filesystem;
-  std::vector<fs::path> files;
-  for (const auto& e : fs::recursive_directory_iterator(fs::path(XNUSIM_SOURCE_DIR) / "scenarios"))
-    if (e.is_regular_file() && e.path().extension() == ".json") files.push_back(e.path());
-  std::sort(files.begin(), files.end());
+  std::vector<fs::path> files = testing::bundled_scenario_files();
   REQUIRE(files.size() >= 20);
   int with_locks = 0;
   for (const fs::path& f : files) {
