@@ -62,7 +62,7 @@ void Distribution::add(int64_t v, int64_t at_ns, int64_t job) {
   min_ = std::min(min_, v);
   sum_ += static_cast<uint64_t>(v);
   if (rows_.empty()) {
-    if (samples_.size() < samples_.capacity() || grow_samples()) {
+    if (make_room()) {
       samples_.push_back(v);
       return;
     }
@@ -71,10 +71,25 @@ void Distribution::add(int64_t v, int64_t at_ns, int64_t job) {
   count_in_histogram(v);
 }
 
+bool Distribution::make_room() {
+  const auto held = [this] { return static_cast<int64_t>(runs_.size() + samples_.size()); };
+  if (samples_.size() == samples_.capacity()) {
+    const bool full = static_cast<int64_t>(samples_.size()) >= std::max(kMergeAt, static_cast<int64_t>(runs_.size()));
+    if (full || !grow_samples()) {
+      if (!merge_samples()) return false;
+      if (samples_.capacity() == 0 && !grow_samples()) return false;
+    }
+  }
+  if (held() < kExactLimit) return true;
+  // One more distinct value might pass the limit: merge to count the distinct values so far.
+  return merge_samples() && held() < kExactLimit;
+}
+
 bool Distribution::grow_samples() {
   const int64_t cap = static_cast<int64_t>(samples_.capacity());
-  if (cap >= kExactLimit) return false;
-  int64_t extra = std::min(kExactLimit, std::max<int64_t>(16, cap * 2)) - cap;
+  const int64_t limit = std::max(kMergeAt, static_cast<int64_t>(runs_.size()));
+  if (cap >= limit) return false;
+  int64_t extra = std::min(limit, std::max<int64_t>(16, cap * 2)) - cap;
   if (budget_) {
     extra = std::min(extra, budget_->remaining);
     if (extra <= 0) return false;
@@ -85,22 +100,63 @@ bool Distribution::grow_samples() {
   return true;
 }
 
-void Distribution::count_in_histogram(int64_t v) {
+bool Distribution::merge_samples() {
+  if (samples_.empty()) return true;
+  std::vector<Run> merged = sorted_runs();
+  const int64_t grown = 2 * (static_cast<int64_t>(merged.capacity()) - static_cast<int64_t>(runs_.capacity()));
+  if (budget_ && grown > 0) {
+    if (grown > budget_->remaining) return false;
+    budget_->remaining -= grown;
+  } else if (budget_) {
+    budget_->remaining -= grown;  // gives back what the old runs held
+  }
+  runs_ = std::move(merged);
+  samples_.clear();  // the buffer keeps its capacity (and its share of the budget)
+  return true;
+}
+
+std::vector<Distribution::Run> Distribution::sorted_runs() const {
+  std::vector<int64_t> recent = samples_;
+  std::sort(recent.begin(), recent.end());
+  std::vector<Run> merged;
+  size_t distinct = 0;
+  for (size_t i = 0; i < recent.size(); ++i) distinct += (i == 0 || recent[i] != recent[i - 1]) ? 1 : 0;
+  merged.reserve(runs_.size() + distinct);
+  auto push = [&merged](int64_t value, int64_t n) {
+    if (!merged.empty() && merged.back().value == value) {
+      merged.back().count += n;
+    } else {
+      merged.push_back({value, n});
+    }
+  };
+  size_t r = 0;
+  for (int64_t v : recent) {
+    while (r < runs_.size() && runs_[r].value < v) push(runs_[r].value, runs_[r].count), ++r;
+    push(v, 1);
+  }
+  for (; r < runs_.size(); ++r) push(runs_[r].value, runs_[r].count);
+  merged.shrink_to_fit();
+  return merged;
+}
+
+void Distribution::count_in_histogram(int64_t v, int64_t n) {
   const int b = bucket_of(static_cast<uint64_t>(v));
   std::vector<int64_t>& row = rows_[static_cast<size_t>(b / kSubBuckets)];
   if (row.empty()) row.assign(kSubBuckets, 0);
-  ++row[static_cast<size_t>(b % kSubBuckets)];
+  row[static_cast<size_t>(b % kSubBuckets)] += n;
 }
 
 void Distribution::fold_into_histogram() {
   rows_.resize(kBucketCount / kSubBuckets);
+  for (const Run& r : runs_) count_in_histogram(r.value, r.count);
   for (int64_t s : samples_) count_in_histogram(s);
-  if (budget_) budget_->remaining += static_cast<int64_t>(samples_.capacity());
+  if (budget_) budget_->remaining += static_cast<int64_t>(samples_.capacity() + 2 * runs_.capacity());
   std::vector<int64_t>().swap(samples_);  // release the memory, not just the size
+  std::vector<Run>().swap(runs_);
 }
 
 int64_t Distribution::memory_bytes() const {
-  int64_t bytes = static_cast<int64_t>(samples_.capacity() * sizeof(int64_t)) +
+  int64_t bytes = static_cast<int64_t>(samples_.capacity() * sizeof(int64_t) + runs_.capacity() * sizeof(Run)) +
                   static_cast<int64_t>(rows_.capacity() * sizeof(std::vector<int64_t>));
   for (const auto& row : rows_) bytes += static_cast<int64_t>(row.capacity() * sizeof(int64_t));
   return bytes;
@@ -156,18 +212,18 @@ Summary Distribution::summary() const {
 
   std::array<int64_t, kRanks.size()> value{};
   if (rows_.empty()) {
-    // Sorted once: the percentiles are read at their ranks and the histogram counts runs.
-    std::vector<int64_t> v = samples_;
-    std::sort(v.begin(), v.end());
-    for (size_t i = 0; i < kRanks.size(); ++i) value[i] = v[static_cast<size_t>(rank_of(kRanks[i], count_) - 1)];
-    std::vector<HistogramBucket> exact;
-    for (int64_t x : v) {
-      if (!exact.empty() && exact.back().lo == x) {
-        ++exact.back().count;
-      } else {
-        exact.push_back({x, x, 1});
-      }
+    // The runs, merged with the buffer, are the sorted samples: percentiles are read at their
+    // ranks and the runs are the exact histogram.
+    const std::vector<Run> runs = sorted_runs();
+    int64_t seen = 0;
+    size_t next = 0;
+    for (const Run& r : runs) {
+      seen += r.count;
+      while (next < kRanks.size() && seen >= rank_of(kRanks[next], count_)) value[next++] = r.value;
     }
+    std::vector<HistogramBucket> exact;
+    exact.reserve(runs.size());
+    for (const Run& r : runs) exact.push_back({r.value, r.value, r.count});
     if (static_cast<int64_t>(exact.size()) <= kExactHistogramValues) {
       s.histogram = std::move(exact);
     } else {

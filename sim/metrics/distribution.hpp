@@ -1,5 +1,6 @@
 // Distribution of non-negative samples (ns or counts) summarised as count/min/percentiles/max/mean:
-// exact up to kExactLimit samples, then a fixed-size log-linear histogram so memory stays bounded.
+// exact (samples kept as sorted value/count runs, so repeated values cost nothing more) up to
+// kExactLimit distinct values, then a log-linear histogram so memory stays bounded.
 #pragma once
 
 #include <cstdint>
@@ -26,8 +27,14 @@ class Distribution {
   // Without a budget only the per-distribution limit applies.
   explicit Distribution(SampleBudget* budget = nullptr) : budget_(budget) {}
 
-  // Samples kept verbatim (exact nearest-rank percentiles) up to this many.
+  // Exact nearest-rank percentiles while at most this many distinct values were seen (recent
+  // samples wait in a buffer and are merged into sorted value/count runs; a deterministic
+  // workload whose responses repeat a few values stays exact, in flat memory, however long it
+  // runs).
   static constexpr int64_t kExactLimit = 1'000'000;
+  // The buffer of recent samples is merged into the runs when it holds this many, or as many as
+  // there are runs if that is more (so merging costs O(1) amortised per sample).
+  static constexpr int64_t kMergeAt = 4096;
   // Histogram resolution: sub-buckets per power of two, so a bucket is at most 1/128 (< 1%) of
   // its lower bound wide.
   static constexpr int kSubBucketBits = 7;
@@ -49,11 +56,11 @@ class Distribution {
   // All zero when empty. Const and repeatable: later add() calls are unaffected.
   Summary summary() const;
 
-  // True once percentiles come from the histogram: more than kExactLimit samples were added, or
-  // the shared budget ran out.
+  // True once percentiles come from the histogram: more than kExactLimit distinct values were
+  // added, or the shared budget ran out.
   bool approximate() const { return !rows_.empty(); }
-  // Bytes held for samples and histogram (not the object itself): at most the samples the
-  // budget paid for plus kRowBytes per histogram row in use (a row covers one power of two).
+  // Bytes held for samples and histogram (not the object itself): at most the samples and runs
+  // the budget paid for plus kRowBytes per histogram row in use (a row covers one power of two).
   int64_t memory_bytes() const;
   static constexpr int64_t kRowBytes = kSubBuckets * static_cast<int64_t>(sizeof(int64_t));
 
@@ -63,9 +70,16 @@ class Distribution {
   static int64_t bucket_lower(int bucket);
   // Fine (1/128) buckets in ascending order -> the summary's histogram, coarsened to fit.
   std::vector<HistogramBucket> log_linear(std::vector<HistogramBucket> fine) const;
+  struct Run {
+    int64_t value;
+    int64_t count;
+  };
   void fold_into_histogram();
-  bool grow_samples();  // reserves more exact samples, paid from the budget; false when none
-  void count_in_histogram(int64_t v);
+  bool grow_samples();  // reserves more buffer, paid from the budget; false when none
+  bool merge_samples(); // buffer -> runs, paid from the budget; false when it cannot pay
+  bool make_room();     // room for one more exact sample, or false: fold
+  void count_in_histogram(int64_t v, int64_t n = 1);
+  std::vector<Run> sorted_runs() const;  // runs_ merged with the sorted buffer
 
   __extension__ using Sum = unsigned __int128;  // cannot overflow: < 2^63 samples, each < 2^63
 
@@ -76,7 +90,9 @@ class Distribution {
   int64_t max_at_ = -1;
   int64_t max_job_ = -1;
   Sum sum_ = 0;
-  std::vector<int64_t> samples_;    // exact mode only; its capacity is paid from the budget
+  // Exact mode only; capacities are paid from the budget (a run costs two samples).
+  std::vector<int64_t> samples_;  // recent samples, unsorted
+  std::vector<Run> runs_;         // older samples: ascending distinct values with their counts
   // Empty until the switch; then one row per power of two, each allocated (kSubBuckets counts)
   // only when a sample falls in it.
   std::vector<std::vector<int64_t>> rows_;

@@ -187,7 +187,9 @@ TEST_CASE("distribution: past a million samples min, max and mean stay exact and
 
 TEST_CASE("distribution: histogram percentiles of small values are exact and clamped to max",
           "[metrics][unit]") {
-  Distribution d;
+  // A budget of 100 samples forces the histogram (200 distinct values would otherwise stay exact).
+  sim::metrics::SampleBudget budget{100};
+  Distribution d(&budget);
   // Values below 256 get one bucket each, so percentiles stay exact.
   for (int64_t i = 0; i <= Distribution::kExactLimit; ++i) d.add(i % 200);
   REQUIRE(d.approximate());
@@ -198,7 +200,8 @@ TEST_CASE("distribution: histogram percentiles of small values are exact and cla
   CHECK(s.p999 == 199);
 
   // A single huge value lands in a wide bucket; the reported p99.9 must not exceed max.
-  Distribution big;
+  sim::metrics::SampleBudget small{100};
+  Distribution big(&small);
   const int64_t top = (int64_t{1} << 40) + 1;
   for (int64_t i = 0; i <= Distribution::kExactLimit; ++i) big.add(top);
   s = big.summary();
@@ -233,4 +236,71 @@ TEST_CASE("metrics: distributions sharing a sample budget fold into histograms w
   CHECK_FALSE(a.approximate());
   CHECK(a.summary().p50 == 5000);
   CHECK(budget.remaining == 0);
+}
+
+// Issue 13, section 3: memory flat in simulated time. A deterministic workload repeats a few
+// response times; kept as value/count runs they stay exact however many there are.
+TEST_CASE("distribution: ten million samples of few distinct values stay exact in little memory",
+          "[metrics][unit]") {
+  sim::metrics::SampleBudget budget;
+  Distribution d(&budget);
+  // Values 1000 + 7 * (i % 13): 13 distinct, each i % 13 equally often (10^7 = 13 * 769230 + 10).
+  const int64_t n = 10'000'000;
+  for (int64_t i = 0; i < n; ++i) d.add(1000 + 7 * (i % 13));
+  CHECK_FALSE(d.approximate());
+  // The buffer (at most kMergeAt samples) and 13 runs: 33 KB, not 80 MB.
+  CHECK(d.memory_bytes() <= Distribution::kMergeAt * 8 + 13 * 16);
+  const Summary s = d.summary();
+  CHECK(s.count == n);
+  CHECK(s.min == 1000);
+  CHECK(s.max == 1084);
+  // Counts: residues 0..9 occur 769,231 times, 10..12 769,230 times. Cumulative at residue k
+  // (k <= 9): 769,231 (k+1). p50 rank 5,000,000: residue 6 (5,384,617 >= 5,000,000 > 4,615,386).
+  CHECK(s.p50 == 1000 + 7 * 6);
+  // p90 rank 9,000,000: residue 11 (cum 10: 8,461,540; cum 11: 9,230,770).
+  CHECK(s.p90 == 1000 + 7 * 11);
+  CHECK(s.p99 == 1084);
+  CHECK(s.p999 == 1084);
+  REQUIRE(s.histogram.size() == 13);
+  CHECK(s.histogram[0].count == 769'231);
+  CHECK(s.histogram[12].count == 769'230);
+}
+
+TEST_CASE("distribution: merging the buffer into runs gives the same summary as sorting every sample",
+          "[metrics][unit]") {
+  // Sizes on both sides of each merge point; values with many repeats and some distinct.
+  for (int64_t n : {int64_t{1}, int64_t{4095}, int64_t{4096}, int64_t{4097}, int64_t{12'289}, int64_t{70'000}}) {
+    Distribution d;
+    std::vector<int64_t> values;
+    uint64_t x = 12345 + static_cast<uint64_t>(n);
+    for (int64_t i = 0; i < n; ++i) {
+      x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+      const int64_t v = (x >> 60) < 12 ? static_cast<int64_t>((x >> 33) % 50) * 100 : static_cast<int64_t>(x >> 40);
+      values.push_back(v);
+      d.add(v);
+    }
+    std::vector<int64_t> sorted = values;
+    std::sort(sorted.begin(), sorted.end());
+    const Summary s = d.summary();
+    INFO("n = " << n);
+    CHECK_FALSE(d.approximate());
+    CHECK(s.p50 == nearest_rank(sorted, 50, 100));
+    CHECK(s.p90 == nearest_rank(sorted, 90, 100));
+    CHECK(s.p99 == nearest_rank(sorted, 99, 100));
+    CHECK(s.p999 == nearest_rank(sorted, 999, 1000));
+    int64_t total = 0;
+    for (const auto& b : s.histogram) total += b.count;
+    CHECK(total == n);
+    const auto distinct = std::unique(sorted.begin(), sorted.end()) - sorted.begin();
+    sorted = values;
+    std::sort(sorted.begin(), sorted.end());
+    if (distinct <= Distribution::kExactHistogramValues) {
+      CHECK(static_cast<int64_t>(s.histogram.size()) == distinct);
+      // Exact histogram: one bucket per distinct value with its true count.
+      for (const auto& b : s.histogram) {
+        CHECK(b.lo == b.hi);
+        CHECK(b.count == std::count(sorted.begin(), sorted.end(), b.lo));
+      }
+    }
+  }
 }

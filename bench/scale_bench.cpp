@@ -1,0 +1,176 @@
+// xnusim-scale-bench: how the simulator's cost grows with the size of the workload (issue 13,
+// "Cost that does not grow with the workload's size"). Each case runs in its own process so that
+// its peak RSS is its own; figures are printed, never asserted.
+//
+// The workload is the Bench-10 task set's shape scaled to N threads: thread i has the period of
+// Bench-10 task (i % 10) (5, 10, 20, 25, 40, 50, 80, 100, 125, 200 ms), a rate-monotonic fixed
+// priority (60 for 5 ms down to 51 for 200 ms), and a run time chosen so that the total
+// utilisation is 0.7 per CPU, whatever N is.
+//
+//   start-N      scenario text of N threads on 8 CPUs -> load -> run 1 ms: wall time and the
+//                memory per thread (peak RSS minus the 10-thread case's, divided by N)
+//   rate-N-cC    N threads on C CPUs for a fixed number of simulated jobs: events per second
+//   time-S       bench-10 itself for S simulated seconds: peak RSS against simulated time
+//   big          64 CPUs, 100,000 threads, 1 simulated second
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "bench/isolated.hpp"
+#include "sim/run/simulation.hpp"
+#include "sim/scenario/loader.hpp"
+
+using namespace sim;
+
+namespace {
+
+constexpr int64_t kPeriodsMs[10] = {5, 10, 20, 25, 40, 50, 80, 100, 125, 200};
+
+// The scaled Bench-10 workload as scenario text (so that loading is part of what is measured).
+std::string scaled_bench10(int threads, int cpus, const std::string& duration) {
+  std::string s = fmt::format(
+      R"({{"format": "xnusim-scenario", "version": 1, "name": "scaled-bench-10-{}", "duration": "{}", )"
+      R"("machine": {{"cpus": {}}}, "threads": [)",
+      threads, duration, cpus);
+  s.reserve(s.size() + static_cast<size_t>(threads) * 110);
+  for (int i = 0; i < threads; ++i) {
+    int k = i % 10;
+    int64_t period_ns = kPeriodsMs[k] * 1'000'000;
+    // Utilisation 0.7 per CPU shared equally: C = T * 0.7 * cpus / N, at least 1 us.
+    int64_t run_ns = std::max<int64_t>(1000, period_ns * 7 * cpus / (10 * static_cast<int64_t>(threads)));
+    if (i > 0) s += ",\n";
+    s += fmt::format(R"({{"id": "t{}", "mode": "fixed", "priority": {}, "period": "{}ms", )"
+                     R"("program": [{{"op": "run", "for": "{}ns"}}]}})",
+                     i, 60 - k, kPeriodsMs[k], run_ns);
+  }
+  s += "]}";
+  return s;
+}
+
+struct Figures {
+  uint64_t events = 0;
+  double load_s = 0;  // text -> validated scenario
+  double run_s = 0;   // simulation set-up and run
+  double sim_s = 0;
+  long peak_rss_kb = 0;
+  int threads = 0;
+};
+
+Figures measure(const std::string& text, const std::string& policy) {
+  Figures f;
+  auto t0 = std::chrono::steady_clock::now();
+  scenario::LoadResult r = scenario::load_scenario_text(text, "scale");
+  auto t1 = std::chrono::steady_clock::now();
+  if (!r.scenario) {
+    fmt::print(stderr, "{}", r.diagnostics.format());
+    std::exit(2);
+  }
+  run::Options o;
+  o.policy = policy;
+  run::Results results = run::run_scenario(*r.scenario, o);
+  auto t2 = std::chrono::steady_clock::now();
+  f.events = static_cast<uint64_t>(results.system.events);
+  f.load_s = std::chrono::duration<double>(t1 - t0).count();
+  f.run_s = std::chrono::duration<double>(t2 - t1).count();
+  f.sim_s = static_cast<double>(r.scenario->duration.ns) / 1e9;
+  f.threads = static_cast<int>(r.scenario->threads.size());
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  f.peak_rss_kb = ru.ru_maxrss;
+  return f;
+}
+
+struct Case {
+  std::string name;
+  std::string what;
+  int threads;
+  int cpus;
+  std::string duration;
+  bool bench10;  // the bundled bench-10 scenario instead of the scaled set
+};
+
+std::string bench10_text(const std::string& duration) {
+  std::FILE* in = std::fopen(XNUSIM_SOURCE_DIR "/scenarios/basics/bench-10.json", "rb");
+  if (!in) {
+    fmt::print(stderr, "xnusim-scale-bench: cannot read scenarios/basics/bench-10.json\n");
+    std::exit(2);
+  }
+  std::string text;
+  char buf[4096];
+  size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, in)) > 0) text.append(buf, n);
+  std::fclose(in);
+  // Replace the duration and drop the expects (they are checked by the tests, not here).
+  auto at = text.find("\"duration\": \"2s\"");
+  if (at == std::string::npos) std::exit(2);
+  text.replace(at, 16, fmt::format("\"duration\": \"{}\"", duration));
+  auto ex = text.find("\"expect\"");
+  if (ex != std::string::npos) {
+    auto open = text.find('[', ex);
+    int depth = 0;
+    size_t end = open;
+    for (; end < text.size(); ++end) {
+      if (text[end] == '[') ++depth;
+      if (text[end] == ']' && --depth == 0) break;
+    }
+    text.replace(ex, end + 1 - ex, "\"expect\": []");
+  }
+  return text;
+}
+
+std::vector<Case> cases() {
+  std::vector<Case> list;
+  for (int n : {10, 1000, 10000, 100000})
+    list.push_back({fmt::format("start-{}", n), fmt::format("load + 1 ms run of {} threads, 8 CPUs", n), n, 8,
+                    "1ms", false});
+  // The same number of jobs at every size: 10 threads for 100 s, 1,000 for 10 s, 10,000 for 1 s: every thread runs at least 5 jobs.
+  for (int c : {1, 16})
+    for (auto [n, d] : {std::pair{10, "100s"}, std::pair{1000, "10s"}, std::pair{10000, "1s"}})
+      list.push_back({fmt::format("rate-{}-c{}", n, c), fmt::format("{} threads, {} CPUs, {}", n, c, d), n, c, d,
+                      false});
+  for (const char* d : {"10s", "1000s", "100000s"})
+    list.push_back({fmt::format("time-{}", d), fmt::format("bench-10, 1 CPU, {}", d), 10, 1, d, true});
+  list.push_back({"big", "64 CPUs, 100,000 threads, 1 s", 100000, 64, "1s", false});
+  return list;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"xnusim-scale-bench: simulator cost against workload size (see bench/README.md, \"Scaling\")."};
+  std::vector<std::string> only;
+  std::string policy = "fixed";
+  int repeat = 1;
+  app.add_option("--case", only, "Cases to run (default: all; e.g. start-100000, rate-10000-c16, time-100000s, big)");
+  app.add_option("--policy", policy, "Policy (default: fixed)");
+  app.add_option("--repeat", repeat, "Runs per case; the fastest is reported")->check(CLI::PositiveNumber);
+  CLI11_PARSE(app, argc, argv);
+
+  fmt::print("{:<16} {:>8} {:>11} {:>8} {:>8} {:>12} {:>10} {:>10}  {}\n", "case", "threads", "events", "load s",
+             "run s", "events/s", "peak RSS", "KB/thread", "what");
+  for (const Case& c : cases()) {
+    if (!only.empty() && std::find(only.begin(), only.end(), c.name) == only.end()) continue;
+    std::string text = c.bench10 ? bench10_text(c.duration) : scaled_bench10(c.threads, c.cpus, c.duration);
+    Figures best;
+    for (int i = 0; i < repeat; ++i) {
+      Figures f;
+      if (!bench::run_isolated([&] { return measure(text, policy); }, f)) {
+        fmt::print(stderr, "xnusim-scale-bench: case {} failed\n", c.name);
+        return 3;
+      }
+      if (i == 0 || f.load_s + f.run_s < best.load_s + best.run_s) best = f;
+    }
+    fmt::print("{:<16} {:>8} {:>11} {:>8.3f} {:>8.3f} {:>12.0f} {:>7} MB {:>10.2f}  {}\n", c.name, best.threads,
+               best.events, best.load_s, best.run_s, static_cast<double>(best.events) / best.run_s,
+               best.peak_rss_kb / 1024, static_cast<double>(best.peak_rss_kb) / best.threads, c.what);
+    std::fflush(stdout);
+  }
+  return 0;
+}
