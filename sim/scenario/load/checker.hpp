@@ -122,9 +122,15 @@ class Checker {
   }
 
   // --- generic readers: each reports what is wrong and returns nullopt on error
+  // Reports every member of obj whose key is not in `known`; `where` ("in a thread") completes
+  // the note listing the valid keys.
   void check_keys(const Json& obj, const std::string& ptr, const std::vector<std::string>& known,
                   std::string_view where);
-  const Json* require(const Json& obj, const std::string& ptr, const std::string& key);
+  void check_keys(const Json& obj, const std::string& ptr, std::initializer_list<std::string_view> known,
+                  std::string_view where);
+  void unknown_key(const Json& member, const std::string& ptr, const std::vector<std::string>& known,
+                   std::string_view where);
+  const Json* require(const Json& obj, const std::string& ptr, std::string_view key);
   bool require_object(const Json& v, const std::string& ptr);
   std::optional<std::string> read_string(const Json& v, const std::string& ptr);
   std::optional<std::string> read_nonempty(const Json& v, const std::string& ptr);

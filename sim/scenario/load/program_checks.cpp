@@ -84,9 +84,23 @@ Op Checker::op(const Json& v, const std::string& ptr, const ThreadScope& scope, 
   }
   out.kind = *kind;
   const model::OpInfo& info = model::op_info(out.kind);
-  std::vector<std::string> keys = {"op", "note"};
-  for (std::string& k : model::op_keys(out.kind)) keys.push_back(std::move(k));
-  check_keys(v, ptr, keys, fmt::format("in op {}", quote(*n)));
+  // Each op's valid keys and the note naming it, built once per kind.
+  struct KeysOf {
+    std::vector<std::string> keys;
+    std::string where;
+  };
+  static const std::vector<KeysOf> kKeys = [] {
+    std::vector<KeysOf> all(model::kOpCount);
+    for (size_t i = 0; i < all.size(); ++i) {
+      const auto kind = static_cast<OpKind>(i);
+      all[i].keys = {"op", "note"};
+      for (std::string& k : model::op_keys(kind)) all[i].keys.push_back(std::move(k));
+      all[i].where = fmt::format("in op {}", quote(model::op_info(kind).name));
+    }
+    return all;
+  }();
+  const KeysOf& known = kKeys[static_cast<size_t>(out.kind)];
+  check_keys(v, ptr, known.keys, known.where);
   optional_key(v, ptr, "note", out.note,
                [&](const Json& x, const std::string& p) { return read_text(x, p, true); });
 

@@ -2,6 +2,7 @@
 #include "sim/scenario/load/readers.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <limits>
 
 #include <fmt/format.h>
@@ -50,8 +51,14 @@ std::string quote(std::string_view s) {
 
 // RFC 6901: "~" and "/" inside a reference token are written "~0" and "~1".
 std::string at(const std::string& base, std::string_view key) {
-  std::string out = base;
+  std::string out;
+  out.reserve(base.size() + 1 + key.size());
+  out += base;
   out += '/';
+  if (key.find_first_of("~/") == std::string_view::npos) {
+    out += key;  // the usual case: nothing to escape
+    return out;
+  }
   for (char c : key) {
     if (c == '~')
       out += "~0";
@@ -63,7 +70,16 @@ std::string at(const std::string& base, std::string_view key) {
   return out;
 }
 
-std::string at(const std::string& base, size_t index) { return fmt::format("{}/{}", base, index); }
+std::string at(const std::string& base, size_t index) {
+  char digits[24];
+  auto [end, ec] = std::to_chars(digits, digits + sizeof digits, index);
+  std::string out;
+  out.reserve(base.size() + 1 + static_cast<size_t>(end - digits));
+  out += base;
+  out += '/';
+  out.append(digits, end);
+  return out;
+}
 
 std::string join(const std::vector<std::string>& items, std::string_view sep) {
   std::string out;
@@ -106,7 +122,7 @@ std::string written(const Json& v) {
   return got(v);
 }
 
-const Json* member(const Json& obj, const std::string& key) { return obj.find(key); }
+const Json* member(const Json& obj, std::string_view key) { return obj.find(key); }
 
 bool is_id_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
@@ -155,21 +171,31 @@ std::optional<std::pair<uint32_t, size_t>> control_character(std::string_view s)
 
 void Checker::check_keys(const Json& obj, const std::string& ptr,
                          const std::vector<std::string>& known, std::string_view where) {
-  for (const Json& m : obj) {
-    const std::string& k = m.key();
-    if (std::find(known.begin(), known.end(), k) != known.end()) continue;
-    Diagnostic& d = error(at(ptr, k), fmt::format("unknown key {}", quote(k)));
-    std::string near = suggest(k, known);
-    if (!near.empty())
-      d.notes.push_back(fmt::format("did you mean {}?", quote(near)));
-    else if (known.empty())
-      d.notes.push_back(fmt::format("{} takes no keys", where));
-    else
-      d.notes.push_back(fmt::format("valid keys {}: {}", where, join(known)));
-  }
+  for (const Json& m : obj)
+    if (std::find(known.begin(), known.end(), m.key()) == known.end()) unknown_key(m, ptr, known, where);
 }
 
-const Json* Checker::require(const Json& obj, const std::string& ptr, const std::string& key) {
+void Checker::check_keys(const Json& obj, const std::string& ptr,
+                         std::initializer_list<std::string_view> known, std::string_view where) {
+  for (const Json& m : obj)
+    if (std::find(known.begin(), known.end(), std::string_view(m.key())) == known.end())
+      unknown_key(m, ptr, std::vector<std::string>(known.begin(), known.end()), where);
+}
+
+void Checker::unknown_key(const Json& m, const std::string& ptr, const std::vector<std::string>& known,
+                          std::string_view where) {
+  const std::string& k = m.key();
+  Diagnostic& d = error(at(ptr, k), fmt::format("unknown key {}", quote(k)));
+  std::string near = suggest(k, known);
+  if (!near.empty())
+    d.notes.push_back(fmt::format("did you mean {}?", quote(near)));
+  else if (known.empty())
+    d.notes.push_back(fmt::format("{} takes no keys", where));
+  else
+    d.notes.push_back(fmt::format("valid keys {}: {}", where, join(known)));
+}
+
+const Json* Checker::require(const Json& obj, const std::string& ptr, std::string_view key) {
   const Json* v = member(obj, key);
   if (!v) error(ptr, fmt::format("missing required key {}", quote(key)));
   return v;
@@ -246,8 +272,8 @@ std::optional<int64_t> Checker::read_int(const Json& v, const std::string& ptr, 
 }
 
 std::optional<int> Checker::read_priority(const Json& v, const std::string& ptr) {
-  auto p = read_int(v, ptr, model::MINPRI, model::MAXPRI,
-                    fmt::format("a priority from {} to {}", model::MINPRI, model::MAXPRI));
+  static const std::string kRange = fmt::format("a priority from {} to {}", model::MINPRI, model::MAXPRI);
+  auto p = read_int(v, ptr, model::MINPRI, model::MAXPRI, kRange);
   if (!p) return std::nullopt;
   return static_cast<int>(*p);
 }

@@ -28,7 +28,7 @@ std::string one_of(const std::vector<std::string>& names, std::string_view last 
 std::string got(const Json& v);
 // A scalar as written in the file (strings quoted), for "(got -5)" after a type was accepted.
 std::string written(const Json& v);
-const Json* member(const Json& obj, const std::string& key);
+const Json* member(const Json& obj, std::string_view key);
 bool is_id_char(char c);
 std::string lower(std::string s);
 // The candidate a misspelt word most likely meant, or "".
