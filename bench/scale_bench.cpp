@@ -13,6 +13,7 @@
 //   time-S       bench-10 itself for S simulated seconds: peak RSS against simulated time
 //   big          64 CPUs, 100,000 threads, 1 simulated second
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -60,8 +61,19 @@ struct Figures {
   double run_s = 0;   // simulation set-up and run
   double sim_s = 0;
   long peak_rss_kb = 0;
+  long loaded_kb = 0;  // resident after loading (the document freed)
+  long built_kb = 0;   // resident once the simulation is built, before it runs
   int threads = 0;
 };
+
+long resident_kb() {
+  long pages = 0, resident = 0;
+  if (std::FILE* f = std::fopen("/proc/self/statm", "r")) {
+    if (std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = 0;
+    std::fclose(f);
+  }
+  return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
 
 Figures measure(const std::string& text, const std::string& policy) {
   Figures f;
@@ -72,9 +84,12 @@ Figures measure(const std::string& text, const std::string& policy) {
     fmt::print(stderr, "{}", r.diagnostics.format());
     std::exit(2);
   }
+  f.loaded_kb = resident_kb();
   run::Options o;
   o.policy = policy;
-  run::Results results = run::run_scenario(*r.scenario, o);
+  run::Simulation simulation(*r.scenario, o);
+  f.built_kb = resident_kb();
+  run::Results results = simulation.run();
   auto t2 = std::chrono::steady_clock::now();
   f.events = static_cast<uint64_t>(results.system.events);
   f.load_s = std::chrono::duration<double>(t1 - t0).count();
@@ -153,8 +168,8 @@ int main(int argc, char** argv) {
   app.add_option("--repeat", repeat, "Runs per case; the fastest is reported")->check(CLI::PositiveNumber);
   CLI11_PARSE(app, argc, argv);
 
-  fmt::print("{:<16} {:>8} {:>11} {:>8} {:>8} {:>12} {:>10} {:>10}  {}\n", "case", "threads", "events", "load s",
-             "run s", "events/s", "peak RSS", "KB/thread", "what");
+  fmt::print("{:<16} {:>8} {:>11} {:>8} {:>8} {:>12} {:>10} {:>10} {:>9} {:>9}  {}\n", "case", "threads", "events",
+             "load s", "run s", "events/s", "peak RSS", "KB/thread", "loaded", "built", "what");
   for (const Case& c : cases()) {
     if (!only.empty() && std::find(only.begin(), only.end(), c.name) == only.end()) continue;
     std::string text = c.bench10 ? bench10_text(c.duration) : scaled_bench10(c.threads, c.cpus, c.duration);
@@ -167,9 +182,10 @@ int main(int argc, char** argv) {
       }
       if (i == 0 || f.load_s + f.run_s < best.load_s + best.run_s) best = f;
     }
-    fmt::print("{:<16} {:>8} {:>11} {:>8.3f} {:>8.3f} {:>12.0f} {:>7} MB {:>10.2f}  {}\n", c.name, best.threads,
-               best.events, best.load_s, best.run_s, static_cast<double>(best.events) / best.run_s,
-               best.peak_rss_kb / 1024, static_cast<double>(best.peak_rss_kb) / best.threads, c.what);
+    fmt::print("{:<16} {:>8} {:>11} {:>8.3f} {:>8.3f} {:>12.0f} {:>7} MB {:>10.2f} {:>6} MB {:>6} MB  {}\n", c.name,
+               best.threads, best.events, best.load_s, best.run_s, static_cast<double>(best.events) / best.run_s,
+               best.peak_rss_kb / 1024, static_cast<double>(best.peak_rss_kb) / best.threads, best.loaded_kb / 1024,
+               best.built_kb / 1024, c.what);
     std::fflush(stdout);
   }
   return 0;

@@ -7,16 +7,12 @@ namespace sim::metrics {
 
 using core::TraceKind;
 
-MetricsSink::MetricsSink(const std::vector<model::Thread>& threads, int cpus) {
+MetricsSink::MetricsSink(const std::vector<model::Thread>& threads, int cpus) : model_threads_(&threads) {
   threads_.resize(threads.size());
   for (size_t i = 0; i < threads.size(); ++i) {
     const model::Thread& t = threads[i];
     PerThread& p = threads_[i];
-    p.r.id = t.name;
-    p.r.task = t.task;
-    p.r.mode = std::string(model::to_string(t.declared_mode));
-    p.r.base_priority = t.base_pri;
-    p.r.kernel = t.kernel;
+    p.declared_base = t.base_pri;
     p.r.min_sched_pri = p.r.max_sched_pri = p.sched_pri = t.sched_pri;
   }
   for (PerThread& p : threads_) {
@@ -166,13 +162,31 @@ void MetricsSink::finish(core::SimTime end) {
 Results MetricsSink::results() const {
   Results r;
   r.duration_ns = end_;
-  for (const PerThread& t : threads_) {
-    ThreadResult tr = t.r;
+  r.threads.reserve(threads_.size());
+  for (size_t i = 0; i < threads_.size(); ++i) {
+    const PerThread& t = threads_[i];
+    const model::Thread& m = (*model_threads_)[i];
+    ThreadResult tr;
+    tr.id = m.name;
+    tr.task = m.task;
+    tr.mode = std::string(model::to_string(m.declared_mode));
+    tr.base_priority = t.declared_base;
+    tr.kernel = m.kernel;
+    tr.cpu_time_ns = t.r.cpu_time_ns;
+    tr.jobs = t.r.jobs;
+    tr.deadline_misses = t.r.deadline_misses;
+    tr.preemptions = t.r.preemptions;
+    tr.context_switches = t.r.context_switches;
+    tr.migrations = t.r.migrations;
+    tr.demotions = t.r.demotions;
+    tr.min_sched_pri = t.r.min_sched_pri;
+    tr.max_sched_pri = t.r.max_sched_pri;
     tr.response_ns = t.response.summary();
     tr.latency_ns = t.latency.summary();
     tr.jitter_ns = tr.latency_ns.count > 0 ? tr.latency_ns.max - tr.latency_ns.min : 0;
     r.threads.push_back(std::move(tr));
   }
+  r.cpus.reserve(cpus_.size());
   for (const PerCpu& c : cpus_) r.cpus.push_back(c.r);
   r.system.context_switches = context_switches_;
   return r;

@@ -22,8 +22,22 @@ class MetricsSink final : public core::TraceSink {
   Results results() const;
 
  private:
+  // Only what changes during the run: names, mode and base priority are read from the threads
+  // when the results are made (issue 13: memory per thread).
+  struct Counters {
+    int64_t cpu_time_ns = 0;
+    int64_t jobs = 0;
+    int64_t deadline_misses = 0;
+    int64_t preemptions = 0;
+    int64_t context_switches = 0;
+    int64_t migrations = 0;
+    int64_t demotions = 0;
+    int min_sched_pri = 0;
+    int max_sched_pri = 0;
+  };
   struct PerThread {
-    ThreadResult r;
+    Counters r;
+    int declared_base = 0;  // base priority at the start of the run
     Distribution response;
     Distribution latency;
     int64_t latency_from = -1;  // runnable since (ns), -1 when not waiting for a CPU
@@ -48,6 +62,7 @@ class MetricsSink final : public core::TraceSink {
   void charge_thread(PerCpu& c, int64_t at);
 
   SampleBudget budget_;  // shared by every distribution here: memory stays bounded
+  const std::vector<model::Thread>* model_threads_;  // borrowed: ids, tasks, declared modes
   std::vector<PerThread> threads_;
   std::vector<PerCpu> cpus_;
   int64_t context_switches_ = 0;
