@@ -146,7 +146,7 @@ std::vector<Case> cases() {
     list.push_back({fmt::format("start-{}", n), fmt::format("load + 1 ms run of {} threads, 8 CPUs", n), n, 8,
                     "1ms", false});
   // The same number of jobs at every size: 10 threads for 100 s, 1,000 for 10 s, 10,000 for 1 s: every thread runs at least 5 jobs.
-  for (int c : {1, 16})
+  for (int c : {1, 16, 64})
     for (auto [n, d] : {std::pair{10, "100s"}, std::pair{1000, "10s"}, std::pair{10000, "1s"}})
       list.push_back({fmt::format("rate-{}-c{}", n, c), fmt::format("{} threads, {} CPUs, {}", n, c, d), n, c, d,
                       false});

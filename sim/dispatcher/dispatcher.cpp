@@ -46,15 +46,15 @@ void Dispatcher::run(SimTime end) {
     queue_.push(SimTime{tick.ns}, kRankTick, kEvTick, -1);
 
   try {
-    while (!queue_.empty() && queue_.top().time < end) {
-      if (queue_.top().time != now_) instant_steps_ = 0;
-      now_ = queue_.top().time;
+    while (!queue_.empty() && queue_.top_time() < end) {
+      if (queue_.top_time() != now_) instant_steps_ = 0;
+      now_ = queue_.top_time();
       do {
         step_instant("events");
         core::Event e = queue_.pop();
         event_seq_ = e.seq;
         handle(e);
-      } while (!queue_.empty() && queue_.top().time == now_);
+      } while (!queue_.empty() && queue_.top_time() == now_);
       dispatch_pass();
       if (step_hook_) step_hook_();
       if (progress_every_ && ++instants_ % progress_every_ == 0) progress_(now_);

@@ -43,11 +43,16 @@ int FixedPolicy::preempt_target(const Thread& t) const {
     const Processor& p = cpu(t.bound_cpu);
     return t.sched_pri > current_pri(p) && !pinned(p) ? t.bound_cpu : -1;
   }
+  // The lowest current priority below t's (lowest index on ties), skipping pinned CPUs.
   int target = -1;
+  int target_pri = t.sched_pri;
   for (int i = 0; i < cpu_count(); ++i) {
-    if (pinned(cpu(i))) continue;
-    int pri = current_pri(cpu(i));
-    if (pri < t.sched_pri && (target < 0 || pri < current_pri(cpu(target)))) target = i;
+    const Processor& p = cpu(i);
+    const int pri = current_pri(p);
+    if (pri < target_pri && !pinned(p)) {
+      target = i;
+      target_pri = pri;
+    }
   }
   return target;
 }

@@ -67,9 +67,13 @@ int StandardQueuePolicy::preempt_target(const Thread& t) const {
   if (t.bound_cpu >= 0) return beats(cpu(t.bound_cpu)) ? t.bound_cpu : -1;
   if (t.last_cpu >= 0 && beats(cpu(t.last_cpu))) return t.last_cpu;
   int target = -1;
+  int target_pri = 0;
   for (int i = 0; i < cpu_count(); ++i) {
-    if (!beats(cpu(i))) continue;
-    if (target < 0 || current_pri(cpu(i)) < current_pri(cpu(target))) target = i;
+    const Processor& p = cpu(i);
+    const int pri = current_pri(p);
+    if (pri > t.sched_pri || (target >= 0 && pri >= target_pri) || !beats(p)) continue;
+    target = i;
+    target_pri = pri;
   }
   return target;
 }
