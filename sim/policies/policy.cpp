@@ -5,6 +5,9 @@
 
 namespace sim::policies {
 
+// The `reason` of the mode_changed and set_mode_failed events of set_mode and thread_policy.
+constexpr auto kThreadPolicySet = static_cast<uint8_t>(core::PolicyCall::thread_policy_set);
+
 bool rt_params_admissible(const model::RealtimeParams& rt) {
   // models xnu-792 osfmk/kern/thread_policy.c thread_policy_set, THREAD_TIME_CONSTRAINT_POLICY
   return rt.constraint >= rt.computation && rt.computation <= kMaxRtQuantum && rt.computation >= kMinRtQuantum;
@@ -47,7 +50,7 @@ void Policy::set_mode(Thread& t, const model::Op& op) {
     t.mode = op.mode;
     t.base_pri = base;
   }
-  host.emit(core::TraceEvent{host.now(), core::TraceKind::mode_changed, static_cast<uint8_t>(op.mode),
+  host.emit(core::TraceEvent{host.now(), core::TraceKind::mode_changed, kThreadPolicySet,
                              static_cast<int16_t>(t.cpu), t.index, -1, static_cast<int64_t>(op.mode), base});
   host.set_sched_pri(t, compute_sched_pri(t), core::PriorityReason::mode);
 }
@@ -268,14 +271,14 @@ void Policy::thread_policy(Thread& t, const model::Op& op) {
   } else if (t.failsafe) {
     // A demoted thread only records the mode (safe_mode) for the release; its priority stays.
     t.saved_mode = op.mode;
-    host.emit(core::TraceEvent{host.now(), core::TraceKind::mode_changed, static_cast<uint8_t>(op.mode),
+    host.emit(core::TraceEvent{host.now(), core::TraceKind::mode_changed, kThreadPolicySet,
                                static_cast<int16_t>(t.cpu), t.index, -1, static_cast<int64_t>(op.mode), t.base_pri});
     return;
   } else {
     t.mode = op.mode;
   }
   t.base_pri = t.is_realtime() ? model::BASEPRI_RTQUEUES : recompute_base(t, t.importance);
-  host.emit(core::TraceEvent{host.now(), core::TraceKind::mode_changed, static_cast<uint8_t>(t.mode),
+  host.emit(core::TraceEvent{host.now(), core::TraceKind::mode_changed, kThreadPolicySet,
                              static_cast<int16_t>(t.cpu), t.index, -1, static_cast<int64_t>(t.mode), t.base_pri});
   host.set_sched_pri(t, compute_sched_pri(t), core::PriorityReason::mode);
 }
