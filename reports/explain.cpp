@@ -30,6 +30,39 @@ enum : int {
 };
 
 // "65 ms", "8.005 s", "250 us": at most three decimals, trailing zeros dropped (integer arithmetic).
+// What a set_mode_failed event says: who refused what, and why.
+std::string refusal_text(std::string_view n, const core::TraceEvent& e) {
+  switch (static_cast<core::PolicyCall>(e.reason)) {
+    case core::PolicyCall::thread_policy_set:
+      break;
+    case core::PolicyCall::task_policy_set:
+      if (e.a == 0)
+        return fmt::format("task_policy_set ignores {}'s request for role {}: its task is a control application or "
+                           "reniced (KERN_SUCCESS, nothing changes).",
+                           n, metrics::role_name(static_cast<int>(e.c)));
+      return fmt::format("task_policy_set refuses {}'s request for role {} with {} (KERN_INVALID_ARGUMENT); no "
+                         "priority changes.",
+                         n, metrics::role_name(static_cast<int>(e.c)), e.a);
+    case core::PolicyCall::setpriority:
+      if (e.a == 13)
+        return fmt::format("setpriority refuses {}'s nice {} with EACCES: only root may lower nice.", n, e.b);
+      return fmt::format("setpriority sets nice {} for {}'s process, but task_importance refuses to renice its "
+                         "task ({}); no priority changes.",
+                         e.b, n, e.a);
+    case core::PolicyCall::pthread_setschedparam:
+      if (e.a == 0)
+        return fmt::format("pthread_setschedparam leaves {} alone: thread_policy_common ignores a real-time "
+                           "thread (KERN_SUCCESS).",
+                           n);
+      return fmt::format("pthread_setschedparam refuses priority {} for {} with EINVAL (the kernel's "
+                         "KERN_INVALID_ARGUMENT: a priority must be 0..127); the thread is unchanged.",
+                         e.b, n);
+  }
+  return fmt::format("thread_policy_set refuses {}'s request with {}{}; the thread is unchanged.", n, e.a,
+                     e.a == 4 ? " (KERN_INVALID_ARGUMENT: computation must be 50 us..50 ms and at most the constraint)"
+                              : "");
+}
+
 std::string human(int64_t ns) {
   int64_t a = ns < 0 ? -ns : ns;
   const char* unit = "ns";
@@ -544,15 +577,13 @@ void Narrator::on_event(const TraceEvent& e) {
       return;
     case TraceKind::mode_changed:
       say(e.time, KindKey{kMode, e.thread, 0}, fmt::format("mode changes of {}", n),
-          fmt::format("{} becomes {} with base {} (thread_policy_set)", n,
-                      metrics::mode_name(static_cast<int>(e.a)), e.b));
+          fmt::format("{} becomes {} with base {} ({})", n, metrics::mode_name(static_cast<int>(e.a)), e.b,
+                      core::to_string(static_cast<core::PolicyCall>(e.reason))));
       line_subject_ = e.thread;
       return;
     case TraceKind::set_mode_failed:
       say(e.time, KindKey{kModeFailed, e.thread, 0}, fmt::format("refused mode changes of {}", n),
-          fmt::format("thread_policy_set refuses {}'s request with {}{}; the thread is unchanged.", n, e.a,
-                      e.a == 4 ? " (KERN_INVALID_ARGUMENT: computation must be 50 us..50 ms and at most the constraint)"
-                               : ""));
+          refusal_text(n, e));
       return;
     case TraceKind::depressed:
       say(e.time, KindKey{kDepress, e.thread, 0}, fmt::format("depressions of {}", n),

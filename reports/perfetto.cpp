@@ -453,7 +453,9 @@ void PerfettoWriter::on_event(const core::TraceEvent& e) {
               fmt::format(R"("mode":"{}","base":{})", metrics::mode_name(static_cast<int>(e.a)), e.b));
       break;
     case TraceKind::set_mode_failed:
-      instant(e.thread, t, "set_mode failed", fmt::format(R"("kern_return":{})", e.a));
+      instant(e.thread, t, "set_mode failed",
+              fmt::format(R"("kern_return":{},"call":"{}")", e.a,
+                          core::to_string(static_cast<core::PolicyCall>(e.reason))));
       break;
     case TraceKind::inversion_began:
       instant(

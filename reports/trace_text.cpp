@@ -333,15 +333,37 @@ void append_line(std::string& out, const core::TraceEvent& e, const core::NameTa
       l.duration(e.a) << " release_tick=";
       l.num(e.b);
       break;
-    case TraceKind::mode_changed:
+    case TraceKind::mode_changed: {
       l << ' ' << who << " mode=" << metrics::mode_name(static_cast<int>(e.a)) << " base=";
       l.num(e.b);
+      auto call = static_cast<core::PolicyCall>(e.reason);
+      if (call != core::PolicyCall::thread_policy_set) l << " call=" << core::to_string(call);
+      if (call == core::PolicyCall::task_policy_set || call == core::PolicyCall::setpriority)
+        l << " role=" << metrics::role_name(static_cast<int>(e.c));
       break;
-    case TraceKind::set_mode_failed:
-      l << ' ' << who << " kern_return=";
-      l.num(e.a);
-      if (e.a == 4) l << " (KERN_INVALID_ARGUMENT)";
+    }
+    case TraceKind::set_mode_failed: {
+      auto call = static_cast<core::PolicyCall>(e.reason);
+      if (call == core::PolicyCall::setpriority && e.a == 13) {
+        l << ' ' << who << " errno=13 (EACCES)";
+      } else {
+        l << ' ' << who << " kern_return=";
+        l.num(e.a);
+        if (e.a == 4) l << " (KERN_INVALID_ARGUMENT)";
+        if (e.a == 0) l << " (KERN_SUCCESS, ignored)";
+      }
+      if (call != core::PolicyCall::thread_policy_set) l << " call=" << core::to_string(call);
+      if (call == core::PolicyCall::task_policy_set) l << " role=" << metrics::role_name(static_cast<int>(e.c));
+      if (call == core::PolicyCall::setpriority) {
+        l << " nice=";
+        l.num(e.b);
+      }
+      if (call == core::PolicyCall::pthread_setschedparam) {
+        l << " priority=";
+        l.num(e.b);
+      }
       break;
+    }
     case TraceKind::depressed:
       l << ' ' << who << " until=";
       l.time(e.a);

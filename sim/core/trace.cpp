@@ -108,4 +108,14 @@ std::string_view to_string(PriorityReason r) {
   return "?";
 }
 
+std::string_view to_string(PolicyCall c) {
+  switch (c) {
+    case PolicyCall::thread_policy_set: return "thread_policy_set";
+    case PolicyCall::task_policy_set: return "task_policy_set";
+    case PolicyCall::setpriority: return "setpriority";
+    case PolicyCall::pthread_setschedparam: return "pthread_setschedparam";
+  }
+  return "?";
+}
+
 }  // namespace sim::core

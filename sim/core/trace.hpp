@@ -26,8 +26,11 @@ enum class TraceKind : uint8_t {
   preempt_deferred,  // cpu, thread: a preemption waits until the kernel-mode thread blocks
   demoted,           // thread: fail-safe tripped; a = metered ns, b = release tick
   undemoted,         // thread: fail-safe released, mode restored
-  mode_changed,      // thread: set_mode succeeded; a = new mode, b = new base
-  set_mode_failed,   // thread: thread_policy_set refused; a = kern_return_t (4)
+  mode_changed,      // thread: set_mode succeeded; a = new mode, b = new base; reason =
+                     // PolicyCall; c = the task's role (task_policy_set, setpriority)
+  set_mode_failed,   // thread: thread_policy_set refused; a = kern_return_t (4), or for
+                     // setpriority an errno (13 EACCES), 0 = accepted but ignored; reason =
+                     // PolicyCall; c = the role asked for (task_policy_set)
   sched_tick,        // a = tick number, b = pri_shift (792) or sched_load (517)
   depressed,         // thread: swtch_pri depression begins; a = until ns
   undepressed,       // thread: depression ended
@@ -73,6 +76,10 @@ enum class BlockReason : uint8_t { sleep, period, event, lock, funnel, io, exit,
 // (THREAD_INTERRUPTED); event: THREAD_AWAKENED.
 enum class WakeReason : uint8_t { timer, release, event, lock, io, start, interrupt, timed_out,
                                   interrupted };
+// The call a mode_changed or set_mode_failed event reports (its `reason`): thread_policy_set
+// (the set_mode and thread_policy ops), task_policy_set (task_policy), setpriority,
+// pthread_setschedparam.
+enum class PolicyCall : uint8_t { thread_policy_set, task_policy_set, setpriority, pthread_setschedparam };
 enum class PriorityReason : uint8_t { set_priority, decay, quantum, tick, wake, failsafe, promote,
                                       unpromote, depress, mode };
 
@@ -81,6 +88,7 @@ std::string_view to_string(SwitchReason r);
 std::string_view to_string(BlockReason r);
 std::string_view to_string(WakeReason r);
 std::string_view to_string(PriorityReason r);
+std::string_view to_string(PolicyCall c);
 
 struct TraceEvent {
   SimTime time;

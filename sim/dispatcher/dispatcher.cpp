@@ -754,6 +754,18 @@ void Dispatcher::advance(Processor& p) {
           policy_->thread_policy(t, op);
           if (p.ast_pending) return;
           continue;
+        case OpKind::task_policy:
+          policy_->task_policy(t, op);
+          if (p.ast_pending) return;
+          continue;
+        case OpKind::setpriority:
+          policy_->setpriority(t, op);
+          if (p.ast_pending) return;
+          continue;
+        case OpKind::pthread_setschedparam:
+          policy_->pthread_setschedparam(t, op);
+          if (p.ast_pending) return;
+          continue;
         case OpKind::swtch_pri: {
           // models xnu-792 osfmk/kern/syscall_subr.c swtch_pri: with nothing else runnable it
           // returns at once; otherwise depress to DEPRESSPRI for one quantum and yield.

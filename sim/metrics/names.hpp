@@ -11,5 +11,8 @@ std::string_view band_name(int priority);
 // A thread mode as the scenario spells it ("timeshare", "fixed", "realtime"); `mode` is the
 // value of model::ThreadMode carried in a trace event.
 std::string_view mode_name(int mode);
+// A task role as the scenario spells it ("foreground", ..., "reniced"); `role` is the value of
+// model::TaskRole carried in a trace event.
+std::string_view role_name(int role);
 
 }  // namespace sim::metrics

@@ -18,4 +18,16 @@ std::string_view to_string(ThreadMode m) {
   return "?";
 }
 
+std::string_view to_string(TaskRole r) {
+  switch (r) {
+    case TaskRole::reniced: return "reniced";
+    case TaskRole::unspecified: return "unspecified";
+    case TaskRole::foreground: return "foreground";
+    case TaskRole::background: return "background";
+    case TaskRole::control: return "control";
+    case TaskRole::graphics_server: return "graphics_server";
+  }
+  return "?";
+}
+
 }  // namespace sim::model

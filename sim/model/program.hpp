@@ -34,10 +34,17 @@ struct RealtimeParams {
 // flavour 1 with no data, which the kernel reads as THREAD_EXTENDED_POLICY with timeshare TRUE.
 enum class PolicyFlavor : uint8_t { standard, extended, time_constraint, precedence };
 
+// task_policy_set TASK_CATEGORY_POLICY roles (xnu-792 osfmk/mach/task_policy.h, same values:
+// TASK_RENICED -1 is what task_importance leaves, never asked for by a scenario).
+enum class TaskRole : int8_t { reniced = -1, unspecified = 0, foreground, background, control, graphics_server };
+
+// pthread_setschedparam policies (Libc-391 pthread.c; the values are Mach's POLICY_* ones).
+enum class SchedPolicy : uint8_t { other = 1, rr = 2, fifo = 4 };
+
 enum class OpKind : uint8_t {
   run, sleep, sleep_until_next_period, loop, lock, unlock, wait, signal, funnel, yield, swtch_pri,
   set_priority, set_mode, run_action, command_sleep, command_wakeup, io, timer_arm, timer_cancel,
-  terminate, clear_wait, thread_policy,
+  terminate, clear_wait, thread_policy, task_policy, setpriority, pthread_setschedparam,
   // Internal ops, never produced by the loader: the programs of the IOKit layer's own threads
   // (`ref` = work loop or callout slot), the end of a run_action's computation, and direct
   // IOWorkLoop::closeGate/openGate (`ref` = work loop) for tests.
@@ -75,6 +82,11 @@ struct Op {
   // thread_policy (mode and realtime above carry the extended and time-constraint data)
   PolicyFlavor flavor = PolicyFlavor::standard;
   int importance = 0;       // precedence
+  // task_policy: the role asked for and the target task (empty: the caller's own task)
+  TaskRole role = TaskRole::unspecified;
+  std::string task;
+  int nice = 0;             // setpriority: the value asked for (donice clamps it to -20..20)
+  SchedPolicy sched_policy = SchedPolicy::other;  // pthread_setschedparam (priority above)
   std::vector<Op> body;     // loop
   std::string note;
   std::string pointer;      // JSON Pointer of this op in the scenario, for messages
@@ -82,5 +94,6 @@ struct Op {
 
 std::string_view to_string(OpKind k);
 std::string_view to_string(ThreadMode m);
+std::string_view to_string(TaskRole r);
 
 }  // namespace sim::model

@@ -51,7 +51,9 @@ struct Thread {
   int bound_cpu = -1;
   ThreadMode declared_mode = ThreadMode::timeshare;
   int declared_base_pri = BASEPRI_DEFAULT;     // as the scenario gave it
-  int nice = 0;  // p_nice of its task, -20..19 (docs/policies/nice.md; 0 for kernel threads)
+  int nice = 0;  // p_nice of its task, -20..19 (docs/policies/nice.md; 0 for kernel threads);
+                 // a `setpriority` op changes it for every thread of the task (-20..20)
+  bool root = false;  // its task runs as root (sec_token uid 0): may lower nice, take privileged roles
 
   // --- Scheduling state shared by mechanism and policy (names as in xnu's struct thread):
   // written by the dispatcher (set_sched_pri, thread_policy_set, depress) and by the policy
@@ -66,6 +68,14 @@ struct Thread {
   bool has_importance = false;
   int importance = 0;
   SimTime rt_deadline = SimTime::never();      // realtime.deadline
+  // thread->task_priority and thread->max_priority, the copies of its task's that task_priority()
+  // (task_policy.c) writes into every thread of the task: set by the `task_policy` and
+  // `setpriority` ops; until then they follow from the task's load-time nice
+  // (policies::task_limits). task_role is the task's role, copied the same way.
+  bool has_task_limits = false;
+  int task_priority = BASEPRI_DEFAULT;
+  int max_priority = MAXPRI_USER;
+  TaskRole task_role = TaskRole::unspecified;
 
   // --- Dispatcher: run state, placement, quantum ------------------------------------------
   ThreadState state = ThreadState::unstarted;

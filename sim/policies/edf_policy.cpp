@@ -202,6 +202,16 @@ void EdfPolicy::thread_policy(Thread& t, const model::Op& op) {
   if (t.cpu >= 0 && t.state == model::ThreadState::running) ctx_.host->resched(t.cpu);
 }
 
+void EdfPolicy::setpriority(Thread& t, const model::Op& op) {
+  Policy::setpriority(t, op);
+  if (t.cpu >= 0 && t.state == model::ThreadState::running) ctx_.host->resched(t.cpu);
+}
+
+void EdfPolicy::pthread_setschedparam(Thread& t, const model::Op& op) {
+  Policy::pthread_setschedparam(t, op);
+  if (t.cpu >= 0 && t.state == model::ThreadState::running) ctx_.host->resched(t.cpu);
+}
+
 // --- priorities and quanta ---------------------------------------------------------------------
 
 int EdfPolicy::compute_sched_pri(const Thread& t) const {

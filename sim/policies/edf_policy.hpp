@@ -62,6 +62,8 @@ class EdfPolicy final : public Policy {
   void promotion_changed(Thread& t) override;
   void set_mode(Thread& t, const model::Op& op) override;
   void thread_policy(Thread& t, const model::Op& op) override;
+  void setpriority(Thread& t, const model::Op& op) override;
+  void pthread_setschedparam(Thread& t, const model::Op& op) override;
 
  private:
   struct Entry {

@@ -143,6 +143,16 @@ class Policy {
   // same duties as set_mode. The default is xnu-792's, importance and limits included
   // (docs/scenario-format.md, thread_policy).
   virtual void thread_policy(Thread& t, const model::Op& op);
+  // task_policy_set TASK_CATEGORY_POLICY: called for a `task_policy` op of the running `caller`;
+  // may change the priority of every thread of the target task (task_priority()). The default is
+  // xnu-792's (docs/policies/task-roles.md).
+  virtual void task_policy(Thread& caller, const model::Op& op);
+  // setpriority(PRIO_PROCESS, 0, nice): called for a `setpriority` op of the running `t`; sets
+  // the nice of t's task and renices it as donice -> resetpriority -> task_importance do.
+  virtual void setpriority(Thread& t, const model::Op& op);
+  // pthread_setschedparam(pthread_self(), ...): called for a `pthread_setschedparam` op of the
+  // running `t`; Mac OS X 10.4's Libc calls Mach's thread_policy (thread_policy_common).
+  virtual void pthread_setschedparam(Thread& t, const model::Op& op);
 
   // --- priorities and quanta --------------------------------------------------------------
   // The sched_pri a thread should have now from its base, mode and usage (no side effects).
@@ -181,6 +191,9 @@ class Policy {
   // (in the base-class initializer: the standard queues keep a pointer to the threads).
   static Thread& add_kernel_thread(const PolicyContext& ctx, std::string name, int priority,
                                    const std::vector<model::Op>* program, SimTime start);
+  // task_priority() of xnu's task_policy.c: sets the priority, max_priority and role of the task
+  // of `member` and recomputes the base priority of each of its threads (`call` is traced).
+  void task_priority(Thread& member, int priority, int max_priority, model::TaskRole role, core::PolicyCall call);
   const Processor& cpu(int i) const { return (*ctx_.cpus)[static_cast<size_t>(i)]; }
   int cpu_count() const { return ctx_.machine.cpus; }
   // An idle CPU for `t` (models xnu-792 thread_setrun's idle-processor search): a bound thread
@@ -201,6 +214,10 @@ class Policy {
 inline constexpr Duration kMinRtQuantum = Duration::microseconds(50);
 inline constexpr Duration kMaxRtQuantum = Duration::milliseconds(50);
 inline constexpr int64_t kKernInvalidArgument = 4;
+inline constexpr int64_t kEacces = 13;  // errno EACCES (bsd/sys/errno.h)
+// donice's clamp: PRIO_MIN and PRIO_MAX (bsd/sys/resource.h).
+inline constexpr int kPrioMin = -20;
+inline constexpr int kPrioMax = 20;
 bool rt_params_admissible(const model::RealtimeParams& rt);
 // thread_recompute_priority's inputs: the task's priority and the thread's max_priority.
 struct TaskLimits {
@@ -208,6 +225,9 @@ struct TaskLimits {
   int max_priority;
 };
 TaskLimits task_limits(const model::Thread& t);
+// The role of t's task: what task_policy_set and setpriority last left, TASK_RENICED for a task
+// the scenario renices at load time, else TASK_UNSPECIFIED.
+model::TaskRole task_role(const model::Thread& t);
 // The base priority thread_recompute_priority gives `t` with importance `importance`.
 int recompute_base(const model::Thread& t, int importance);
 

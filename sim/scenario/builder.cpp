@@ -137,6 +137,7 @@ World build_world(const Scenario& s, const policies::PolicyInfo& policy, core::T
     t.task = spec.task;
     t.kernel = spec.kernel;
     t.nice = spec.nice.value_or(0);
+    t.root = spec.root;
     t.program = &spec.program;
     t.start = core::SimTime{spec.start.ns};
     t.period = spec.period.value_or(Duration{});

@@ -42,6 +42,7 @@ struct ThreadSpec {
   model::ThreadMode mode = model::ThreadMode::timeshare;
   int priority = 31;
   std::optional<int> nice;  // -20..19; absent = 0 (docs/policies/nice.md)
+  bool root = false;        // the task runs as root (uid 0)
   std::optional<model::RealtimeParams> realtime;
   std::optional<int> cpu;
   Duration start;

@@ -56,6 +56,9 @@ const std::map<std::string, std::string>& examples() {
       {"timer_cancel", R"({"op": "timer_cancel", "timer": "tm"})"},
       {"terminate", R"({"op": "terminate", "device": "d"})"},
       {"clear_wait", R"({"op": "clear_wait", "thread": "u"})"},
+      {"task_policy", R"({"op": "task_policy", "role": "foreground"})"},
+      {"setpriority", R"({"op": "setpriority", "nice": 5})"},
+      {"pthread_setschedparam", R"({"op": "pthread_setschedparam", "policy": "SCHED_FIFO", "priority": 47})"},
   };
   return m;
 }
@@ -81,7 +84,7 @@ TEST_CASE("op table: every op is spelt one way, and only public ops have a spell
     CHECK(*sim::model::op_from_name(op.name) == op.kind);
   }
   CHECK(sim::model::public_op_names().size() == public_ops);
-  CHECK(public_ops == 22);
+  CHECK(public_ops == 25);
   CHECK(sim::model::time_passing_op_list() ==
         "run, sleep, sleep_until_next_period, lock, wait, funnel, run_action, command_sleep or io");
 }

@@ -176,6 +176,7 @@ class Checker {
   bool arrival(const Json& a, const std::string& ptr, ArrivalSpec& out);
   void thread(const Json& e, const std::string& ptr, size_t i);
   void check_task_nice();
+  void check_task_refs();
   std::optional<RealtimeParams> realtime(const Json& v, const std::string& ptr, bool admission);
   std::vector<Op> ops(const Json& v, const std::string& ptr, const ThreadScope& scope, int depth,
                       OpsSummary& sum);
@@ -229,6 +230,9 @@ class Checker {
     set(OpKind::terminate, &Checker::read_terminate);
     set(OpKind::clear_wait, &Checker::read_clear_wait);
     set(OpKind::thread_policy, &Checker::read_thread_policy);
+    set(OpKind::task_policy, &Checker::read_task_policy);
+    set(OpKind::setpriority, &Checker::read_setpriority);
+    set(OpKind::pthread_setschedparam, &Checker::read_pthread_setschedparam);
     return r;
   }
 
@@ -257,6 +261,9 @@ class Checker {
   void read_terminate(const OpArgs& a);
   void read_clear_wait(const OpArgs& a);
   void read_thread_policy(const OpArgs& a);
+  void read_task_policy(const OpArgs& a);
+  void read_setpriority(const OpArgs& a);
+  void read_pthread_setschedparam(const OpArgs& a);
   void expect(const Json& e, const std::string& ptr);
 
   const std::string& file_;
@@ -271,6 +278,8 @@ class Checker {
   Ids devices_{"device"};
   Ids interrupts_{"interrupt"};
   Ids threads_{"thread"};
+  // task_policy ops' `task` names (name, pointer of the key), checked once every thread is read.
+  std::vector<std::pair<std::string, std::string>> task_refs_;
   std::vector<std::optional<LockKind>> lock_kinds_;
   std::vector<Ids> sources_;            // per work loop
   std::vector<bool> device_ref_error_;  // provider or workloop did not resolve

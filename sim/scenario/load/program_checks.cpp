@@ -373,6 +373,48 @@ void Checker::read_thread_policy(const OpArgs& a) {
   }
 }
 
+// task_policy_set TASK_CATEGORY_POLICY: a role, and optionally the task it is asked for (the
+// caller's own by default). Whether xnu grants it is decided at run time.
+void Checker::read_task_policy(const OpArgs& a) {
+  if (const Json* r = require(a.v, a.ptr, "role"))
+    if (auto role = read_enum<model::TaskRole>(*r, at(a.ptr, "role"),
+                                               {{"foreground", model::TaskRole::foreground},
+                                                {"background", model::TaskRole::background},
+                                                {"control", model::TaskRole::control},
+                                                {"graphics_server", model::TaskRole::graphics_server},
+                                                {"unspecified", model::TaskRole::unspecified}}))
+      a.out.role = *role;
+  if (const Json* t = member(a.v, "task"))
+    if (auto name = read_name(*t, at(a.ptr, "task"), "task name")) {
+      a.out.task = *name;
+      task_refs_.emplace_back(*name, at(a.ptr, "task"));
+    }
+}
+
+// setpriority(PRIO_PROCESS, 0, nice) on the caller's own process. Any int is accepted, as the
+// system call does: donice clamps it to PRIO_MIN..PRIO_MAX at run time.
+void Checker::read_setpriority(const OpArgs& a) {
+  if (const Json* n = require(a.v, a.ptr, "nice"))
+    if (auto v = read_int(*n, at(a.ptr, "nice"), std::numeric_limits<int>::min(), std::numeric_limits<int>::max(), "an integer from -2147483648 to 2147483647 (a C int)"))
+      a.out.nice = static_cast<int>(*v);
+}
+
+// pthread_setschedparam(pthread_self(), policy, {priority}). Any int priority is accepted: the
+// kernel refuses one outside 0..127 at run time (invalid_pri: EINVAL), and maps the others.
+void Checker::read_pthread_setschedparam(const OpArgs& a) {
+  if (const Json* p = require(a.v, a.ptr, "policy"))
+    if (auto pol = read_enum<model::SchedPolicy>(*p, at(a.ptr, "policy"),
+                                                 {{"SCHED_OTHER", model::SchedPolicy::other},
+                                                  {"SCHED_FIFO", model::SchedPolicy::fifo},
+                                                  {"SCHED_RR", model::SchedPolicy::rr}}))
+      a.out.sched_policy = *pol;
+  if (const Json* p = require(a.v, a.ptr, "priority"))
+    if (auto v = read_int(*p, at(a.ptr, "priority"), std::numeric_limits<int>::min(), std::numeric_limits<int>::max(), "an integer from -2147483648 to 2147483647 (a C int)")) {
+      a.out.priority = static_cast<int>(*v);
+      a.out.has_priority = true;
+    }
+}
+
 void Checker::read_run_action(const OpArgs& a) {
   ref_key(a, "workloop", workloops_, a.out.ref);
   fixed_duration_key(a, "for");

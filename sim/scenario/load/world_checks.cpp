@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -96,6 +97,7 @@ Scenario Checker::run(const Json& root) {
     s_.threads.resize(a->size());
     for (size_t i = 0; i < a->size(); ++i) thread((*a)[i], at("/threads", i), i);
     check_task_nice();
+    check_task_refs();
   }
   if (const Json* a = member(root, "expect")) {
     if (!a->is_array()) {
@@ -588,7 +590,7 @@ void Checker::thread(const Json& e, const std::string& ptr, size_t i) {
   out.pointer = ptr;
   if (!e.is_object()) return;
   check_keys(e, ptr,
-             {"id", "task", "kernel", "mode", "priority", "nice", "realtime", "cpu", "start",
+             {"id", "task", "kernel", "mode", "priority", "nice", "root", "realtime", "cpu", "start",
               "period", "deadline", "program"},
              "in a thread");
   optional_key(e, ptr, "task", out.task,
@@ -644,6 +646,16 @@ void Checker::thread(const Json& e, const std::string& ptr, size_t i) {
         out.nice = static_cast<int>(*v);
     }
   }
+  if (const Json* r = member(e, "root")) {
+    if (auto v = read_bool(*r, at(ptr, "root"))) {
+      if (out.kernel)
+        error(at(ptr, "root"), "not allowed on a kernel thread (kernel threads belong to kernel_task, "
+                               "which has no user credentials)")
+            .notes.push_back("remove \"root\", or make the thread a user thread (\"kernel\": false)");
+      else
+        out.root = *v;
+    }
+  }
   if (const Json* c = member(e, "cpu")) out.cpu = read_cpu(*c, at(ptr, "cpu"));
   optional_key(e, ptr, "start", out.start, [&](const Json& v, const std::string& p) {
     return read_duration(v, p, Sign::non_negative);
@@ -665,8 +677,8 @@ void Checker::thread(const Json& e, const std::string& ptr, size_t i) {
   }
 }
 
-// nice is per process (p_nice of the task's proc): every user thread of one task must have the
-// same, an absent "nice" counting as 0. Kernel threads belong to kernel_task whatever their
+// nice and root are per process (p_nice and the credentials of the task's proc): every user
+// thread of one task must have the same, an absent "nice" counting as 0, an absent "root" false. Kernel threads belong to kernel_task whatever their
 // "task" name and are not compared.
 void Checker::check_task_nice() {
   std::map<std::string, size_t> first_of_task;  // task -> its first user thread
@@ -685,6 +697,34 @@ void Checker::check_task_nice() {
         .notes.push_back(
             "nice belongs to the process: give every thread of the task the same \"nice\", or "
             "put the threads in different tasks (\"task\")");
+  }
+  for (size_t i = 0; i < s_.threads.size(); ++i) {
+    const ThreadSpec& t = s_.threads[i];
+    if (t.kernel) continue;
+    const ThreadSpec& first = s_.threads[first_of_task.at(t.task)];
+    if (first.root == t.root) continue;
+    error(t.root ? at(t.pointer, "root") : t.pointer,
+          fmt::format("root {} differs from root {} of thread {} ({}) in the same task {}", t.root, first.root,
+                      quote(first.id), first.pointer, quote(t.task)))
+        .notes.push_back(
+            "the credentials belong to the process: give every thread of the task the same \"root\", or "
+            "put the threads in different tasks (\"task\")");
+  }
+}
+
+// A task_policy op's `task` must name the task of a user thread, or kernel_task (which xnu
+// refuses at run time).
+void Checker::check_task_refs() {
+  if (threads_.incomplete) return;
+  std::set<std::string> tasks{"kernel_task"};
+  for (const ThreadSpec& t : s_.threads)
+    if (!t.kernel) tasks.insert(t.task);
+  for (const auto& [name, pointer] : task_refs_) {
+    if (tasks.count(name)) continue;
+    std::string declared;
+    for (const std::string& n : tasks) declared += (declared.empty() ? "" : ", ") + n;
+    error(pointer, fmt::format("task {} has no user thread", quote(name)))
+        .notes.push_back(fmt::format("tasks: {}", declared));
   }
 }
 
