@@ -78,9 +78,9 @@ std::string render_plot(const SweepPlot& plot) {
     }
   if (any && lo > 0 && lo < hi * 0.5) lo = 0;  // start at zero unless it would squash the data
   if (!any) lo = 0, hi = 1;
-  if (hi - lo < 1e-12) {
+  if (hi - lo < 1e-12) {  // one value everywhere: a band around it, not below zero when it is not
     double pad = std::abs(hi) > 0 ? std::abs(hi) * 0.1 : 1;
-    lo -= pad;
+    lo = lo >= 0 ? std::max(0.0, lo - pad) : lo - pad;
     hi += pad;
   }
   double step = tick_step(hi - lo);

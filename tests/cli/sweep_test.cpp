@@ -375,3 +375,25 @@ TEST_CASE("sweep: bad arguments are refused before anything runs", "[sweep]") {
   REQUIRE(err("- -o x") == "xnusim: error: sweep: the scenario must be a file (shards and re-runs read it again)\n");
   REQUIRE_FALSE(std::filesystem::exists(std::string(XNUSIM_SOURCE_DIR) + "/x"));
 }
+
+TEST_CASE("sweep: a bar on a terminal, plain lines otherwise", "[sweep]") {
+  Scratch s("sweep-progress");
+  // Plain: stderr is a file here; the last line before the closing one has every point.
+  auto plain = sweep(kScenario + " --policies xnu,fixed --seeds 1..2 --ignore-expects -o " + (s / "plain"));
+  REQUIRE(plain.code == 0);
+  REQUIRE(plain.err.find("xnusim: sweep: 4/4 points, 0 failed, ") != std::string::npos);
+  REQUIRE(plain.err.find('\r') == std::string::npos);
+  // A terminal: util-linux `script` runs the sweep on a pseudo-terminal.
+  if (std::system("command -v script >/dev/null 2>&1") != 0) {
+    WARN("skipped the terminal half: `script` (util-linux) not found");
+    return;
+  }
+  std::string log = s / "tty.log";
+  fs::create_directories(s.dir);
+  std::string cmd = "cd '" + std::string(XNUSIM_SOURCE_DIR) + "' && script -qec \"'" + XNUSIM_BINARY + "' sweep " +
+                    kScenario + " --policies xnu,fixed --seeds 1..2 --ignore-expects -o " + (s / "tty") + "\" /dev/null >" + log;
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  std::string out = slurp(log);
+  REQUIRE(out.find("\r\033[Kxnusim: sweep [##############################] 4/4 points, 0 failed, ") != std::string::npos);
+  require_same_folder(s / "plain", s / "tty");
+}

@@ -36,3 +36,17 @@ TEST_CASE("sweep page: a plot puts the mean and its interval where the axis says
   REQUIRE(html.find("<td class=\"bad\">4</td><td>3</td><td class=\"l\">xnu seed 1</td><td class=\"l\">panic: &lt;funnel&gt;</td>") !=
           std::string::npos);
 }
+
+TEST_CASE("sweep page: a metric that is 0 everywhere gets the axis 0..1", "[sweep][report]") {
+  SweepPage page;
+  SweepPlot plot;
+  plot.x_values = {"1", "2"};
+  plot.series.push_back({"xnu", {SweepEstimate{0, 0, 10}, SweepEstimate{0, 0, 10}}});
+  page.plots.push_back(plot);
+  std::string html = render_sweep_html(page);
+  // 0 .. 1 in steps of 0.2 (1/5): the top tick reads 1, the bottom 0, nothing negative.
+  REQUIRE(html.find(">1</text>") != std::string::npos);
+  REQUIRE(html.find(">0.2</text>") != std::string::npos);
+  REQUIRE(html.find(">-") == std::string::npos);
+  REQUIRE(html.find("cy=\"210.0\"") != std::string::npos);  // the zeros sit on the bottom edge
+}
