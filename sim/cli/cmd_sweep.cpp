@@ -561,7 +561,14 @@ int sweep_command(const SweepArgs& a) {
   if (!a.quiet) {
     eprint("xnusim: sweep: {} points ({} run now, {} already done), {} failed; wrote {}/summary.html\n", ordered.size(),
            todo.size(), ordered.size() - todo.size(), total_failed, a.out);
-    for (const auto& [message, count] : why) eprint("  {} x {}\n", count, message);
+    size_t shown = 0;
+    for (const auto& [message, count] : why) {
+      if (++shown > 10) {
+        eprint("  ... and {} other messages (summary.html lists them all)\n", why.size() - 10);
+        break;
+      }
+      eprint("  {} x {}\n", count, message);
+    }
   }
   return kExitOk;
 }
