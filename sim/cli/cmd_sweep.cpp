@@ -147,7 +147,6 @@ SweepRecord run_point(const SweepManifest& m, const SweepPoint& p, const Variant
   r.vary_values = p.vary_values;
   r.seed = p.seed;
   r.metrics.assign(metrics.size(), std::nullopt);
-  r.results = nullptr;
   if (!v.input.scenario) {
     r.exit = kExitBadInput;
     r.message = v.error;
@@ -163,7 +162,7 @@ SweepRecord run_point(const SweepManifest& m, const SweepPoint& p, const Variant
   try {
     run::Results res = run::run_scenario(s, o);
     for (size_t i = 0; i < metrics.size(); ++i) r.metrics[i] = sweep_metric_value(res, metrics[i]);
-    r.results = reports::results_to_json(res);
+    r.results = reports::results_to_json(res).dump();
     if (!res.system.panics.empty()) {
       r.exit = kExitPanic;
       r.message = fmt::format("{}", fmt::join(res.system.panics, "; "));

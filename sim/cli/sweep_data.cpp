@@ -193,7 +193,7 @@ std::string sweep_point_key(const SweepManifest& m, const SweepPoint& p) {
   return sha256_hex(text);
 }
 
-Json record_to_json(const SweepRecord& r, const SweepManifest& m) {
+std::string record_line(const SweepRecord& r, const SweepManifest& m) {
   Json j = Json::object();
   j["index"] = r.index;
   j["key"] = r.key;
@@ -209,11 +209,10 @@ Json record_to_json(const SweepRecord& r, const SweepManifest& m) {
   for (size_t i = 0; i < m.metrics.size(); ++i)
     mj[m.metrics[i]] = i < r.metrics.size() && r.metrics[i] ? Json(*r.metrics[i]) : Json(nullptr);
   j["metrics"] = std::move(mj);
-  j["results"] = r.results;
-  return j;
+  std::string line = j.dump();
+  line.pop_back();  // the closing brace: "results" follows as the text it is kept as
+  return line + ",\"results\":" + r.results + "}\n";
 }
-
-std::string record_line(const SweepRecord& r, const SweepManifest& m) { return record_to_json(r, m).dump() + "\n"; }
 
 std::optional<SweepRecord> record_from_line(const std::string& line, const SweepManifest& m) {
   Json j = Json::parse(line, nullptr, false);
@@ -234,7 +233,7 @@ std::optional<SweepRecord> record_from_line(const std::string& line, const Sweep
       if (v.is_null()) r.metrics.emplace_back(std::nullopt);
       else r.metrics.emplace_back(v.get<int64_t>());
     }
-    r.results = j.at("results");
+    r.results = j.at("results").dump();
     return r;
   } catch (const std::exception&) {
     return std::nullopt;

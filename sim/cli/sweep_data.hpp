@@ -87,11 +87,13 @@ struct SweepRecord {
   int exit = 0;          // 0 ok, 1 an expect failed, 2 bad combination, 3 internal error, 4 panic
   std::string message;   // why it failed ("" when ok)
   std::vector<std::optional<int64_t>> metrics;  // one per manifest metric
-  nlohmann::ordered_json results;  // the full results (null when the run did not finish)
+  // The full results as compact JSON text ("null" when the run did not finish); kept as text,
+  // which takes several times less memory than a parsed document.
+  std::string results = "null";
   bool ok() const { return exit == 0; }
 };
-nlohmann::ordered_json record_to_json(const SweepRecord& r, const SweepManifest& m);
-std::string record_line(const SweepRecord& r, const SweepManifest& m);  // one line with its '\n'
+// One line of points.jsonl with its '\n' ("results" last).
+std::string record_line(const SweepRecord& r, const SweepManifest& m);
 // nullopt for a line that is not a whole record for this manifest (a torn last line, say); a
 // record that lacks one of the manifest's metrics is also refused (it is run again).
 std::optional<SweepRecord> record_from_line(const std::string& line, const SweepManifest& m);
