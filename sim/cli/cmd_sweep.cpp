@@ -480,7 +480,7 @@ int sweep_command(const SweepArgs& a) {
     return fail(fmt::format("xnusim: error: -o {}: cannot create the folder ({})", a.out,
                             ec ? ec.message() : "a file of that name exists"));
   std::map<std::string, SweepRecord> existing;
-  for (SweepRecord& r : read_existing_records(a.out, man)) existing[r.key] = std::move(r);
+  for (SweepRecord& r : read_existing_records(a.out, man, true)) existing[r.key] = std::move(r);
 
   std::vector<size_t> mine;  // the indices of this slice, in order
   for (size_t i = 0; i < man.points(); ++i)
@@ -610,7 +610,7 @@ int merge_command(const MergeArgs& a) {
       return fail(fmt::format("xnusim: error: merge: {} is from a different sweep than {} (scenario, grid, seeds or "
                               "metrics differ); merge only the shards of one sweep", dir, a.dirs.front()));
     }
-    for (const SweepRecord& r : read_existing_records(dir, *whole)) {
+    for (const SweepRecord& r : read_existing_records(dir, *whole, false)) {
       if (r.index >= by_index.size()) continue;
       if (by_index[r.index] && by_index[r.index]->key != r.key)
         return fail(fmt::format("xnusim: error: merge: point {} is recorded twice with different configurations", r.index));

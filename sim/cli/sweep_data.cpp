@@ -480,14 +480,14 @@ std::string write_sweep_folder(const std::string& dir, const SweepFiles& files) 
   return "";
 }
 
-std::vector<SweepRecord> read_existing_records(const std::string& dir, const SweepManifest& m) {
+std::vector<SweepRecord> read_existing_records(const std::string& dir, const SweepManifest& m, bool cut_torn_line) {
   std::vector<SweepRecord> out;
   for (const char* name : {"points.jsonl", kJournalName}) {
     std::string path = dir + "/" + name, text;
     if (!read_file(path, text)) continue;
     size_t last_nl = text.rfind('\n');
     size_t whole = last_nl == std::string::npos ? 0 : last_nl + 1;
-    if (whole != text.size() && std::string(name) == kJournalName) {
+    if (cut_torn_line && whole != text.size() && std::string(name) == kJournalName) {
       // A torn last line (a sweep killed mid-write): cut it off so the next append starts a line.
       // On failure the torn line stays; the next append then joins it and that one line is lost.
       (void)!::truncate(path.c_str(), static_cast<off_t>(whole));

@@ -117,7 +117,8 @@ std::string write_sweep_folder(const std::string& dir, const SweepFiles& files);
 inline constexpr const char* kJournalName = "journal.jsonl";
 
 // The records already in `dir` (points.jsonl, then the journal) that belong to manifest `m`,
-// by key; a later line wins. A torn last line of the journal is cut off so appends stay whole.
-std::vector<SweepRecord> read_existing_records(const std::string& dir, const SweepManifest& m);
+// in file order. A torn last line of the journal is skipped and, when `cut_torn_line` (a sweep
+// about to append), cut off the file so appends stay whole; merge leaves its inputs untouched.
+std::vector<SweepRecord> read_existing_records(const std::string& dir, const SweepManifest& m, bool cut_torn_line);
 
 }  // namespace sim::cli
