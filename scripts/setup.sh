@@ -10,7 +10,9 @@ PACKAGES=(meson ninja-build g++ pkg-config libsimgrid-dev nlohmann-json3-dev lib
           python3)
 # The tests load the HTML reports in headless Chromium (tests/reports/browser_test.cpp); only a
 # full build (the tests) needs it.
-[ $# -eq 0 ] && PACKAGES+=(chromium)
+# The sweep integration tests (tests/cli/sweep_cluster_test.cpp) start a one-node Slurm cluster
+# and run GNU parallel; ss (iproute2) picks their free ports.
+[ $# -eq 0 ] && PACKAGES+=(chromium slurm-wlm munge parallel iproute2)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

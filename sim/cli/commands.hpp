@@ -38,5 +38,7 @@ Command add_compare_command(CLI::App& parent);
 Command add_explain_command(CLI::App& parent);
 Command add_lessons_command(CLI::App& parent);
 Command add_report_command(CLI::App& parent);
+Command add_sweep_command(CLI::App& parent);
+Command add_merge_command(CLI::App& parent);
 
 }  // namespace sim::cli

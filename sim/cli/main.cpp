@@ -31,6 +31,8 @@ int main(int argc, char** argv) {
         add_explain_command(app),
         add_lessons_command(app),
         add_report_command(app),
+        add_sweep_command(app),
+        add_merge_command(app),
     };
 
     // The first word that is not an option names the subcommand; CLI11 would only say that one

@@ -293,11 +293,11 @@ TEST_CASE("cli: an unknown subcommand is named, with the valid ones and the clos
   Result r = xnusim("explian f.json");
   CHECK(r.code == 2);
   CHECK(r.err == "xnusim: error: unknown command \"explian\"; valid: run, validate, compare, policies, explain, "
-                 "lessons, report\n  note: did you mean \"explain\"?\n");
+                 "lessons, report, sweep, merge\n  note: did you mean \"explain\"?\n");
   Result v = xnusim("valdate f.json");
   CHECK(v.code == 2);
   CHECK(v.err == "xnusim: error: unknown command \"valdate\"; valid: run, validate, compare, policies, explain, "
-                 "lessons, report\n"
+                 "lessons, report, sweep, merge\n"
                  "  note: did you mean \"validate\"?\n");
 }
 
