@@ -37,7 +37,7 @@ enum class PolicyFlavor : uint8_t { standard, extended, time_constraint, precede
 enum class OpKind : uint8_t {
   run, sleep, sleep_until_next_period, loop, lock, unlock, wait, signal, funnel, yield, swtch_pri,
   set_priority, set_mode, run_action, command_sleep, command_wakeup, io, timer_arm, timer_cancel,
-  terminate, clear_wait, thread_policy,
+  terminate, clear_wait, thread_policy, try_lock, upgrade, downgrade,
   // Internal ops, never produced by the loader: the programs of the IOKit layer's own threads
   // (`ref` = work loop or callout slot), the end of a run_action's computation, and direct
   // IOWorkLoop::closeGate/openGate (`ref` = work loop) for tests.
@@ -67,6 +67,9 @@ struct Op {
   std::optional<bool> interruptible;
   int priority = 0;         // set_priority, set_mode
   LockMode lock_mode = LockMode::exclusive;
+  // lock of a spin lock: IOSimpleLockLockDisableInterrupt (the CPU's interrupts are off from
+  // before the spin until the matching unlock, IOSimpleLockUnlockEnableInterrupt)
+  bool disable_interrupts = false;
   FunnelName funnel = FunnelName::none;
   // set_mode
   ThreadMode mode = ThreadMode::timeshare;
@@ -75,7 +78,7 @@ struct Op {
   // thread_policy (mode and realtime above carry the extended and time-constraint data)
   PolicyFlavor flavor = PolicyFlavor::standard;
   int importance = 0;       // precedence
-  std::vector<Op> body;     // loop
+  std::vector<Op> body;     // loop; try_lock and upgrade: the `else` ops, run when it fails
   std::string note;
   std::string pointer;      // JSON Pointer of this op in the scenario, for messages
 };

@@ -167,6 +167,7 @@ class Checker {
   void device(const Json& e, const std::string& ptr, size_t i);
   void check_device_graph();
   void interrupt(const Json& e, const std::string& ptr, size_t i);
+  void handler_program(const Json& v, const std::string& ptr, InterruptSpec& out);
   bool arrival(const Json& a, const std::string& ptr, ArrivalSpec& out);
   void thread(const Json& e, const std::string& ptr, size_t i);
   void check_task_nice();
@@ -223,6 +224,9 @@ class Checker {
     set(OpKind::terminate, &Checker::read_terminate);
     set(OpKind::clear_wait, &Checker::read_clear_wait);
     set(OpKind::thread_policy, &Checker::read_thread_policy);
+    set(OpKind::try_lock, &Checker::read_try_lock);
+    set(OpKind::upgrade, &Checker::read_rw_convert);
+    set(OpKind::downgrade, &Checker::read_rw_convert);
     return r;
   }
 
@@ -251,6 +255,9 @@ class Checker {
   void read_terminate(const OpArgs& a);
   void read_clear_wait(const OpArgs& a);
   void read_thread_policy(const OpArgs& a);
+  void read_try_lock(const OpArgs& a);
+  void read_rw_convert(const OpArgs& a);
+  void else_key(const OpArgs& a);
   void expect(const Json& e, const std::string& ptr);
 
   const std::string& file_;
