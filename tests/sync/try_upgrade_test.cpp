@@ -87,7 +87,7 @@ TEST_CASE("try_lock: a held mutex fails at once, promotes nobody and runs the el
         {"op": "lock", "lock": "m"}, {"op": "unlock", "lock": "m"}]})"));
   Traced b = traced(blocking, "xnu");
   CHECK(lines_with(b.trace, {"priority_changed holder"}).at(0) ==
-        "0.000500000 cpu0 priority_changed holder 20 -> 31 reason=promote");
+        "0.000500000 - priority_changed holder 20 -> 31 reason=promote");
 }
 
 TEST_CASE("try_lock: success is an ordinary acquisition; the holder itself fails", "[sync][fidelity]") {
