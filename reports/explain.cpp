@@ -26,7 +26,7 @@ enum : int {
   kNote, kPreempt, kRoundRobin, kYield, kContend, kInvBegin, kInvEnd, kRelease, kAcquire, kDone,
   kMiss, kDemote, kUndemote, kPromote, kUnpromote, kSetPri, kMode, kModeFailed, kDepress, kUndepress,
   kPanic, kHeldAtExit, kSpin, kFunnelDrop, kFunnelTake, kFunnelWait, kIrq, kAction, kCoalesced,
-  kTimer, kOffline, kTerminate, kRefused, kDeferred, kDecay
+  kTimer, kOffline, kTerminate, kRefused, kDeferred, kDecay, kTryFail, kConvert, kIrqLock
 };
 
 // "65 ms", "8.005 s", "250 us": at most three decimals, trailing zeros dropped (integer arithmetic).
@@ -601,6 +601,36 @@ void Narrator::on_event(const TraceEvent& e) {
                       e.thread >= 0 ? fmt::format(", culprit {}", n) : ""),
           1'000'000);
       return;
+    case TraceKind::lock_try_failed:
+      if (hidden(KindKey{kTryFail, e.thread, e.other}, e.time, 1)) return;
+      say(e.time, KindKey{kTryFail, e.thread, e.other}, fmt::format("failed attempts of {} on {}", n, lock_name(e.other)),
+          e.reason == 1
+              ? fmt::format("{} asks to upgrade {} to writing, but {}'s upgrade is pending: the call fails and {} "
+                            "now holds nothing (lck_rw_lock_shared_to_exclusive drops the read hold first).",
+                            n, lock_name(e.other), who(static_cast<int32_t>(e.a)), n)
+              : fmt::format("{}'s try_lock of {} fails at once{}: no wait, no promotion.", n, lock_name(e.other),
+                            e.a >= 0 ? fmt::format(" ({} holds it)", who(static_cast<int32_t>(e.a))) : ""),
+          1);
+      return;
+    case TraceKind::lock_converted:
+      if (hidden(KindKey{kConvert, e.thread, e.other}, e.time, 1)) return;
+      say(e.time, KindKey{kConvert, e.thread, e.other}, fmt::format("upgrades and downgrades of {} by {}", lock_name(e.other), n),
+          e.reason == 1 ? fmt::format("{}'s upgrade of {} is done: it holds it for writing (waited {} for the other readers).",
+                                      n, lock_name(e.other), human(e.a))
+                        : fmt::format("{} downgrades {} to reading and wakes {} waiting thread{}.", n,
+                                      lock_name(e.other), e.b, e.b == 1 ? "" : "s"),
+          1);
+      return;
+    case TraceKind::interrupt_lock: {
+      if (e.reason != 2 || hidden(KindKey{kIrqLock, static_cast<int32_t>(e.a), e.other}, e.time, 2)) return;
+      std::string src(core::NameTable::at(names_.interrupts, static_cast<int32_t>(e.a)));
+      say(e.time, KindKey{kIrqLock, static_cast<int32_t>(e.a), e.other},
+          fmt::format("spins of the handler of {} for {}", src, lock_name(e.other)),
+          fmt::format("the handler of {} on cpu{} spins for {}, held by {}, with interrupts off.", src, e.cpu,
+                      lock_name(e.other), e.b >= 0 ? who(static_cast<int32_t>(e.b)) : std::string("another CPU's handler")),
+          2);
+      return;
+    }
     case TraceKind::lock_held_at_exit:
       say(e.time, KindKey{kHeldAtExit, e.thread, e.other}, fmt::format("{} exits holding {}", n, lock_name(e.other)),
           fmt::format("{} ends holding {}: xnu releases nothing when a thread terminates, so it stays held for "

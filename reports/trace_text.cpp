@@ -22,6 +22,9 @@ const std::vector<std::string>* objects_of(const core::TraceEvent& e, const core
     case TraceKind::spin_began:
     case TraceKind::spin_ended:
     case TraceKind::lock_held_at_exit:
+    case TraceKind::lock_try_failed:
+    case TraceKind::lock_converted:
+    case TraceKind::interrupt_lock:
       return &n.locks;
     case TraceKind::event_waited:
     case TraceKind::event_signaled:
@@ -250,6 +253,32 @@ void append_line(std::string& out, const core::TraceEvent& e, const core::NameTa
         << (e.reason == 1 ? std::string_view(" mode=read") : e.reason == 2 ? " mode=write" : "") << " held=";
       l.duration(e.a) << " waiters=";
       l.num(e.b);
+      break;
+    case TraceKind::lock_try_failed:
+      l << ' ' << who << " lock=" << object() << (e.reason == 1 ? " op=upgrade" : " op=try_lock") << " holder="
+        << (e.a < 0 ? std::string_view("none") : names.thread(static_cast<int32_t>(e.a)));
+      break;
+    case TraceKind::lock_converted:
+      l << ' ' << who << " lock=" << object();
+      if (e.reason == 1) {
+        l << " to=write waited=";
+        l.duration(e.a);
+      } else {
+        l << " to=read woken=";
+        l.num(e.b);
+      }
+      break;
+    case TraceKind::interrupt_lock:
+      l << ' ' << core::NameTable::at(names.interrupts, static_cast<int32_t>(e.a)) << " lock=" << object();
+      if (e.reason == 0) {
+        l << " acquired spun=";
+        l.duration(e.b);
+      } else if (e.reason == 1) {
+        l << " released held=";
+        l.duration(e.b);
+      } else {
+        l << " spins holder=" << (e.b < 0 ? std::string_view("handler") : names.thread(static_cast<int32_t>(e.b)));
+      }
       break;
     case TraceKind::spin_began:
       l << ' ' << who << " lock=" << object();

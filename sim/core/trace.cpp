@@ -46,6 +46,9 @@ std::string_view to_string(TraceKind k) {
     case TraceKind::terminated: return "terminated";
     case TraceKind::command_refused: return "command_refused";
     case TraceKind::filter_refused: return "filter_refused";
+    case TraceKind::lock_try_failed: return "lock_try_failed";
+    case TraceKind::lock_converted: return "lock_converted";
+    case TraceKind::interrupt_lock: return "interrupt_lock";
   }
   return "?";
 }

@@ -68,6 +68,17 @@ enum class TraceKind : uint8_t {
                      // (kIOReturnNotPermitted: the gate was not held) without sleeping; b = event
   filter_refused,    // cpu: the filter of IOFilterInterruptEventSource `b` of work loop `a` said
                      // the interrupt of source `other` is not its own (a shared line): no work
+  // Lock attempts that do not wait (sim/sync).
+  lock_try_failed,   // thread: an attempt on lock `other` failed without waiting; reason 0 try_lock
+                     // (a = holder thread or -1), 1 upgrade (lck_rw_lock_shared_to_exclusive
+                     // returned TRUE: another upgrade was pending, the read hold is gone; a = the
+                     // thread whose upgrade was pending)
+  lock_converted,    // thread: its hold of rw lock `other` changed mode; reason 1 read -> write
+                     // (upgrade; a = ns waited for the other readers), 2 write -> read
+                     // (downgrade; b = waiters woken)
+  interrupt_lock,    // cpu: the primary interrupt handler of source `a` and spin lock `other`:
+                     // reason 0 acquired (b = ns spun for it), 1 released (b = ns held),
+                     // 2 spins for it (b = holder thread, or -1 a handler on another CPU)
 };
 
 enum class SwitchReason : uint8_t { none, block, preempt, quantum, yield, exit, handoff };

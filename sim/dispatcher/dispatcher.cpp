@@ -115,6 +115,7 @@ void Dispatcher::handle(const core::Event& e) {
     }
     case kEvInterrupt: {
       Processor& p = cpus_[static_cast<size_t>(e.target)];
+      if (e.generation != 0 && e.generation != p.handler_spin) return;  // a handler spin ended first
       ++events_handled_;
       on_interrupt_step(p, e.arg);
       break;
@@ -875,9 +876,19 @@ void Dispatcher::exit_kernel(Thread& t) {
 // ---------------------------------------------------------------------------------------------
 // Primary interrupts (xnu-facts.md 5.6; interrupt time is the CPU's, not the thread's)
 
-enum InterruptStep : int64_t { kStepHandlerStart = 0, kStepHandlerDone = 1, kStepExit = 2 };
+// kStepProgram: the next op of the handler's program; kStepSpinTimeout: a handler's spin for a
+// lock reached LockTimeOut (the event's generation is the CPU's handler_spin); kStepEnabled: a
+// thread enabled interrupts again, take any that waited.
+enum InterruptStep : int64_t {
+  kStepHandlerStart = 0, kStepHandlerDone = 1, kStepExit = 2, kStepProgram = 3, kStepSpinTimeout = 4,
+  kStepEnabled = 5
+};
 
-void Dispatcher::raise_interrupt(int cpu, int32_t source, Duration handler, InterruptClient* client) {
+// The simple-lock timeout (ppc hw_lock.s LockTimeOut, xnu-facts.md 7), for handlers' spins.
+constexpr Duration kHandlerLockTimeOut = Duration::milliseconds(250);
+
+void Dispatcher::raise_interrupt(int cpu, int32_t source, Duration handler, InterruptClient* client,
+                                 const std::vector<model::Op>* program) {
   Processor& p = cpus_[static_cast<size_t>(cpu)];
   emit(TraceEvent{now_, TraceKind::interrupt_arrived, 0, static_cast<int16_t>(cpu), -1, source, 0, 0});
   // The dispatcher keeps the client of each source itself: the model's pending interrupt only
@@ -887,8 +898,60 @@ void Dispatcher::raise_interrupt(int cpu, int32_t source, Duration handler, Inte
       interrupt_clients_.resize(static_cast<size_t>(source) + 1, nullptr);
     interrupt_clients_[static_cast<size_t>(source)] = client;
   }
-  p.interrupts.push_back(model::PendingInterrupt{source, now_, handler});
-  if (!p.in_interrupt) begin_interrupt(p);
+  p.interrupts.push_back(model::PendingInterrupt{source, now_, handler, program});
+  // With interrupts disabled by the thread running here the arrival waits (kStepEnabled).
+  if (!p.in_interrupt && p.interrupts_disabled == 0) begin_interrupt(p);
+}
+
+void Dispatcher::disable_interrupts(Thread& t) {
+  if (t.cpu < 0) throw internal_error(fmt::format("disable_interrupts: thread \"{}\" has no CPU", t.name));
+  ++cpus_[static_cast<size_t>(t.cpu)].interrupts_disabled;
+}
+
+void Dispatcher::enable_interrupts(Thread& t) {
+  if (t.cpu < 0) throw internal_error(fmt::format("enable_interrupts: thread \"{}\" has no CPU", t.name));
+  Processor& p = cpus_[static_cast<size_t>(t.cpu)];
+  if (p.interrupts_disabled > 0) --p.interrupts_disabled;
+  // Not at once: the running thread is inside its interpreter; the waiting interrupts are taken
+  // by an event at this instant, as an arrival now would be.
+  if (p.interrupts_disabled == 0 && !p.interrupts.empty())
+    queue_.push(now_, kRankCpu, kEvInterrupt, p.index, 0, kStepEnabled);
+}
+
+void Dispatcher::interrupt_lock_granted(int cpu) {
+  Processor& p = cpus_[static_cast<size_t>(cpu)];
+  ++p.handler_spin;  // its LockTimeOut is cancelled
+  queue_.push(now_, kRankCpu, kEvInterrupt, p.index, 0, kStepProgram);
+}
+
+// A handler's program: `run` computes in interrupt context, `lock` and `unlock` go to the
+// InterruptLocks (a lock held elsewhere makes the handler spin, with interrupts off, until it is
+// granted or LockTimeOut). At its end the handler is done, as a duration handler would be.
+void Dispatcher::run_handler_program(Processor& p) {
+  const model::PendingInterrupt& irq = p.interrupts.front();
+  const std::vector<model::Op>& ops = *irq.program;
+  while (p.handler_pc < ops.size()) {
+    step_instant("interrupt handler");
+    const model::Op& op = ops[p.handler_pc++];
+    switch (op.kind) {
+      case OpKind::run:
+        queue_.push(now_ + op.duration.a, kRankCpu, kEvInterrupt, p.index, 0, kStepProgram);
+        return;
+      case OpKind::lock:
+        if (!interrupt_locks_) throw internal_error("an interrupt handler takes a lock, but no layer handles it");
+        if (interrupt_locks_->irq_lock(p.index, irq.source, op.ref)) break;
+        ++p.handler_spin;
+        queue_.push(now_ + kHandlerLockTimeOut, kRankCpu, kEvInterrupt, p.index, p.handler_spin, kStepSpinTimeout);
+        return;
+      case OpKind::unlock:
+        if (!interrupt_locks_) throw internal_error("an interrupt handler releases a lock, but no layer handles it");
+        interrupt_locks_->irq_unlock(p.index, irq.source, op.ref);
+        break;
+      default:
+        throw internal_error(fmt::format("interrupt handler op \"{}\" ({})", model::to_string(op.kind), op.pointer));
+    }
+  }
+  queue_.push(now_, kRankCpu, kEvInterrupt, p.index, 0, kStepHandlerDone);
 }
 
 void Dispatcher::begin_interrupt(Processor& p) {
@@ -908,6 +971,10 @@ void Dispatcher::begin_interrupt(Processor& p) {
 }
 
 void Dispatcher::on_interrupt_step(Processor& p, int64_t step) {
+  if (step == kStepEnabled) {
+    if (!p.in_interrupt && p.interrupts_disabled == 0 && !p.interrupts.empty()) begin_interrupt(p);
+    return;
+  }
   const model::PendingInterrupt irq = p.interrupts.front();
   InterruptClient* client = irq.source >= 0 && static_cast<size_t>(irq.source) < interrupt_clients_.size()
                                 ? interrupt_clients_[static_cast<size_t>(irq.source)]
@@ -915,8 +982,19 @@ void Dispatcher::on_interrupt_step(Processor& p, int64_t step) {
   switch (step) {
     case kStepHandlerStart:
       if (client) client->handler_started(irq.source, p.index, now_ - irq.arrived);
+      if (irq.program) {
+        p.handler_pc = 0;
+        return run_handler_program(p);
+      }
       queue_.push(now_ + irq.handler, kRankCpu, kEvInterrupt, p.index, 0, kStepHandlerDone);
       return;
+    case kStepProgram:
+      return run_handler_program(p);
+    case kStepSpinTimeout: {
+      const model::Op& op = (*irq.program)[p.handler_pc - 1];
+      interrupt_locks_->irq_spin_timed_out(p.index, irq.source, op.ref);  // panics
+      return;
+    }
     case kStepHandlerDone:
       if (client) client->handler_done(irq.source, p.index);
       queue_.push(now_ + machine_.interrupt_exit, kRankCpu, kEvInterrupt, p.index, 0, kStepExit);
@@ -928,7 +1006,9 @@ void Dispatcher::on_interrupt_step(Processor& p, int64_t step) {
   emit(TraceEvent{now_, TraceKind::interrupt_ended, 0, static_cast<int16_t>(p.index), p.active ? p.active->index : -1,
                   irq.source, (now_ - p.interrupt_began).ns, last ? 1 : 0});
   p.interrupts.pop_front();
-  if (!p.interrupts.empty()) return begin_interrupt(p);  // not nested: the next one waits till now
+  // Not nested: the next one waited till now. (A thread cannot have disabled interrupts here
+  // meanwhile: none ran on this CPU.)
+  if (!p.interrupts.empty()) return begin_interrupt(p);
   // Return from interrupt: the thread resumes (its remaining switch cost first), and any AST
   // posted meanwhile is taken by the usual rules in this instant's dispatch pass.
   p.in_interrupt = false;

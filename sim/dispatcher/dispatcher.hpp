@@ -112,6 +112,19 @@ class InterruptClient {
   virtual void handler_done(int32_t source, int cpu) = 0;
 };
 
+// Spin locks taken by interrupt handlers' programs (sim/sync): IOSimpleLockLock in a primary
+// interrupt handler, whose interrupts are off.
+class InterruptLocks {
+ public:
+  virtual ~InterruptLocks() = default;
+  // The handler of `source` on `cpu` takes spin `lock`: true when it holds it now; false when
+  // it spins, until Dispatcher::interrupt_lock_granted(cpu) or its LockTimeOut.
+  virtual bool irq_lock(int cpu, int32_t source, int32_t lock) = 0;
+  virtual void irq_unlock(int cpu, int32_t source, int32_t lock) = 0;
+  // The spin of the handler on `cpu` reached LockTimeOut (0.25 s): a simulated panic.
+  [[noreturn]] virtual void irq_spin_timed_out(int cpu, int32_t source, int32_t lock) = 0;
+};
+
 class Dispatcher final : public policies::PolicyHost {
  public:
   using PolicyFactory = std::unique_ptr<policies::Policy> (*)(const policies::PolicyContext&);
@@ -186,7 +199,17 @@ class Dispatcher final : public policies::PolicyHost {
   // A primary interrupt from `source` arrives on `cpu` now; its handler takes `handler` of CPU
   // time in interrupt context (plus machine costs interrupt_entry/exit), not preemptible and
   // not nested: later arrivals wait for the current handler.
-  void raise_interrupt(int cpu, int32_t source, Duration handler, InterruptClient* client);
+  // With `program`, the handler runs those ops instead (run, and lock/unlock of spin locks
+  // through the InterruptLocks); `handler` is then unused.
+  void raise_interrupt(int cpu, int32_t source, Duration handler, InterruptClient* client,
+                       const std::vector<model::Op>* program = nullptr);
+  void set_interrupt_locks(InterruptLocks* locks) { interrupt_locks_ = locks; }
+  // The handler spinning on `cpu` now holds its lock: its program goes on (at this instant).
+  void interrupt_lock_granted(int cpu);
+  // Interrupts off / on on the CPU of the running thread `t` (IOSimpleLockLockDisableInterrupt
+  // and IOSimpleLockUnlockEnableInterrupt); arrivals meanwhile wait and are taken on enable.
+  void disable_interrupts(Thread& t);
+  void enable_interrupts(Thread& t);
   // Kernel code on behalf of a user thread (an IOKit call, a syscall): while inside, the
   // thread is in kernel mode and non-urgent preemption waits (xnu-facts.md 5.6); leaving
   // honours a pending AST, as the return to user mode does.
@@ -251,6 +274,7 @@ class Dispatcher final : public policies::PolicyHost {
   void end_spin(Thread& t);
   void begin_interrupt(Processor& p);
   void on_interrupt_step(Processor& p, int64_t step);
+  void run_handler_program(Processor& p);
 
   // Program interpreter: runs zero-time ops until the thread computes, blocks or yields.
   void advance(Processor& p);
@@ -281,6 +305,7 @@ class Dispatcher final : public policies::PolicyHost {
   SwitchObserver* switch_observer_ = nullptr;
   std::string panic_report_;
   std::vector<InterruptClient*> interrupt_clients_;  // by interrupt source index
+  InterruptLocks* interrupt_locks_ = nullptr;
 };
 
 }  // namespace sim::dispatcher

@@ -8,6 +8,7 @@
 
 #include "sim/core/time.hpp"
 #include "sim/model/machine.hpp"
+#include "sim/model/program.hpp"
 
 namespace sim::iokit_model {
 
@@ -32,6 +33,7 @@ struct InterruptConfig {
   int cpu = 0;
   ArrivalConfig arrival;
   Duration handler;
+  std::vector<model::Op> handler_program;  // ops instead of `handler` when not empty
   int32_t workloop = -1;  // the event source it delivers to, or -1: the handler only uses CPU
   int32_t source = -1;
 };

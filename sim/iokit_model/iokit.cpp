@@ -284,10 +284,11 @@ void IoKit::on_arrival(int32_t i) {
   dispatcher::InterruptClient* client = nullptr;
   if (c.workloop >= 0) {
     client = this;
-    // An IOFilterInterruptEventSource's filter runs in primary context, in the handler's time.
-    handler += wl(c.workloop).sources[static_cast<size_t>(c.source)].filter;
+    // An IOFilterInterruptEventSource's filter runs in primary context, in the handler's time
+    // (a handler program has it as its last op already).
+    if (c.handler_program.empty()) handler += wl(c.workloop).sources[static_cast<size_t>(c.source)].filter;
   }
-  d_->raise_interrupt(c.cpu, i, handler, client);
+  d_->raise_interrupt(c.cpu, i, handler, client, c.handler_program.empty() ? nullptr : &c.handler_program);
   schedule_arrival(i);
 }
 

@@ -168,6 +168,8 @@ const std::vector<Field<LockResult>>& lock_fields() {
     // Extension keys (sim/sync): threads that ended holding the lock, threads still waiting.
     f.push_back(member("held_at_exit", &T::held_at_exit));
     f.push_back(member("waiting_at_end", &T::waiting_at_end));
+    f.push_back(member("try_failed", &T::try_failed));
+    f.push_back(member("upgrades_failed", &T::upgrades_failed));
     return f;
   }();
   return fields;

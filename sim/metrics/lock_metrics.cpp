@@ -42,6 +42,25 @@ void LockMetrics::on_event(const core::TraceEvent& e) {
     case TraceKind::lock_released:
       locks_[static_cast<size_t>(e.other)].hold.add(e.a, e.time.ns);
       break;
+    case TraceKind::lock_try_failed: {
+      LockResult& r = locks_[static_cast<size_t>(e.other)].r;
+      ++(e.reason == 1 ? r.upgrades_failed : r.try_failed);
+      break;
+    }
+    case TraceKind::interrupt_lock: {
+      // A primary interrupt handler's spin lock: acquisitions, spins and holds count as a
+      // thread's would (no thread, so no blocked_ns).
+      PerLock& l = locks_[static_cast<size_t>(e.other)];
+      if (e.reason == 0) {
+        ++l.r.acquisitions;
+        l.wait.add(e.b, e.time.ns);
+      } else if (e.reason == 1) {
+        l.hold.add(e.b, e.time.ns);
+      } else {
+        ++l.r.contended;
+      }
+      break;
+    }
     case TraceKind::spin_ended:
       threads_[static_cast<size_t>(e.thread)].spin_ns += e.a;
       break;

@@ -82,6 +82,10 @@ struct LockResult {
   // ever: docs/locks-and-inversion.md), and threads still waiting for it when the run ended.
   int64_t held_at_exit = 0;
   int64_t waiting_at_end = 0;
+  // Attempts that failed without waiting (traced lock_try_failed): try_lock, and upgrades
+  // (lck_rw_lock_shared_to_exclusive) refused because another upgrade was pending.
+  int64_t try_failed = 0;
+  int64_t upgrades_failed = 0;
   // Not in the JSON, for the text summary's warning: the ids of the threads that ended holding
   // it, in the order they ended, and what it is ("mutex" or "rw lock").
   std::vector<std::string> exited_holders{};

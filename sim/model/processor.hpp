@@ -17,6 +17,9 @@ struct PendingInterrupt {
   int32_t source = -1;
   SimTime arrived;
   core::Duration handler;
+  // A handler with a program (run, lock and unlock of spin locks) instead of one duration;
+  // owned by the caller, stable for the run. nullptr: `handler` is the whole handler.
+  const std::vector<Op>* program = nullptr;
 };
 
 struct Processor {
@@ -49,6 +52,11 @@ struct Processor {
   std::deque<PendingInterrupt> interrupts;  // front = the one in its handler
   SimTime interrupt_began;
   core::Duration saved_cost;     // switch cost still owed when the interrupt came
+  size_t handler_pc = 0;         // next op of the running handler's program
+  uint32_t handler_spin = 0;     // bumps when a handler spin ends (its LockTimeOut is stale)
+  // Interrupts disabled by the thread running here (IOSimpleLockLockDisableInterrupt): arrivals
+  // wait in `interrupts` until they are enabled again.
+  int interrupts_disabled = 0;
 
   uint32_t generation = 0;       // bumps cancel the pending CPU event
 

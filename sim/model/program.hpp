@@ -44,7 +44,8 @@ enum class SchedPolicy : uint8_t { other = 1, rr = 2, fifo = 4 };
 enum class OpKind : uint8_t {
   run, sleep, sleep_until_next_period, loop, lock, unlock, wait, signal, funnel, yield, swtch_pri,
   set_priority, set_mode, run_action, command_sleep, command_wakeup, io, timer_arm, timer_cancel,
-  terminate, clear_wait, thread_policy, task_policy, setpriority, pthread_setschedparam,
+  terminate, clear_wait, thread_policy, task_policy, setpriority, pthread_setschedparam, try_lock, upgrade,
+  downgrade,
   // Internal ops, never produced by the loader: the programs of the IOKit layer's own threads
   // (`ref` = work loop or callout slot), the end of a run_action's computation, and direct
   // IOWorkLoop::closeGate/openGate (`ref` = work loop) for tests.
@@ -74,6 +75,9 @@ struct Op {
   std::optional<bool> interruptible;
   int priority = 0;         // set_priority, set_mode
   LockMode lock_mode = LockMode::exclusive;
+  // lock of a spin lock: IOSimpleLockLockDisableInterrupt (the CPU's interrupts are off from
+  // before the spin until the matching unlock, IOSimpleLockUnlockEnableInterrupt)
+  bool disable_interrupts = false;
   FunnelName funnel = FunnelName::none;
   // set_mode
   ThreadMode mode = ThreadMode::timeshare;
@@ -87,7 +91,7 @@ struct Op {
   std::string task;
   int nice = 0;             // setpriority: the value asked for (donice clamps it to -20..20)
   SchedPolicy sched_policy = SchedPolicy::other;  // pthread_setschedparam (priority above)
-  std::vector<Op> body;     // loop
+  std::vector<Op> body;     // loop; try_lock and upgrade: the `else` ops, run when it fails
   std::string note;
   std::string pointer;      // JSON Pointer of this op in the scenario, for messages
 };

@@ -13,9 +13,8 @@ namespace {
 // Internal ops have no scenario spelling; one in a scenario's program is a bug in whoever made it.
 void scan_ops(const std::vector<Op>& ops, std::vector<std::string>& out) {
   for (const Op& op : ops) {
-    if (op.kind == model::OpKind::loop)
-      scan_ops(op.body, out);
-    else if (model::op_info(op.kind).internal)
+    scan_ops(op.body, out);  // a loop's body, a try_lock's or upgrade's `else`
+    if (model::op_info(op.kind).internal)
       out.push_back(fmt::format("op \"{}\" ({})", model::to_string(op.kind), op.pointer));
   }
 }
@@ -23,7 +22,7 @@ void scan_ops(const std::vector<Op>& ops, std::vector<std::string>& out) {
 // Which funnels the ops name (thread_funnel_set with "kernel" or "network").
 void scan_funnels(const std::vector<Op>& ops, sync::SyncSetup& setup) {
   for (const Op& op : ops) {
-    if (op.kind == model::OpKind::loop) scan_funnels(op.body, setup);
+    scan_funnels(op.body, setup);
     if (op.kind != model::OpKind::funnel) continue;
     if (op.funnel == model::FunnelName::kernel) setup.kernel_funnel = true;
     if (op.funnel == model::FunnelName::network) setup.network_funnel = true;
@@ -57,12 +56,13 @@ sync::SyncSetup sync_setup(const Scenario& s, const model::MachineConfig& machin
   for (const EventSpec& e : s.events) setup.semaphore_counts.push_back(e.count);
   setup.merged_funnels = machine.merged_funnels;
   for (const ThreadSpec& t : s.threads) scan_funnels(t.program, setup);
+  for (const InterruptSpec& i : s.interrupts) setup.interrupts.push_back(i.id);
   return setup;
 }
 
 bool terminates(const std::vector<Op>& ops) {
   for (const Op& op : ops)
-    if (op.kind == model::OpKind::terminate || (op.kind == model::OpKind::loop && terminates(op.body))) return true;
+    if (op.kind == model::OpKind::terminate || terminates(op.body)) return true;
   return false;
 }
 
@@ -82,6 +82,18 @@ iokit_model::Config iokit_config(const Scenario& s, uint64_t seed) {
     ic.arrival.mean = i.arrival.mean;
     ic.arrival.times = i.arrival.times;
     ic.handler = i.handler;
+    ic.handler_program = i.handler_program;
+    if (!ic.handler_program.empty() && i.workloop >= 0) {
+      // A filter event source's filter runs in primary context too: after the handler's ops.
+      const EventSourceSpec& src = s.workloops[static_cast<size_t>(i.workloop)].sources[static_cast<size_t>(i.source)];
+      if (src.kind == EventSourceKind::filter_interrupt && src.filter.ns > 0) {
+        Op filter;
+        filter.kind = model::OpKind::run;
+        filter.duration.a = src.filter;
+        filter.pointer = i.pointer + "/handler";
+        ic.handler_program.push_back(std::move(filter));
+      }
+    }
     ic.workloop = i.workloop;
     ic.source = i.source;
     c.interrupts.push_back(std::move(ic));

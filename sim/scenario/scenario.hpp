@@ -89,6 +89,8 @@ struct InterruptSpec {
   int cpu = 0;
   ArrivalSpec arrival;
   Duration handler;
+  // "handler" given as ops (run, lock and unlock of spin locks) instead of one duration
+  std::vector<Op> handler_program;
   int32_t workloop = -1;  // "source": "<workloop>.<source>"
   int32_t source = -1;    // index into that workloop's sources
   std::string pointer;

@@ -5,11 +5,16 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "sim/core/time.hpp"
 
 #include "sim/sync/wait_queue.hpp"
 
 namespace sim::sync {
+
+using core::SimTime;
 
 enum class LockKind : uint8_t { mutex, spin, rw };
 
@@ -41,8 +46,17 @@ struct Lock {
   int pri = 0;
   int pending = 0;
   int want_write = 0;  // rw: writers waiting (they keep new readers out)
+  // rw: the reader whose upgrade (lck_rw_lock_shared_to_exclusive) waits for the other readers
+  // to leave, -1 none: xnu's want_upgrade. It keeps new readers and writers out, and a second
+  // upgrade fails.
+  int32_t upgrader = -1;
+  // Spin locks and primary interrupt handlers: the CPU whose handler holds it (-1 none), and the
+  // CPUs whose handlers spin for it with when each began, in order.
+  int irq_owner = -1;
+  std::vector<std::pair<int, SimTime>> irq_spinners;
+  SimTime irq_since;  // when the handler took it
 
-  bool held() const { return owner >= 0 || !readers.empty(); }
+  bool held() const { return owner >= 0 || !readers.empty() || irq_owner >= 0; }
   bool is_mutex() const { return config.kind == LockKind::mutex; }
 };
 

@@ -50,6 +50,7 @@ SyncLayer::SyncLayer(dispatcher::Dispatcher& d, SyncSetup setup) : d_(d), merged
   counts_ = std::move(setup.semaphore_counts);
   counts_.resize(setup.events, -1);
   threads_.resize(d.threads().size());
+  interrupt_names_ = std::move(setup.interrupts);
 }
 
 void SyncLayer::attach() {
@@ -65,6 +66,7 @@ void SyncLayer::attach() {
   // a thread that ends holding a lock is reported (exiting). Without adaptive spins left_cpu
   // finds no spinners and changes nothing.
   if (!locks_.empty()) d_.set_switch_observer(this);
+  if (spin_locks) d_.set_interrupt_locks(this);
 }
 
 std::vector<std::string> SyncLayer::lock_names() const {
@@ -93,8 +95,16 @@ std::string SyncLayer::describe(int32_t lock) const {
 
 bool SyncLayer::execute(Thread& t, const model::Op& op) {
   switch (op.kind) {
-    case OpKind::lock:
-      return lock_op(t, op.ref, op.lock_mode);
+    case OpKind::lock: {
+      ThreadSync& s = ts(t);
+      // IOSimpleLockLockDisableInterrupt: interrupts go off before the spin, once per acquisition.
+      if (op.disable_interrupts && s.handed != op.ref && !s.attempt(op.ref)) d_.disable_interrupts(t);
+      bool go = lock_op(t, op.ref, op.lock_mode);
+      if (op.disable_interrupts)
+        for (Held& h : s.held)
+          if (h.lock == op.ref) h.interrupts_off = true;
+      return go;
+    }
     case OpKind::unlock:
       release(t, op.ref, op.lock_mode);
       return go_on(t);
@@ -108,6 +118,13 @@ bool SyncLayer::execute(Thread& t, const model::Op& op) {
       return go_on(t);
     case OpKind::funnel:
       return funnel_op(t, op.funnel);
+    case OpKind::try_lock:
+      return try_lock_op(t, op);
+    case OpKind::upgrade:
+      return upgrade_op(t, op);
+    case OpKind::downgrade:
+      downgrade_op(t, op.ref);
+      return go_on(t);
     default:
       throw d_.internal_error(
           fmt::format("sync layer asked to run op \"{}\" ({})", model::to_string(op.kind), op.pointer));
@@ -130,6 +147,92 @@ bool SyncLayer::lock_op(Thread& t, int32_t l, LockMode mode) {
   if (a == Acquire::done) return go_on(t);
   d_.repeat_op(t);  // it retries (or completes a hand-off) when it runs again
   return false;
+}
+
+// models xnu-792 lck_mtx_try_lock (i386_lock.s: owner free -> take it and call
+// lck_mtx_lock_acquire, else return 0 at once; no wait, no promotion), lck_spin_try_lock
+// (usimple_lock_try: hw_lock_try disables preemption only on success) and lck_rw_try_lock_shared /
+// _exclusive (locks_i386.c: fail on want_write or want_upgrade, and for writing on readers).
+// IOLockTryLock and IOSimpleLockTryLock are these. A failure is traced and runs the op's `else`.
+bool SyncLayer::try_lock_op(Thread& t, const model::Op& op) {
+  int32_t l = op.ref;
+  Lock& L = locks_[static_cast<size_t>(l)];
+  bool free = L.owner < 0 && L.irq_owner < 0;  // held by itself too: the try fails (no recursion check in xnu's try)
+  if (L.config.kind == LockKind::rw)
+    free = L.owner < 0 && L.want_write == 0 && L.upgrader < 0 && (op.lock_mode == LockMode::read || L.readers.empty());
+  if (free) {
+    if (L.config.kind == LockKind::spin) d_.disable_preemption(t);
+    take(t, l, op.lock_mode);
+    return go_on(t);
+  }
+  int32_t holder = L.owner >= 0 ? L.owner : !L.readers.empty() ? L.readers.front() : L.upgrader;
+  d_.emit(TraceEvent{now(), TraceKind::lock_try_failed, 0, static_cast<int16_t>(t.cpu), t.index, l, holder, 0});
+  if (!op.body.empty()) d_.push_ops(t, &op.body);
+  return go_on(t);
+}
+
+void SyncLayer::drop_read_hold(Thread& t, int32_t l, const char* routine) {
+  Lock& L = locks_[static_cast<size_t>(l)];
+  ThreadSync& s = ts(t);
+  auto it = std::find_if(s.held.begin(), s.held.end(),
+                         [&](const Held& h) { return h.lock == l && h.mode == LockMode::read; });
+  if (it == s.held.end())
+    d_.panic(&t, fmt::format("{}: {} is not held for reading by this thread", routine, describe(l)));
+  int64_t held_ns = (now() - it->since).ns;
+  s.held.erase(it);
+  L.readers.erase(std::find(L.readers.begin(), L.readers.end(), t.index));
+  d_.emit(TraceEvent{now(), TraceKind::lock_released, 0, static_cast<int16_t>(t.cpu), t.index, l, held_ns, 0});
+}
+
+// models xnu-792 osfmk/i386/locks_i386.c lck_rw_lock_shared_to_exclusive: the read hold goes
+// first (read_count--). If another upgrade is pending (want_upgrade) the call fails: the thread
+// holds nothing, the waiters are woken if no reader is left, and the op's `else` runs. Otherwise
+// it sets want_upgrade (new readers and writers stay out, even writers already waiting) and
+// waits until the other readers have left, then holds the lock for writing.
+bool SyncLayer::upgrade_op(Thread& t, const model::Op& op) {
+  int32_t l = op.ref;
+  Lock& L = locks_[static_cast<size_t>(l)];
+  if (L.upgrader != t.index) {
+    drop_read_hold(t, l, "lck_rw_lock_shared_to_exclusive");
+    if (L.upgrader >= 0) {
+      if (!L.held())
+        while (!L.waiters.empty()) wake_waiter(L.waiters.pop());
+      d_.emit(TraceEvent{now(), TraceKind::lock_try_failed, 1, static_cast<int16_t>(t.cpu), t.index, l, L.upgrader, 0});
+      if (!op.body.empty()) d_.push_ops(t, &op.body);
+      return go_on(t);
+    }
+    L.upgrader = t.index;
+  }
+  if (!L.readers.empty()) {
+    // The attempt's mode is `exclusive`, not `write`: an upgrade is not counted in want_write.
+    contend(t, l, LockMode::exclusive);
+    wait_for(t, l);
+    d_.repeat_op(t);  // woken when the last reader leaves (lck_rw_done), it looks again
+    return false;
+  }
+  L.upgrader = -1;
+  take(t, l, LockMode::write);
+  d_.emit(TraceEvent{now(), TraceKind::lock_converted, 1, static_cast<int16_t>(t.cpu), t.index, l,
+                     ts(t).last_waited, 0});
+  return go_on(t);
+}
+
+// models xnu-792 osfmk/i386/locks_i386.c lck_rw_lock_exclusive_to_shared: the write hold becomes
+// a read hold at once (read_count++, want_write cleared) and every waiter is woken to retry.
+void SyncLayer::downgrade_op(Thread& t, int32_t l) {
+  Lock& L = locks_[static_cast<size_t>(l)];
+  ThreadSync& s = ts(t);
+  auto it = std::find_if(s.held.begin(), s.held.end(),
+                         [&](const Held& h) { return h.lock == l && h.mode == LockMode::write; });
+  if (it == s.held.end())
+    d_.panic(&t, fmt::format("lck_rw_lock_exclusive_to_shared: {} is not held for writing by this thread",
+                             describe(l)));
+  it->mode = LockMode::read;  // the hold goes on: its time counts from the original acquisition
+  L.owner = -1;
+  L.readers.push_back(t.index);
+  int64_t woken = static_cast<int64_t>(L.waiters.size());
+  d_.emit(TraceEvent{now(), TraceKind::lock_converted, 2, static_cast<int16_t>(t.cpu), t.index, l, 0, woken});
+  while (!L.waiters.empty()) wake_waiter(L.waiters.pop());
 }
 
 bool SyncLayer::acquire_mutex(Thread& t, int32_t l) {
@@ -385,7 +488,7 @@ SyncLayer::Acquire SyncLayer::spin_acquire(Thread& t, int32_t l) {
                              L.owner >= 0 ? th(L.owner).name : std::string("nobody")));
   }
   d_.disable_preemption(t);  // held from here, or spun for (xnu-facts.md 5.6, 7)
-  if (L.owner < 0) {
+  if (L.owner < 0 && L.irq_owner < 0) {
     take(t, l, LockMode::exclusive);
     return Acquire::done;
   }
@@ -399,7 +502,9 @@ SyncLayer::Acquire SyncLayer::spin_acquire(Thread& t, int32_t l) {
 // waiting keeps new readers out; waiters sleep and retry.
 SyncLayer::Acquire SyncLayer::rw_acquire(Thread& t, int32_t l, LockMode mode) {
   Lock& L = locks_[static_cast<size_t>(l)];
-  bool free = mode == LockMode::read ? L.owner < 0 && L.want_write == 0 : L.owner < 0 && L.readers.empty();
+  // A pending upgrade (want_upgrade) keeps both out.
+  bool free = L.upgrader < 0 && (mode == LockMode::read ? L.owner < 0 && L.want_write == 0
+                                                        : L.owner < 0 && L.readers.empty());
   if (free) {
     take(t, l, mode);
     return Acquire::done;
@@ -445,23 +550,18 @@ void SyncLayer::release(Thread& t, int32_t l, LockMode mode) {
     d_.panic(&t, fmt::format("unlock of {}, which this thread does not hold{}", describe(l), how));
   }
   int64_t held_ns = (now() - it->since).ns;
+  bool interrupts_off = it->interrupts_off;
   s.held.erase(it);
   if (rw && mode == LockMode::read) L.readers.erase(std::find(L.readers.begin(), L.readers.end(), t.index));
   else L.owner = -1;
   d_.emit(TraceEvent{now(), TraceKind::lock_released, 0, static_cast<int16_t>(t.cpu), t.index, l, held_ns, 0});
 
   switch (L.config.kind) {
-    case LockKind::spin: {
+    case LockKind::spin:
       d_.enable_preemption(t);
-      if (L.spinners.empty()) return;
-      // sim: the spinners race for the released lock; the first to have started spinning wins.
-      int32_t next = L.spinners.front();
-      L.spinners.erase(L.spinners.begin());
-      threads_[static_cast<size_t>(next)].handed = l;
-      take(th(next), l, LockMode::exclusive);  // its preemption level now stands for holding
-      d_.stop_spin(th(next));
+      if (interrupts_off) d_.enable_interrupts(t);  // IOSimpleLockUnlockEnableInterrupt
+      pass_spin_lock(l);
       return;
-    }
     case LockKind::rw:
       // models lck_rw_done: once free, every waiter is woken and retries.
       if (!L.held())
@@ -487,6 +587,108 @@ void SyncLayer::release(Thread& t, int32_t l, LockMode mode) {
       hand_off(l);
       return;
   }
+}
+
+// sim: the spinners race for a released spin lock; the one that started spinning first wins,
+// a handler before a thread at equal times. A thread whose CPU is in an interrupt handler is not
+// spinning at that moment and cannot win it.
+void SyncLayer::pass_spin_lock(int32_t l) {
+  Lock& L = locks_[static_cast<size_t>(l)];
+  auto thread_spinner = L.spinners.end();
+  for (auto it = L.spinners.begin(); it != L.spinners.end(); ++it) {
+    const Thread& c = th(*it);
+    if (c.cpu < 0 || !d_.processors()[static_cast<size_t>(c.cpu)].in_interrupt) {
+      thread_spinner = it;
+      break;
+    }
+  }
+  bool to_handler = !L.irq_spinners.empty();
+  if (to_handler && thread_spinner != L.spinners.end()) {
+    const Attempt* a = threads_[static_cast<size_t>(*thread_spinner)].attempt(l);
+    to_handler = !a || L.irq_spinners.front().second <= a->since;
+  }
+  if (to_handler) {
+    auto [cpu, since] = L.irq_spinners.front();
+    L.irq_spinners.erase(L.irq_spinners.begin());
+    L.irq_owner = cpu;
+    L.irq_since = now();
+    irq_emit(cpu, d_.processors()[static_cast<size_t>(cpu)].interrupts.front().source, l, 0, (now() - since).ns);
+    d_.interrupt_lock_granted(cpu);
+    return;
+  }
+  if (thread_spinner == L.spinners.end()) return;
+  int32_t next = *thread_spinner;
+  L.spinners.erase(thread_spinner);
+  threads_[static_cast<size_t>(next)].handed = l;
+  take(th(next), l, LockMode::exclusive);  // its preemption level now stands for holding
+  d_.stop_spin(th(next));
+}
+
+void SyncLayer::irq_emit(int cpu, int32_t source, int32_t lock, uint8_t what, int64_t b) {
+  d_.emit(TraceEvent{now(), TraceKind::interrupt_lock, what, static_cast<int16_t>(cpu), -1, lock, source, b});
+}
+
+// ---------------------------------------------------------------------------------------------
+// Spin locks in primary interrupt handlers (IOSimpleLockLock with interrupts off). Seed 001,
+// 3.1: simple locks are what to use "when one of the threads could be running in an interrupt
+// context"; 6.1.4: IOSimpleLock "has an interface for enabling and disabling interrupts".
+
+bool SyncLayer::irq_lock(int cpu, int32_t source, int32_t l) {
+  Lock& L = locks_[static_cast<size_t>(l)];
+  if (L.irq_owner == cpu)
+    d_.panic(nullptr, fmt::format("simple_lock: {} is already held by the handler on cpu{}", describe(l), cpu));
+  if (L.owner < 0 && L.irq_owner < 0) {
+    L.irq_owner = cpu;
+    L.irq_since = now();
+    irq_emit(cpu, source, l, 0, 0);
+    return true;
+  }
+  // models ppc hw_lock.s hw_lock_lock: spin (interrupts are off in the handler already).
+  irq_emit(cpu, source, l, 2, L.owner);
+  L.irq_spinners.emplace_back(cpu, now());
+  return false;
+}
+
+void SyncLayer::irq_unlock(int cpu, int32_t source, int32_t l) {
+  Lock& L = locks_[static_cast<size_t>(l)];
+  if (L.irq_owner != cpu)
+    d_.panic(nullptr, fmt::format("simple_unlock: {} is not held by the handler on cpu{}", describe(l), cpu));
+  L.irq_owner = -1;
+  irq_emit(cpu, source, l, 1, (now() - L.irq_since).ns);
+  pass_spin_lock(l);
+}
+
+// The handler's spin reached LockTimeOut. When the holder is the thread it interrupted on its
+// own CPU, that thread can never run to release it: the deadlock the seed's advice (disable
+// interrupts around an IOSimpleLock shared with a handler) is about. hw_lock_lock's timeout
+// turns the endless spin into a panic.
+void SyncLayer::irq_spin_timed_out(int cpu, int32_t source, int32_t l) {
+  const Lock& L = locks_[static_cast<size_t>(l)];
+  std::string irq = static_cast<size_t>(source) < interrupt_names_.size()
+                        ? fmt::format("\"{}\"", interrupt_names_[static_cast<size_t>(source)])
+                        : fmt::format("#{}", source);
+  SimTime began = now() - Duration{kLockTimeOut.ns};
+  if (L.owner >= 0) {
+    Thread& holder = th(L.owner);
+    SimTime since = began;
+    for (const Held& h : ts(holder).held)
+      if (h.lock == l) since = h.since;
+    if (holder.cpu == cpu)
+      d_.panic(&holder,
+               fmt::format("simple lock deadlock: the primary interrupt handler of {} on cpu{} has spun since {} s "
+                           "for {}, which this thread took at {} s without disabling interrupts (IOSimpleLockLock, "
+                           "not IOSimpleLockLockDisableInterrupt) and was holding when the handler interrupted it on "
+                           "the same CPU; it can never run again to release it, and hw_lock_lock gives up after "
+                           "LockTimeOut ({})",
+                           irq, cpu, core::format_time(began), describe(l), core::format_time(since),
+                           core::format_duration(kLockTimeOut)));
+    d_.panic(&holder, fmt::format("simple lock timeout: the primary interrupt handler of {} on cpu{} spun {} for {} "
+                                  "held by this thread since {} s",
+                                  irq, cpu, core::format_duration(kLockTimeOut), describe(l), core::format_time(since)));
+  }
+  d_.panic(nullptr, fmt::format("simple lock timeout: the primary interrupt handler of {} on cpu{} spun {} for {} "
+                                "held by the handler on cpu{}",
+                                irq, cpu, core::format_duration(kLockTimeOut), describe(l), L.irq_owner));
 }
 
 // Inherit and ceiling: the lock goes straight to the highest-priority waiter (FIFO among equals).

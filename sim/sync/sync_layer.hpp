@@ -29,6 +29,7 @@ struct SyncSetup {
   bool merged_funnels = false;    // machine.funnels "merged", or xnu 792 (one funnel)
   bool kernel_funnel = false;     // some op names the kernel funnel
   bool network_funnel = false;    // some op names the network funnel
+  std::vector<std::string> interrupts;  // interrupt source names, for panic reports
 };
 
 // A lock a thread holds, and since when (for lock_released's hold time).
@@ -36,6 +37,7 @@ struct Held {
   int32_t lock = -1;
   SimTime since;
   model::LockMode mode = model::LockMode::exclusive;
+  bool interrupts_off = false;  // taken by IOSimpleLockLockDisableInterrupt: unlock enables them
 };
 
 // A contended acquisition, from lock_contended to lock_acquired (however many retries).
@@ -79,7 +81,8 @@ struct ThreadSync {
 class SyncLayer final : public dispatcher::OpHandler,
                         public dispatcher::BlockHook,
                         public dispatcher::SwitchObserver,
-                        public dispatcher::EventHandler {
+                        public dispatcher::EventHandler,
+                        public dispatcher::InterruptLocks {
  public:
   // PPC adaptive mutex spin (MutexSpin) and the simple-lock timeout (LockTimeOut), xnu-facts.md 7.
   static constexpr Duration kMutexSpin = Duration::microseconds(10);
@@ -126,6 +129,10 @@ class SyncLayer final : public dispatcher::OpHandler,
   void exiting(Thread& t) override;
   // EventHandler: a timed wait's deadline (assert_wait_deadline's timer).
   void on_event(const core::Event& e) override;
+  // InterruptLocks: spin locks in primary interrupt handlers.
+  bool irq_lock(int cpu, int32_t source, int32_t lock) override;
+  void irq_unlock(int cpu, int32_t source, int32_t lock) override;
+  [[noreturn]] void irq_spin_timed_out(int cpu, int32_t source, int32_t lock) override;
 
  private:
   enum class Acquire : uint8_t { done, waiting };
@@ -140,6 +147,11 @@ class SyncLayer final : public dispatcher::OpHandler,
 
   // Ops.
   bool lock_op(Thread& t, int32_t l, model::LockMode mode);
+  bool try_lock_op(Thread& t, const model::Op& op);
+  bool upgrade_op(Thread& t, const model::Op& op);
+  void downgrade_op(Thread& t, int32_t l);
+  // Drops t's read hold of rw lock `l` (traced lock_released) without waking anybody.
+  void drop_read_hold(Thread& t, int32_t l, const char* routine);
   bool wait_op(Thread& t, int32_t e, Duration timeout, bool interruptible);
   void clear_wait_op(Thread& t, int32_t target);
   void signal_op(Thread& t, int32_t e, bool all, int32_t only);
@@ -155,6 +167,10 @@ class SyncLayer final : public dispatcher::OpHandler,
   void take(Thread& t, int32_t l, model::LockMode mode);
   void release(Thread& t, int32_t l, model::LockMode mode);
   void hand_off(int32_t l);
+  // A released spin lock goes to the handler or thread that has spun longest (sim: handlers
+  // first at equal times).
+  void pass_spin_lock(int32_t l);
+  void irq_emit(int cpu, int32_t source, int32_t lock, uint8_t what, int64_t b);
   void wake_waiter(int32_t thread);
 
   // Priorities.
@@ -176,6 +192,7 @@ class SyncLayer final : public dispatcher::OpHandler,
   std::vector<ThreadSync> threads_;
   std::array<int32_t, 2> funnel_lock_{-1, -1};
   bool merged_ = false;
+  std::vector<std::string> interrupt_names_;
 };
 
 }  // namespace sim::sync

@@ -164,7 +164,8 @@ TEST_CASE("json report: the other collections are keyed by id in declaration ord
   const ordered_json j = sim::reports::results_to_json(r);
   CHECK(keys_of(j["locks"]) == Keys{"m2", "m1"});
   CHECK(keys_of(j["locks"]["m2"]) ==
-        Keys{"acquisitions", "contended", "wait_ns", "hold_ns", "held_at_exit", "waiting_at_end"});
+        Keys{"acquisitions", "contended", "wait_ns", "hold_ns", "held_at_exit", "waiting_at_end", "try_failed",
+             "upgrades_failed"});
   CHECK(j["locks"]["m2"]["hold_ns"]["p50"] == 2);
   CHECK(keys_of(j["interrupts"]["eth"]) == Keys{"count", "latency_ns"});
   CHECK(j["interrupts"]["eth"]["latency_ns"]["mean"] == 15);

@@ -24,7 +24,7 @@ using sim::model::OpKind;
 // A scenario that declares one of everything an op can name; `program` is the first thread's.
 std::string with_program(const std::string& program) {
   return R"({"format": "xnusim-scenario", "version": 1, "duration": "10ms",
-    "locks": [{"id": "m", "kind": "mutex"}], "events": [{"id": "e"}],
+    "locks": [{"id": "m", "kind": "mutex"}, {"id": "rw", "kind": "rw"}], "events": [{"id": "e"}],
     "workloops": [{"id": "wl"}], "timers": [{"id": "tm", "workloop": "wl", "action": "1us"}],
     "devices": [{"id": "d", "workloop": "wl", "service": "1us"}],
     "threads": [{"id": "t", "period": "1ms", "program": [)" +
@@ -59,6 +59,9 @@ const std::map<std::string, std::string>& examples() {
       {"task_policy", R"({"op": "task_policy", "role": "foreground"})"},
       {"setpriority", R"({"op": "setpriority", "nice": 5})"},
       {"pthread_setschedparam", R"({"op": "pthread_setschedparam", "policy": "SCHED_FIFO", "priority": 47})"},
+      {"try_lock", R"({"op": "try_lock", "lock": "m"})"},
+      {"upgrade", R"({"op": "upgrade", "lock": "rw"})"},
+      {"downgrade", R"({"op": "downgrade", "lock": "rw"})"},
   };
   return m;
 }
@@ -84,9 +87,9 @@ TEST_CASE("op table: every op is spelt one way, and only public ops have a spell
     CHECK(*sim::model::op_from_name(op.name) == op.kind);
   }
   CHECK(sim::model::public_op_names().size() == public_ops);
-  CHECK(public_ops == 25);
+  CHECK(public_ops == 28);
   CHECK(sim::model::time_passing_op_list() ==
-        "run, sleep, sleep_until_next_period, lock, wait, funnel, run_action, command_sleep or io");
+        "run, sleep, sleep_until_next_period, lock, wait, funnel, run_action, command_sleep, io or upgrade");
 }
 
 TEST_CASE("op table: every public op loads from a minimal example", "[scenario][unit]") {

@@ -173,6 +173,7 @@ class Checker {
   void device(const Json& e, const std::string& ptr, size_t i);
   void check_device_graph();
   void interrupt(const Json& e, const std::string& ptr, size_t i);
+  void handler_program(const Json& v, const std::string& ptr, InterruptSpec& out);
   bool arrival(const Json& a, const std::string& ptr, ArrivalSpec& out);
   void thread(const Json& e, const std::string& ptr, size_t i);
   void check_task_nice();
@@ -233,6 +234,9 @@ class Checker {
     set(OpKind::task_policy, &Checker::read_task_policy);
     set(OpKind::setpriority, &Checker::read_setpriority);
     set(OpKind::pthread_setschedparam, &Checker::read_pthread_setschedparam);
+    set(OpKind::try_lock, &Checker::read_try_lock);
+    set(OpKind::upgrade, &Checker::read_rw_convert);
+    set(OpKind::downgrade, &Checker::read_rw_convert);
     return r;
   }
 
@@ -264,6 +268,9 @@ class Checker {
   void read_task_policy(const OpArgs& a);
   void read_setpriority(const OpArgs& a);
   void read_pthread_setschedparam(const OpArgs& a);
+  void read_try_lock(const OpArgs& a);
+  void read_rw_convert(const OpArgs& a);
+  void else_key(const OpArgs& a);
   void expect(const Json& e, const std::string& ptr);
 
   const std::string& file_;

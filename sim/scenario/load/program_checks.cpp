@@ -224,6 +224,17 @@ void Checker::read_lock(const OpArgs& a) {
       error(ptr, fmt::format("missing required key \"mode\": lock {} is an rw lock; give \"read\" "
                              "or \"write\"",
                              quote(locks_.names[static_cast<size_t>(*idx)])));
+  }
+  if (const Json* di = member(v, "disable_interrupts")) {
+    if (auto b = read_bool(*di, at(ptr, "disable_interrupts"))) out.disable_interrupts = *b;
+    if (out.disable_interrupts && kind && *kind != LockKind::spin)
+      error(at(ptr, "disable_interrupts"),
+            fmt::format("only spin locks can be taken with interrupts disabled (lock {} is a{})",
+                        quote(locks_.names[static_cast<size_t>(*idx)]), *kind == LockKind::mutex ? " mutex" : "n rw lock"))
+          .notes.push_back("IOSimpleLockLockDisableInterrupt takes an IOSimpleLock; a thread may not sleep with "
+                           "interrupts off");
+  }
+  if (kind == LockKind::rw) {
   } else if (mode) {
     if (kind)
       error(at(ptr, "mode"), fmt::format("only rw locks take a mode (lock {} is a {})",
@@ -232,6 +243,47 @@ void Checker::read_lock(const OpArgs& a) {
     else
       read_mode();  // the lock's kind is unknown: at least check the spelling
   }
+}
+
+// try_lock and upgrade: optional "else" ops, run when the attempt fails. They may not run, so
+// they never count as taking time for an enclosing loop; their ops count as executions.
+void Checker::else_key(const OpArgs& a) {
+  const Json* e = member(a.v, "else");
+  if (!e) return;
+  if (a.depth >= kMaxLoopDepth) {
+    error(at(a.ptr, "else"), fmt::format("ops are nested more than {} deep", kMaxLoopDepth));
+    a.sum.complete = false;
+    return;
+  }
+  OpsSummary inner;
+  a.out.body = ops(*e, at(a.ptr, "else"), a.scope, a.depth + 1, inner);
+  a.sum.executions = saturating_add(a.sum.executions, inner.executions);
+  a.sum.spin_reported = a.sum.spin_reported || inner.spin_reported;
+  a.sum.complete = a.sum.complete && inner.complete;
+}
+
+// lck_mtx_try_lock / lck_spin_try_lock / lck_rw_try_lock (IOLockTryLock, IOSimpleLockTryLock):
+// the keys of `lock`, plus "else".
+void Checker::read_try_lock(const OpArgs& a) {
+  read_lock(a);
+  else_key(a);
+}
+
+// upgrade (lck_rw_lock_shared_to_exclusive) and downgrade (lck_rw_lock_exclusive_to_shared):
+// rw locks only; upgrade takes "else".
+void Checker::read_rw_convert(const OpArgs& a) {
+  ref_key(a, "lock", locks_, a.out.ref);
+  std::optional<LockKind> kind;
+  if (a.out.ref >= 0) kind = lock_kinds_[static_cast<size_t>(a.out.ref)];
+  if (kind && *kind != LockKind::rw) {
+    LockKind k = *kind;
+    error(at(a.ptr, "lock"),
+          fmt::format("{} works on rw locks only (lock {} is a {})", model::to_string(a.out.kind),
+                      quote(locks_.names[static_cast<size_t>(a.out.ref)]),
+                      k == LockKind::mutex ? "mutex" : "spin lock"))
+        .notes.push_back("declare the lock with \"kind\": \"rw\"");
+  }
+  if (a.out.kind == OpKind::upgrade) else_key(a);
 }
 
 void Checker::read_wait(const OpArgs& a) {

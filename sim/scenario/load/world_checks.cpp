@@ -477,8 +477,12 @@ void Checker::interrupt(const Json& e, const std::string& ptr, size_t i) {
   optional_key(e, ptr, "cpu", out.cpu,
                [&](const Json& v, const std::string& p) { return read_cpu(v, p); });
   if (const Json* a = require(e, ptr, "arrival")) arrival(*a, at(ptr, "arrival"), out.arrival);
-  if (const Json* h = require(e, ptr, "handler"))
-    if (auto d = read_duration(*h, at(ptr, "handler"), Sign::positive)) out.handler = *d;
+  if (const Json* h = require(e, ptr, "handler")) {
+    if (h->is_array())
+      handler_program(*h, at(ptr, "handler"), out);
+    else if (auto d = read_duration(*h, at(ptr, "handler"), Sign::positive))
+      out.handler = *d;
+  }
   if (const Json* s = member(e, "source")) {
     std::string sp = at(ptr, "source");
     auto text = read_string(*s, sp);
@@ -511,6 +515,59 @@ void Checker::interrupt(const Json& e, const std::string& ptr, size_t i) {
     out.workloop = *wl;
     out.source = si;
   }
+}
+
+// "handler" as ops: a primary interrupt handler's program (interrupts are off in it). Only `run`
+// with a fixed duration, and `lock` / `unlock` of spin locks (IOSimpleLockLock and
+// IOSimpleLockUnlock in the handler), each lock released before the handler returns.
+void Checker::handler_program(const Json& v, const std::string& ptr, InterruptSpec& out) {
+  OpsSummary sum;
+  ThreadScope scope;
+  size_t errors_before = diag_.count();
+  out.handler_program = ops(v, ptr, scope, kMaxLoopDepth, sum);
+  if (diag_.count() != errors_before) return;
+  std::vector<int32_t> held;
+  for (const Op& op : out.handler_program) {
+    const std::string& p = op.pointer;
+    switch (op.kind) {
+      case OpKind::run:
+        if (op.duration.kind != DurationSpec::Kind::fixed)
+          error(at(p, "for"), "a handler's run takes a fixed duration (not a random one)");
+        continue;
+      case OpKind::lock:
+      case OpKind::unlock: {
+        const std::string& name = locks_.names[static_cast<size_t>(op.ref)];
+        if (lock_kinds_[static_cast<size_t>(op.ref)] != LockKind::spin) {
+          error(at(p, "lock"), fmt::format("an interrupt handler may take only spin locks (lock {} is a{})",
+                                           quote(name),
+                                           lock_kinds_[static_cast<size_t>(op.ref)] == LockKind::mutex ? " mutex"
+                                                                                                       : "n rw lock"))
+              .notes.push_back("primary interrupt context cannot block: use an IOSimpleLock");
+          continue;
+        }
+        if (op.disable_interrupts) {
+          error(at(p, "disable_interrupts"), "interrupts are already off in a primary interrupt handler");
+          continue;
+        }
+        auto it = std::find(held.begin(), held.end(), op.ref);
+        if (op.kind == OpKind::lock && it != held.end())
+          error(p, fmt::format("the handler already holds spin lock {} (taking it again spins for ever)", quote(name)));
+        else if (op.kind == OpKind::unlock && it == held.end())
+          error(p, fmt::format("the handler does not hold spin lock {} here", quote(name)));
+        else if (op.kind == OpKind::lock)
+          held.push_back(op.ref);
+        else
+          held.erase(it);
+        continue;
+      }
+      default:
+        error(at(p, "op"), fmt::format("an interrupt handler's ops are run, lock and unlock (got {})",
+                                       quote(model::to_string(op.kind))));
+    }
+  }
+  for (int32_t l : held)
+    error(ptr, fmt::format("the handler returns holding spin lock {}; add {{\"op\": \"unlock\", \"lock\": {}}}",
+                           quote(locks_.names[static_cast<size_t>(l)]), quote(locks_.names[static_cast<size_t>(l)])));
 }
 
 bool Checker::arrival(const Json& a, const std::string& ptr, ArrivalSpec& out) {
