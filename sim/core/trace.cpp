@@ -46,6 +46,8 @@ std::string_view to_string(TraceKind k) {
     case TraceKind::terminated: return "terminated";
     case TraceKind::command_refused: return "command_refused";
     case TraceKind::filter_refused: return "filter_refused";
+    case TraceKind::terminate_asked: return "terminate_asked";
+    case TraceKind::funnel_merged: return "funnel_merged";
   }
   return "?";
 }
@@ -73,6 +75,7 @@ std::string_view to_string(BlockReason r) {
     case BlockReason::io: return "io";
     case BlockReason::exit: return "exit";
     case BlockReason::command: return "command";
+    case BlockReason::thread_wait: return "thread_wait";
   }
   return "?";
 }

@@ -115,6 +115,12 @@ void MetricsSink::on_event(const core::TraceEvent& e) {
       if (t.open_job == e.a) t.open_job = -1;
       break;
     }
+    case TraceKind::created:
+      threads_[static_cast<size_t>(e.thread)].r.created_ns = now;
+      break;
+    case TraceKind::exited:
+      threads_[static_cast<size_t>(e.thread)].r.ended_ns = now;
+      break;
     case TraceKind::deadline_missed:
       ++threads_[static_cast<size_t>(e.thread)].r.deadline_misses;
       break;

@@ -105,6 +105,7 @@ struct OpsSummary {
 
 struct ThreadScope {
   bool has_period = false;
+  int32_t thread = -1;  // index of the thread whose program this is
 };
 
 template <typename T>
@@ -223,6 +224,11 @@ class Checker {
     set(OpKind::terminate, &Checker::read_terminate);
     set(OpKind::clear_wait, &Checker::read_clear_wait);
     set(OpKind::thread_policy, &Checker::read_thread_policy);
+    set(OpKind::create_thread, &Checker::read_create_thread);
+    set(OpKind::exit_thread, &Checker::read_nothing);
+    set(OpKind::terminate_thread, &Checker::read_terminate_thread);
+    set(OpKind::funnel_switch, &Checker::read_funnel_switch);
+    set(OpKind::funnel_merge, &Checker::read_funnel_merge);
     return r;
   }
 
@@ -251,6 +257,13 @@ class Checker {
   void read_terminate(const OpArgs& a);
   void read_clear_wait(const OpArgs& a);
   void read_thread_policy(const OpArgs& a);
+  void read_create_thread(const OpArgs& a);
+  void read_terminate_thread(const OpArgs& a);
+  void read_funnel_switch(const OpArgs& a);
+  void read_funnel_merge(const OpArgs& a);
+  bool funnels_517(const OpArgs& a, const char* routine);
+  // Every "spawned" thread is created by exactly one create_thread op (after all programs).
+  void check_spawns();
   void expect(const Json& e, const std::string& ptr);
 
   const std::string& file_;
@@ -268,6 +281,11 @@ class Checker {
   std::vector<std::optional<LockKind>> lock_kinds_;
   std::vector<Ids> sources_;            // per work loop
   std::vector<bool> device_ref_error_;  // provider or workloop did not resolve
+  struct Create {
+    int32_t target;
+    std::string pointer;  // of the create_thread op
+  };
+  std::vector<Create> creates_;  // create_thread ops, in file order
 };
 
 template <typename T>
