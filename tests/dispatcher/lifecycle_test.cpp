@@ -69,13 +69,13 @@ TEST_CASE("lifecycle: create_thread makes a spawned kernel thread runnable at on
                                 {"id": "k", "kernel": true, "start": "spawned", "program": [{"op": "run", "for": "2ms"}]})"));
   CHECK(lines_with(t.trace, {"created k", "switched", "exited"}) ==
         std::vector<std::string>{
-            "0.000000000 cpu0 switched idle -> app reason=none cost=0ns pri=31",
-            "0.003000000 created k pri=81 kernel by=app",
-            "0.003000000 cpu0 switched app -> k reason=preempt cost=0ns pri=81",
+            "0.000000000 cpu0 switched idle -> app reason=none pri=31",
+            "0.003000000 - created k pri=81 kernel by=app",
+            "0.003000000 cpu0 switched app -> k reason=preempt pri=81",
             "0.005000000 cpu0 exited k",
-            "0.005000000 cpu0 switched k -> app reason=exit cost=0ns pri=31",
+            "0.005000000 cpu0 switched k -> app reason=exit pri=31",
             "0.006000000 cpu0 exited app",
-            "0.006000000 cpu0 switched app -> idle reason=exit cost=0ns pri=-1",
+            "0.006000000 cpu0 switched app -> idle reason=exit",
         });
   const auto& k = t.out.thread("k");
   CHECK(k.created_ns == 3'000'000);
@@ -93,12 +93,12 @@ TEST_CASE("lifecycle: a spawned thread that is never created is not in the run; 
           "released from its creation",
           "[dispatcher][unit]") {
   // p is periodic (4 ms) and created at 1 ms: releases at 1, 5, 9 ms, jobs of 1 ms each; in
-  // 10 ms, 3 jobs complete, each with response 1 ms (it is alone).
+  // 11 ms, 3 jobs complete (the last at 10 ms), each with response 1 ms (it is alone).
   Traced t = traced(make_scenario(R"({"cpus": 1, "xnu": "792"})",
                              R"({"id": "c", "kernel": true, "program": [{"op": "sleep", "for": "1ms"},
                                   {"op": "create_thread", "thread": "p"}]},
                                 {"id": "p", "start": "spawned", "period": "4ms", "program": [{"op": "run", "for": "1ms"}]})",
-                             "", "10ms"));
+                             "", "11ms"));
   const auto& p = t.out.thread("p");
   CHECK(p.created_ns == 1'000'000);
   CHECK(p.jobs == 3);
@@ -106,9 +106,9 @@ TEST_CASE("lifecycle: a spawned thread that is never created is not in the run; 
   CHECK(p.deadline_misses == 0);
   CHECK(p.ended_ns == -1);
   CHECK(lines_with(t.trace, {"released p"}) ==
-        std::vector<std::string>{"0.001000000 released p job=0 deadline=0.005000000",
-                                 "0.005000000 released p job=1 deadline=0.009000000",
-                                 "0.009000000 released p job=2 deadline=0.013000000"});
+        std::vector<std::string>{"0.001000000 - released p job=0 deadline=0.005000000",
+                                 "0.005000000 - released p job=1 deadline=0.009000000",
+                                 "0.009000000 - released p job=2 deadline=0.013000000"});
 }
 
 // models xnu-792 IOLib.c IOExitThread = thread_terminate(current_thread()); thread_terminate_self
@@ -144,8 +144,8 @@ TEST_CASE("lifecycle: terminate_thread of a kernel thread is refused with KERN_F
             "0.000000000 cpu0 terminate_asked a thread=b kern_return=5 (KERN_FAILURE: a kernel thread)",
             "0.000000000 cpu0 terminate_asked a thread=later kern_return=4 (not created yet)",
         });
-  // b lives on: it sleeps 2 ms and runs 1 ms (a ran 0-1 ms first): ends at 3 ms.
-  CHECK(t.out.thread("b").ended_ns == 3'000'000);
+  // b lives on: a (first, same level) runs 0-1 ms; b then sleeps 2 ms and runs 1 ms: ends at 4 ms.
+  CHECK(t.out.thread("b").ended_ns == 4'000'000);
   CHECK(t.out.thread("later").ended_ns == 11'000'000);
 }
 
@@ -164,7 +164,7 @@ TEST_CASE("lifecycle: terminate_thread ends a running user thread on another CPU
   CHECK(lines_with(t.trace, {"terminate_asked", "exited", "thread_wait"}) ==
         std::vector<std::string>{
             "0.002000000 cpu0 terminate_asked k thread=u kern_return=0",
-            "0.002000000 cpu0 blocked k reason=thread_wait object=u",
+            "0.002000000 cpu0 blocked k on=thread_wait object=u",
             "0.002000000 cpu1 exited u terminated_by=k",
             "0.003000000 cpu0 exited k",
         });
@@ -217,10 +217,10 @@ TEST_CASE("lifecycle: terminate_thread interrupts an interruptible wait but not 
                                   {"op": "terminate_thread", "thread": "i"}, {"op": "terminate_thread", "thread": "s"},
                                   {"op": "terminate_thread", "thread": "i"}]})",
                              R"(, "events": [{"id": "e"}])"));
-  CHECK(lines_with(t.trace, {"terminate_asked", "exited", "woke i"}) ==
+  CHECK(lines_with(t.trace, {"terminate_asked", "exited", "woke i reason=interrupted"}) ==
         std::vector<std::string>{
             "0.001000000 cpu0 terminate_asked k thread=i kern_return=0",
-            "0.001000000 woke i reason=interrupted pri=31",
+            "0.001000000 - woke i reason=interrupted pri=31",
             "0.001000000 cpu0 exited i terminated_by=k",
             "0.001000000 cpu0 terminate_asked k thread=s kern_return=0",
             "0.001000000 cpu0 terminate_asked k thread=i kern_return=37 (KERN_TERMINATED)",

@@ -397,7 +397,7 @@ void Checker::read_create_thread(const OpArgs& a) {
   std::string tp = at(a.ptr, "thread");
   if (a.out.thread == a.scope.thread) {
     error(tp, "a thread cannot create itself")
-        .notes.push_back("declare the created thread with \"start\": \"spawned\" and name it here");
+        .notes.push_back("a spawned thread is created by another thread's create_thread op");
     return;
   }
   if (a.depth > 0 || a.scope.has_period)

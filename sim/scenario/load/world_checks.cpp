@@ -1,5 +1,6 @@
 // World checks: the header, the machine, and the declared objects (locks, events, work loops,
 // timers, devices, interrupts, threads). Programs are read by program_checks.cpp.
+#include <cctype>
 #include <algorithm>
 #include <filesystem>
 #include <limits>
@@ -649,8 +650,8 @@ void Checker::thread(const Json& e, const std::string& ptr, size_t i) {
   const Json* st = member(e, "start");
   if (st && st->is_string() && st->str() == "spawned") {
     out.spawned = true;  // created at run time by a create_thread op (check_spawns)
-  } else if (st && st->is_string() && !st->str().empty() &&
-             !(st->str()[0] >= '0' && st->str()[0] <= '9') && st->str()[0] != '.') {
+  } else if (st && st->is_string() && !st->str().empty() && std::isalpha(static_cast<unsigned char>(st->str()[0]))) {
+    // A word, not a number with a unit: the duration reader's message would not name "spawned".
     Diagnostic& d = error(at(ptr, "start"), fmt::format("must be a duration such as \"5ms\", or \"spawned\" "
                                                         "(created by a create_thread op) (got {})",
                                                         written(*st)));
