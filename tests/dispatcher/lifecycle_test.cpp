@@ -332,3 +332,28 @@ TEST_CASE("lifecycle: a thread waiting for the network funnel's old mutex when t
         });
   CHECK(t.out.thread("w").ended_ns == 6'000'000);
 }
+
+// ast_taken runs the special handler only at a safe point: IOCommandGate::runAction is kernel code
+// on the caller's thread (kernel_depth > 0), so the abort waits until the action returns and the
+// gate is open again.
+TEST_CASE("lifecycle: a thread terminated inside runAction finishes the action and opens the gate first",
+          "[dispatcher][fidelity]") {
+  // u (cpu1) runs a 3 ms action from 0; k (cpu0) terminates it at 1 ms and waits in thread_wait.
+  // u returns from runAction at 3 ms (gate released, held 3 ms), then ends: its next 5 ms run never
+  // starts. k resumes at 3 ms, runs 1 ms, ends at 4 ms.
+  Traced t = traced(make_scenario(R"({"cpus": 2, "xnu": "792"})",
+                                  R"({"id": "k", "kernel": true, "cpu": 0, "program": [{"op": "sleep", "for": "1ms"},
+                                       {"op": "terminate_thread", "thread": "u"}, {"op": "run", "for": "1ms"}]},
+                                     {"id": "u", "cpu": 1, "program": [{"op": "run_action", "workloop": "wl", "for": "3ms"},
+                                       {"op": "run", "for": "5ms"}]})",
+                                  R"(, "workloops": [{"id": "wl"}])", "20ms"));
+  CHECK(lines_with(t.trace, {"terminate_asked", "exited", "lock_released u"}) ==
+        std::vector<std::string>{
+            "0.001000000 cpu0 terminate_asked k thread=u kern_return=0",
+            "0.003000000 cpu1 lock_released u lock=wl.gate held=3ms",
+            "0.003000000 cpu1 exited u terminated_by=k",
+            "0.004000000 cpu0 exited k",
+        });
+  CHECK(t.out.thread("u").cpu_time_ns == 3'000'000);
+  CHECK(t.out.lock("wl.gate").held_at_exit == 0);
+}
