@@ -56,6 +56,9 @@ std::string block_name(const core::TraceEvent& e, const core::NameTable& n, std:
       return "sleeping in command gate of " + object;
     case BlockReason::exit:
       return "exiting";
+    case BlockReason::thread_wait:
+      object = std::string(core::NameTable::at(n.threads, e.other));
+      return "waiting for " + object + " to stop (thread_terminate)";
   }
   return "blocked";
 }

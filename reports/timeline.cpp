@@ -50,7 +50,8 @@ ThreadState state_of(core::BlockReason r) {
     case core::BlockReason::funnel: return ThreadState::funnel;
     case core::BlockReason::io: return ThreadState::io;
     case core::BlockReason::command: return ThreadState::command;
-    case core::BlockReason::exit: return ThreadState::other;
+    case core::BlockReason::exit:
+    case core::BlockReason::thread_wait: return ThreadState::other;
   }
   return ThreadState::other;
 }

@@ -48,6 +48,7 @@ const std::vector<std::string>* objects_of(const core::TraceEvent& e, const core
         case core::BlockReason::lock: return &n.locks;
         case core::BlockReason::event: return &n.events;
         case core::BlockReason::command: return &n.workloops;
+        case core::BlockReason::thread_wait: return &n.threads;
         case core::BlockReason::io: return &n.devices;
         default: return nullptr;
       }
@@ -187,6 +188,19 @@ void append_line(std::string& out, const core::TraceEvent& e, const core::NameTa
       l << ' ' << who << " pri=";
       l.num(e.b);
       if (e.a) l << " kernel";
+      if (e.other >= 0) l << " by=" << core::NameTable::at(names.threads, e.other);
+      break;
+    case TraceKind::terminate_asked:
+      l << ' ' << who << " thread=" << core::NameTable::at(names.threads, e.other) << " kern_return=";
+      l.num(e.a);
+      if (e.a == 4) l << " (not created yet)";
+      if (e.a == 5) l << " (KERN_FAILURE: a kernel thread)";
+      if (e.a == 37) l << " (KERN_TERMINATED)";
+      break;
+    case TraceKind::funnel_merged:
+      l << ' ' << who << " kern_return=";
+      l.num(e.a);
+      if (e.a == 5) l << " (KERN_FAILURE: merged already)";
       break;
     case TraceKind::released:
       l << ' ' << who << " job=";
@@ -398,6 +412,10 @@ void append_line(std::string& out, const core::TraceEvent& e, const core::NameTa
       l.time(e.a);
       break;
     case TraceKind::exited:
+      l << ' ' << who;
+      if (e.a == 1) l << " by=exit_thread";
+      if (e.a == 2) l << " terminated_by=" << core::NameTable::at(names.threads, e.other);
+      break;
     case TraceKind::quantum_expired:
     case TraceKind::preempt_deferred:
     case TraceKind::undemoted:

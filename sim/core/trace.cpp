@@ -49,6 +49,8 @@ std::string_view to_string(TraceKind k) {
     case TraceKind::lock_try_failed: return "lock_try_failed";
     case TraceKind::lock_converted: return "lock_converted";
     case TraceKind::interrupt_lock: return "interrupt_lock";
+    case TraceKind::terminate_asked: return "terminate_asked";
+    case TraceKind::funnel_merged: return "funnel_merged";
   }
   return "?";
 }
@@ -76,6 +78,7 @@ std::string_view to_string(BlockReason r) {
     case BlockReason::io: return "io";
     case BlockReason::exit: return "exit";
     case BlockReason::command: return "command";
+    case BlockReason::thread_wait: return "thread_wait";
   }
   return "?";
 }

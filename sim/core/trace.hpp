@@ -12,7 +12,8 @@
 namespace sim::core {
 
 enum class TraceKind : uint8_t {
-  created,           // thread: its start time came; a = 1 if kernel thread
+  created,           // thread: its start time came; a = 1 if kernel thread; b = sched_pri;
+                     // other = the thread whose create_thread made it, -1 otherwise
   released,          // thread: job `a` released; b = absolute deadline ns, or -1
   woke,              // thread: runnable again after blocking; reason = WakeReason
   switched,          // cpu: `thread` (prev, -1 idle) -> `other` (next, -1 idle); reason = SwitchReason
@@ -20,7 +21,8 @@ enum class TraceKind : uint8_t {
   blocked,           // thread on cpu: reason = BlockReason; other = object index or -1
   completed,         // thread: job `a` done; b = response time ns
   deadline_missed,   // thread: job `a` finished (or was still pending) past its deadline; b = lateness
-  exited,            // thread: no more work
+  exited,            // thread: no more work; a = how: 0 its program ended, 1 exit_thread,
+                     // 2 terminated by thread `other` (terminate_thread)
   priority_changed,  // thread: sched_pri a -> b; reason = PriorityReason
   quantum_expired,   // cpu, thread: the quantum ended while it ran
   preempt_deferred,  // cpu, thread: a preemption waits until the kernel-mode thread blocks
@@ -79,10 +81,15 @@ enum class TraceKind : uint8_t {
   interrupt_lock,    // cpu: the primary interrupt handler of source `a` and spin lock `other`:
                      // reason 0 acquired (b = ns spun for it), 1 released (b = ns held),
                      // 2 spins for it (b = holder thread, or -1 a handler on another CPU)
+  // Threads and funnels at run time (docs/threads.md).
+  terminate_asked,   // thread called thread_terminate on `other`; a = kern_return_t (0 success,
+                     // 4 not created yet, 5 KERN_FAILURE: a kernel thread, 37 KERN_TERMINATED)
+  funnel_merged,     // thread called thread_funnel_merge; a = kern_return_t (0 merged, 5
+                     // KERN_FAILURE: the funnels were merged already)
 };
 
 enum class SwitchReason : uint8_t { none, block, preempt, quantum, yield, exit, handoff };
-enum class BlockReason : uint8_t { sleep, period, event, lock, funnel, io, exit, command };
+enum class BlockReason : uint8_t { sleep, period, event, lock, funnel, io, exit, command, thread_wait };
 // timed_out: a wait with a timeout ended by it (THREAD_TIMED_OUT); interrupted: by clear_wait
 // (THREAD_INTERRUPTED); event: THREAD_AWAKENED.
 enum class WakeReason : uint8_t { timer, release, event, lock, io, start, interrupt, timed_out,

@@ -33,6 +33,8 @@ Dispatcher::Dispatcher(const model::MachineConfig& machine, std::vector<Thread> 
     t.sched_pri = policy_->compute_sched_pri(t);
     refresh_urgency(t);
   }
+  stop_waiters_.resize(threads_.size());
+  ended_at_.assign(threads_.size(), SimTime::never());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -73,9 +75,12 @@ void Dispatcher::run(SimTime end) {
   // Released jobs still unfinished at the end whose deadline has passed are misses too.
   for (Thread& t : threads_) {
     if (t.deadline.ns <= 0) continue;
+    // A thread that ended (terminate_thread) left its job unfinished: a miss only if its
+    // deadline came while it was alive.
+    SimTime until = std::min(end, ended_at_[static_cast<size_t>(t.index)]);
     for (int64_t j = t.jobs_completed; j < t.jobs_released; ++j) {
       SimTime due = t.release_time(j) + t.deadline;
-      if (due >= end) break;
+      if (due >= until) break;
       emit(TraceEvent{end, TraceKind::deadline_missed, 0, -1, t.index, -1, j, (end - due).ns});
     }
   }
@@ -86,7 +91,7 @@ void Dispatcher::handle(const core::Event& e) {
   switch (e.kind) {
     case kEvStart:
       ++events_handled_;
-      on_start(threads_[static_cast<size_t>(e.target)]);
+      on_start(threads_[static_cast<size_t>(e.target)], -1);
       break;
     case kEvRelease:
       ++events_handled_;
@@ -138,14 +143,15 @@ void Dispatcher::handle(const core::Event& e) {
   }
 }
 
-void Dispatcher::on_start(Thread& t) {
-  emit(TraceEvent{now_, TraceKind::created, 0, -1, t.index, -1, t.kernel ? 1 : 0, t.sched_pri});
+void Dispatcher::on_start(Thread& t, int32_t creator) {
+  emit(TraceEvent{now_, TraceKind::created, 0, -1, t.index, creator, t.kernel ? 1 : 0, t.sched_pri});
   t.state = ThreadState::blocked;
   t.block_reason = BlockReason::period;
   on_release(t);
 }
 
 void Dispatcher::on_release(Thread& t) {
+  if (t.state == ThreadState::done) return;  // it ended early (exit_thread, terminate_thread)
   int64_t job = t.jobs_released++;
   int64_t due = t.deadline.ns > 0 ? (t.release_time(job) + t.deadline).ns : -1;
   emit(TraceEvent{now_, TraceKind::released, 0, -1, t.index, -1, job, due});
@@ -300,6 +306,11 @@ void Dispatcher::thread_select(Processor& p) {
 void Dispatcher::choose_and_switch(Processor& p) {
   Thread* cur = p.active;
   SwitchReason why = SwitchReason::none;
+  if (cur && cur->state == ThreadState::running && at_safe_point(*cur)) {
+    // ast_taken with AST_APC: the special handler ends a thread marked by thread_terminate.
+    account(p);
+    terminate_self(*cur);
+  }
   if (cur && cur->state == ThreadState::running) {
     account(p);
     policy_->update_priority(*cur, PriorityReason::decay);  // the running thread catches up if stale
@@ -397,6 +408,7 @@ void Dispatcher::resume_same(Processor& p, Thread& t) {
   t.waiting_for_reschedule = false;
   t.cpu = p.index;
   p.current = &t;
+  if (t.abort_pending && !t.spinning && t.kernel_depth == 0) t.in_run = false;
   // As at any dispatch, a thread with no quantum left gets a fresh one (xnu-facts.md 5.3); an RT
   // thread that used its whole quantum must not expire again at once (issue 8, 1.1).
   if (t.current_quantum.ns == 0) t.current_quantum = policy_->quantum_for(t);
@@ -433,6 +445,9 @@ void Dispatcher::switch_to(Processor& p, Thread* prev, Thread* next, SwitchReaso
   next->state = ThreadState::running;
   next->cpu = p.index;
   next->waiting_for_reschedule = false;
+  // A thread marked by thread_terminate returns to user mode into its special handler: the
+  // computation it was in is abandoned (not while it spins inside the kernel for a lock).
+  if (next->abort_pending && !next->spinning && next->kernel_depth == 0) next->in_run = false;
   p.current = next;
   p.progress_from = now_ + cost;
   if (next->current_quantum.ns == 0) next->current_quantum = policy_->quantum_for(*next);
@@ -542,16 +557,19 @@ void Dispatcher::block(Thread& t, BlockReason why, int32_t object) {
   t.block_object = object;
   p.current = nullptr;  // the CPU is about to choose again
   post_ast(p);
+  stopped(t);
 }
 
-void Dispatcher::exit_thread(Thread& t) {
+void Dispatcher::exit_thread(Thread& t, int how, int32_t by) {
   Processor& p = cpus_[static_cast<size_t>(t.cpu)];
   if (block_hook_) block_hook_->on_voluntary_block(t);
   if (switch_observer_) switch_observer_->exiting(t);
   t.state = ThreadState::done;
-  emit(TraceEvent{now_, TraceKind::exited, 0, static_cast<int16_t>(p.index), t.index, -1, 0, 0});
+  ended_at_[static_cast<size_t>(t.index)] = now_;
+  emit(TraceEvent{now_, TraceKind::exited, 0, static_cast<int16_t>(p.index), t.index, by, how, 0});
   p.current = nullptr;
   post_ast(p);
+  stopped(t);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -664,6 +682,10 @@ void Dispatcher::advance(Processor& p) {
     if (p.ast_pending) return;
   }
   for (;;) {
+    if (at_safe_point(t)) {
+      terminate_self(t);
+      return;
+    }
     if (t.frames.empty()) {
       if (!job_done(t)) return;
       continue;
@@ -679,6 +701,7 @@ void Dispatcher::advance(Processor& p) {
       continue;
     }
     const model::Op& op = (*f.ops)[f.pc++];
+    t.retrying = false;  // repeat_op sets it again if this op has to be retried
     if (t.ops_instant != now_) {
       t.ops_instant = now_;
       t.ops_at_instant = 0;
@@ -716,6 +739,29 @@ void Dispatcher::advance(Processor& p) {
         case OpKind::sleep_until_next_period:
           t.frames.clear();
           continue;
+        case OpKind::create_thread:
+          // models xnu-792 iokit/Kernel/IOLib.c IOCreateThread -> osfmk/kern/thread.c
+          // kernel_thread_start: the new thread is made runnable at once (clear_wait,
+          // started = TRUE), with the priority it was declared with (docs/threads.md).
+          start_thread(threads_[static_cast<size_t>(op.thread)], t.index);
+          if (p.ast_pending || t.state != ThreadState::running) return;  // it may preempt us
+          continue;
+        case OpKind::exit_thread: {
+          // models xnu-792 iokit/Kernel/IOLib.c IOExitThread = thread_terminate(current_thread()):
+          // the thread ends at once (a kernel thread forces its AST, thread_terminate); the job
+          // it was running counts as completed, as if its function had returned.
+          t.job_active = false;
+          int64_t job = t.jobs_completed++;
+          SimTime release = t.release_time(job);
+          emit(TraceEvent{now_, TraceKind::completed, 0, static_cast<int16_t>(t.cpu), t.index, -1, job,
+                          (now_ - release).ns});
+          if (t.deadline.ns > 0 && now_ > release + t.deadline)
+            emit(TraceEvent{now_, TraceKind::deadline_missed, 0, static_cast<int16_t>(t.cpu), t.index, -1, job,
+                            (now_ - (release + t.deadline)).ns});
+          t.frames.clear();
+          exit_thread(t, 1, -1);
+          return;
+        }
         case OpKind::internal_sched_tick: {
           // models xnu-792 osfmk/kern/sched_prim.c sched_tick_continue: the tick's work (the
           // policy's compute_averages and thread_update_scan), then clock_deadline_for_periodic_event
@@ -809,14 +855,66 @@ uint16_t Dispatcher::register_event_handler(EventHandler* handler) {
   return static_cast<uint16_t>(kFirstExtensionKind + event_handlers_.size() - 1);
 }
 
-void Dispatcher::start_thread(Thread& t) {
+void Dispatcher::start_thread(Thread& t, int32_t creator) {
   if (t.state != ThreadState::unstarted) return;
   t.start = now_;  // its job (the thread's whole life) is released now
-  on_start(t);
+  on_start(t, creator);
+}
+
+int Dispatcher::abort_thread(Thread& caller, Thread& target) {
+  int kr = 0;
+  if (target.kernel) kr = 5;                                    // KERN_FAILURE
+  else if (target.state == ThreadState::unstarted) kr = 4;      // sim: nothing to name yet
+  else if (target.state == ThreadState::done || target.abort_pending) kr = 37;  // KERN_TERMINATED
+  emit(TraceEvent{now_, TraceKind::terminate_asked, 0, static_cast<int16_t>(caller.cpu), caller.index, target.index, kr, 0});
+  if (kr != 0) return kr;
+  target.abort_pending = true;
+  target.terminator = caller.index;
+  switch (target.state) {
+    case ThreadState::running:
+      // act_set_apc on another CPU: cause_ast_check makes it take the AST now.
+      post_ast(cpus_[static_cast<size_t>(target.cpu)]);
+      break;
+    case ThreadState::blocked:
+      // Waiting for its next period (a user thread sleeps interruptibly there): clear_wait with
+      // THREAD_INTERRUPTED ends the wait. Other waits are the sync layer's, or uninterruptible.
+      if (target.block_reason == BlockReason::period) wake(target, WakeReason::interrupted);
+      break;
+    default:
+      break;  // runnable: it ends when it is next dispatched
+  }
+  return 0;
+}
+
+bool Dispatcher::wait_until_stopped(Thread& caller, Thread& target) {
+  if (target.state != ThreadState::running && target.state != ThreadState::runnable) return false;
+  stop_waiters_[static_cast<size_t>(target.index)].push_back(caller.index);
+  block(caller, BlockReason::thread_wait, target.index);
+  return true;
+}
+
+void Dispatcher::stopped(Thread& t) {
+  std::vector<int32_t>& w = stop_waiters_[static_cast<size_t>(t.index)];
+  if (w.empty()) return;
+  std::vector<int32_t> waiters;
+  waiters.swap(w);
+  for (int32_t c : waiters) wake(threads_[static_cast<size_t>(c)], WakeReason::event);
+}
+
+// models xnu-792 osfmk/kern/thread_act.c special_handler -> thread_terminate_self for a thread
+// marked by thread_terminate: what it was computing is abandoned; its held locks stay held
+// (SwitchObserver::exiting reports them) and its funnel is dropped as at any exit.
+void Dispatcher::terminate_self(Thread& t) {
+  t.in_run = false;
+  t.run_remaining = Duration{};
+  t.frames.clear();
+  t.job_active = false;
+  exit_thread(t, 2, t.terminator);
 }
 
 void Dispatcher::repeat_op(Thread& t) {
   if (t.op_frame >= 0 && static_cast<size_t>(t.op_frame) < t.frames.size() && t.frames[static_cast<size_t>(t.op_frame)].pc > 0) {
+    t.retrying = true;
     --t.frames[static_cast<size_t>(t.op_frame)].pc;
     if (op_started_) op_retried_[static_cast<size_t>(t.index)] = 1;
   }

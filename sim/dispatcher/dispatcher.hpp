@@ -184,8 +184,21 @@ class Dispatcher final : public policies::PolicyHost {
   // A blocked thread becomes runnable (thread_unblock + thread_setrun). No effect otherwise.
   void wake(Thread& t, core::WakeReason why);
   // Creates a thread declared with start = SimTime::never() now, as kernel_thread_start does
-  // for threads made on demand (thread_call's activator); no effect on one already started.
-  void start_thread(Thread& t);
+  // for threads made on demand (thread_call's activator, a create_thread op of thread
+  // `creator`, traced as the creator); no effect on one already started.
+  void start_thread(Thread& t, int32_t creator = -1);
+  // models xnu-792 osfmk/kern/thread_act.c thread_terminate (another thread) with
+  // thread_terminate_internal and act_abort: marks `target` (TH_ABORT, AST_APC) so that it ends
+  // at its next safe point, and returns the kern_return_t: 0, or KERN_FAILURE (5) for a kernel
+  // thread (thread_terminate refuses kernel_task threads other than the caller), KERN_TERMINATED
+  // (37) for one already ended or marked, 4 for one not created yet (no thread to name). Traced
+  // as terminate_asked. Interrupting the target's interruptible wait (clear_wait) is the
+  // caller's part (sim/sync owns waits); so is the caller's thread_wait (wait_until_stopped).
+  int abort_thread(Thread& caller, Thread& target);
+  // models xnu-792 osfmk/kern/thread.c thread_wait: the running thread `caller` blocks until
+  // `target` is neither running nor runnable (blocked or ended). Returns false, without
+  // blocking, when it is so already.
+  bool wait_until_stopped(Thread& caller, Thread& target);
   // The op just executed for `t` runs again when `t` next continues (a retry).
   void repeat_op(Thread& t);
   // `ops` (owned by the caller, stable for the run) run next, before the rest of the program.
@@ -240,7 +253,7 @@ class Dispatcher final : public policies::PolicyHost {
     if (++instant_steps_ > max_steps_per_instant_) no_progress(what);
   }
   [[noreturn]] void no_progress(const char* what) const;
-  void on_start(Thread& t);
+  void on_start(Thread& t, int32_t creator);
   void on_release(Thread& t);
   void on_cpu_event(Processor& p);
   void dispatch_pass();
@@ -263,8 +276,17 @@ class Dispatcher final : public policies::PolicyHost {
   void schedule_cpu_event(Processor& p);
   void post_ast(Processor& p) { p.ast_pending = true; }
 
-  // Thread life cycle.
-  void exit_thread(Thread& t);
+  // Thread life cycle. `how`: 0 the program ended, 1 exit_thread, 2 terminated by `by`.
+  void exit_thread(Thread& t, int how = 0, int32_t by = -1);
+  // A thread marked by abort_thread is at a safe point now: not inside kernel code (an IOKit
+  // call, a simple lock, a lock spin or a retried acquisition).
+  bool at_safe_point(const Thread& t) const {
+    return t.abort_pending && t.kernel_depth == 0 && t.preemption_level == 0 && !t.spinning && !t.retrying;
+  }
+  // The marked running thread `t` runs its special handler: thread_terminate_self.
+  void terminate_self(Thread& t);
+  // `t` stopped running (blocked or ended): the threads in thread_wait for it go on.
+  void stopped(Thread& t);
   void start_job(Thread& t);
   bool job_done(Thread& t);  // true when the next job starts at once
   void set_base_pri(Thread& t, int pri);
@@ -306,6 +328,8 @@ class Dispatcher final : public policies::PolicyHost {
   std::string panic_report_;
   std::vector<InterruptClient*> interrupt_clients_;  // by interrupt source index
   InterruptLocks* interrupt_locks_ = nullptr;
+  std::vector<std::vector<int32_t>> stop_waiters_;   // by thread: callers in thread_wait for it
+  std::vector<SimTime> ended_at_;                    // by thread: when it ended, never if alive
 };
 
 }  // namespace sim::dispatcher

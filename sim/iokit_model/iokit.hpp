@@ -119,6 +119,7 @@ class IoKit final : public dispatcher::OpHandler, public dispatcher::EventHandle
     TimerConfig config;
     uint32_t generation = 0;      // calloutGeneration (792)
     SimTime abstime;              // the armed time, zero after cancelTimeout
+    int32_t armed_by = -1;        // thread of the last setTimeout, -1 after cancelTimeout
   };
   struct Device {
     DeviceConfig config;

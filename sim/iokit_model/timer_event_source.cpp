@@ -3,6 +3,8 @@
 // difference between 517 (a dequeued callout fires after cancel) and 792 (calloutGeneration).
 #include "sim/iokit_model/iokit.hpp"
 
+#include <fmt/format.h>
+
 namespace sim::iokit_model {
 
 using core::TraceKind;
@@ -13,6 +15,7 @@ bool IoKit::timer_arm(Thread& t, const Op& op) {
   Timer& tm = timers_[static_cast<size_t>(op.ref)];
   if (release_ == model::Release::xnu792) ++tm.generation;
   tm.abstime = now() + op.duration.a;
+  tm.armed_by = t.index;
   calls_.enter_delayed(op.ref, tm.generation, tm.abstime);
   if (caller(t).chain == tm.config.workloop) return end_gated(t, tm.config.workloop, 0);
   return go_on(t);
@@ -26,6 +29,7 @@ bool IoKit::timer_cancel(Thread& t, const Op& op) {
   if (release_ == model::Release::xnu792) ++tm.generation;
   calls_.cancel(op.ref);
   tm.abstime = SimTime{};
+  tm.armed_by = -1;
   if (caller(t).chain == tm.config.workloop) return end_gated(t, tm.config.workloop, 0);
   return go_on(t);
 }
@@ -63,6 +67,16 @@ bool IoKit::callout_thread(Thread& t) {
         }
         bool run = release_ == model::Release::xnu517 || co.call.param == static_cast<int64_t>(tm.generation);
         emit(TraceKind::timer_fired, &t, t.cpu, co.call.call, run ? 1 : 0, co.call.param);
+        if (run && tm.armed_by >= 0) {
+          // The chapter (Kernel Thread APIs): "If you fail to deactivate a timer, a kernel panic
+          // will occur when the timer expires" after thread_terminate of the thread it was
+          // against: here, the thread that armed it, ended by terminate_thread (docs/threads.md).
+          const Thread& armer = d_->thread(tm.armed_by);
+          if (armer.state == model::ThreadState::done && armer.terminator >= 0)
+            d_->panic(&t, fmt::format("timer \"{}\" expired after thread \"{}\", which armed it, was terminated "
+                                      "by \"{}\" without cancelling it",
+                                      tm.config.id, armer.name, d_->thread(armer.terminator).name));
+        }
         co.step = Callout::Step::release;
         if (run && tm.config.action.ns > 0) {
           d_->compute(t, tm.config.action);

@@ -134,6 +134,8 @@ const std::vector<Field<ThreadResult>>& thread_fields() {
     }));
     f.push_back(flag<T>("kernel", [](const T& t) { return t.kernel; }));
     f.push_back(member("spin_ns", &T::spin_ns));
+    f.push_back(member("created_ns", &T::created_ns));
+    f.push_back(member("ended_ns", &T::ended_ns));
     return f;
   }();
   return fields;

@@ -111,6 +111,12 @@ void MetricsSink::on_event(const core::TraceEvent& e) {
       if (t.open_job == e.a) t.open_job = -1;
       break;
     }
+    case TraceKind::created:
+      threads_[static_cast<size_t>(e.thread)].r.created_ns = now;
+      break;
+    case TraceKind::exited:
+      threads_[static_cast<size_t>(e.thread)].r.ended_ns = now;
+      break;
     case TraceKind::deadline_missed:
       ++threads_[static_cast<size_t>(e.thread)].r.deadline_misses;
       break;
@@ -181,6 +187,8 @@ Results MetricsSink::results() const {
     tr.demotions = t.r.demotions;
     tr.min_sched_pri = t.r.min_sched_pri;
     tr.max_sched_pri = t.r.max_sched_pri;
+    tr.created_ns = t.r.created_ns;
+    tr.ended_ns = t.r.ended_ns;
     tr.response_ns = t.response.summary();
     tr.latency_ns = t.latency.summary();
     tr.jitter_ns = tr.latency_ns.count > 0 ? tr.latency_ns.max - tr.latency_ns.min : 0;

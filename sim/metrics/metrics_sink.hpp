@@ -34,6 +34,8 @@ class MetricsSink final : public core::TraceSink {
     int64_t demotions = 0;
     int min_sched_pri = 0;
     int max_sched_pri = 0;
+    int64_t created_ns = -1;  // spawned threads: when create_thread made it
+    int64_t ended_ns = -1;    // when it exited or was terminated
   };
   struct PerThread {
     Counters r;

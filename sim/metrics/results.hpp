@@ -62,6 +62,10 @@ struct ThreadResult {
   int min_sched_pri = 0;
   int max_sched_pri = 0;
   int64_t spin_ns = 0;  // CPU time spent spinning for locks (extension key, after the v1 keys)
+  // When the thread was created (its start, or a create_thread op) and when it ended (program
+  // end, exit_thread, terminate_thread); -1 when that did not happen in the run.
+  int64_t created_ns = -1;
+  int64_t ended_ns = -1;
 };
 
 struct CpuResult {

@@ -46,6 +46,8 @@ enum class OpKind : uint8_t {
   set_priority, set_mode, run_action, command_sleep, command_wakeup, io, timer_arm, timer_cancel,
   terminate, clear_wait, thread_policy, task_policy, setpriority, pthread_setschedparam, try_lock, upgrade,
   downgrade,
+  // Threads created and ended at run time (docs/threads.md), funnels at run time (xnu-517).
+  create_thread, exit_thread, terminate_thread, funnel_switch, funnel_merge,
   // Internal ops, never produced by the loader: the programs of the IOKit layer's own threads
   // (`ref` = work loop or callout slot), the end of a run_action's computation, and direct
   // IOWorkLoop::closeGate/openGate (`ref` = work loop) for tests.
@@ -69,7 +71,8 @@ struct Op {
   bool all = false;         // signal, command_wakeup
   Duration timeout;         // wait: THREAD_TIMED_OUT after this long; zero = no timeout
   int32_t thread = -1;      // signal: wake only this thread (thread_wakeup_thread), -1 any;
-                            // clear_wait: the thread whose wait to interrupt
+                            // clear_wait: the thread whose wait to interrupt;
+                            // create_thread / terminate_thread: the thread created or ended
   // wait: THREAD_INTERRUPTIBLE (true) or THREAD_UNINT (false); unset: interruptible on a
   // semaphore (semaphore_wait waits THREAD_ABORTSAFE), uninterruptible on a plain event
   std::optional<bool> interruptible;
@@ -78,7 +81,8 @@ struct Op {
   // lock of a spin lock: IOSimpleLockLockDisableInterrupt (the CPU's interrupts are off from
   // before the spin until the matching unlock, IOSimpleLockUnlockEnableInterrupt)
   bool disable_interrupts = false;
-  FunnelName funnel = FunnelName::none;
+  FunnelName funnel = FunnelName::none;  // funnel; funnel_switch: the funnel taken (`to`)
+  FunnelName funnel_from = FunnelName::none;  // funnel_switch: the funnel released (`from`)
   // set_mode
   ThreadMode mode = ThreadMode::timeshare;
   bool has_priority = false;

@@ -54,6 +54,7 @@ struct Thread {
   int nice = 0;  // p_nice of its task, -20..19 (docs/policies/nice.md; 0 for kernel threads);
                  // a `setpriority` op changes it for every thread of the task (-20..20)
   bool root = false;  // its task runs as root (sec_token uid 0): may lower nice, take privileged roles
+  bool spawned = false;  // "start": "spawned": created by another thread's create_thread op
 
   // --- Scheduling state shared by mechanism and policy (names as in xnu's struct thread):
   // written by the dispatcher (set_sched_pri, thread_policy_set, depress) and by the policy
@@ -132,6 +133,14 @@ struct Thread {
   SimTime ops_instant = SimTime::never();  // the instant ops_at_instant counts ops of
   int64_t ops_at_instant = 0;              // ops executed at ops_instant (zero-time loop guard)
   core::Rng rng;            // seeded by the builder; drawn by the interpreter and IOKit
+
+  // --- Life cycle at run time (dispatcher; docs/threads.md) ---------------------------------
+  // thread_terminate marked it (act_abort: TH_ABORT and AST_APC): it ends at its next safe point.
+  bool abort_pending = false;
+  int32_t terminator = -1;  // the thread whose terminate_thread marked it
+  // The next op is a retry (repeat_op) of an op still inside the kernel (a lock acquisition, a
+  // funnel re-take): not a safe point, the AST waits until it completes.
+  bool retrying = false;
 
   // --- Jobs (dispatcher) --------------------------------------------------------------------
   int64_t jobs_released = 0;

@@ -22,7 +22,11 @@ void scan_ops(const std::vector<Op>& ops, std::vector<std::string>& out) {
 // Which funnels the ops name (thread_funnel_set with "kernel" or "network").
 void scan_funnels(const std::vector<Op>& ops, sync::SyncSetup& setup) {
   for (const Op& op : ops) {
-    scan_funnels(op.body, setup);
+    scan_funnels(op.body, setup);  // a loop's body, a try_lock's or upgrade's `else`
+    if (op.kind == model::OpKind::funnel_switch || op.kind == model::OpKind::funnel_merge) {
+      setup.kernel_funnel = setup.network_funnel = true;  // both funnels are named
+      continue;
+    }
     if (op.kind != model::OpKind::funnel) continue;
     if (op.funnel == model::FunnelName::kernel) setup.kernel_funnel = true;
     if (op.funnel == model::FunnelName::network) setup.network_funnel = true;
@@ -151,7 +155,9 @@ World build_world(const Scenario& s, const policies::PolicyInfo& policy, core::T
     t.nice = spec.nice.value_or(0);
     t.root = spec.root;
     t.program = &spec.program;
-    t.start = core::SimTime{spec.start.ns};
+    t.spawned = spec.spawned;
+    // A spawned thread starts when another thread's create_thread op creates it.
+    t.start = spec.spawned ? core::SimTime::never() : core::SimTime{spec.start.ns};
     t.period = spec.period.value_or(Duration{});
     t.deadline = spec.deadline ? *spec.deadline : t.period;
     t.deadline_declared = spec.deadline_given || (spec.deadline && spec.deadline != spec.period);

@@ -46,6 +46,7 @@ struct ThreadSpec {
   std::optional<model::RealtimeParams> realtime;
   std::optional<int> cpu;
   Duration start;
+  bool spawned = false;  // "start": "spawned": created at run time by a create_thread op
   std::optional<Duration> period;
   std::optional<Duration> deadline;  // the period when not given
   bool deadline_given = false;       // `deadline` was in the file

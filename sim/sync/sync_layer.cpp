@@ -125,6 +125,12 @@ bool SyncLayer::execute(Thread& t, const model::Op& op) {
     case OpKind::downgrade:
       downgrade_op(t, op.ref);
       return go_on(t);
+    case OpKind::funnel_switch:
+      return funnel_switch_op(t, op);
+    case OpKind::funnel_merge:
+      return funnel_merge_op(t);
+    case OpKind::terminate_thread:
+      return terminate_op(t, op.thread);
     default:
       throw d_.internal_error(
           fmt::format("sync layer asked to run op \"{}\" ({})", model::to_string(op.kind), op.pointer));
@@ -341,13 +347,89 @@ bool SyncLayer::funnel_op(Thread& t, model::FunnelName name) {
     d_.panic(&t, fmt::format("thread_funnel_set: asked for the {} funnel while holding the {} funnel "
                              "(both funnels are never held at once)",
                              funnel_name(f), funnel_name(s.funnel)));
-  int32_t l = funnel_lock_[static_cast<size_t>(f)];
-  if (mutex_acquire(t, l) == Acquire::waiting) {
+  if (funnel_acquire(t, f) == Acquire::waiting) {
     d_.repeat_op(t);
     return false;
   }
   s.funnel = f;
   s.funnel_held = true;
+  return go_on(t);
+}
+
+// models xnu-517 osfmk/kern/thread.c funnel_lock: lock the funnel's mutex. A thread that was
+// already waiting for the network funnel's own mutex when thread_funnel_merge replaced it gets
+// that old mutex first, sees it is no longer the funnel's, lets it go (waking the next waiter)
+// and locks the merged funnel's mutex (funnel_lock's restart).
+SyncLayer::Acquire SyncLayer::funnel_acquire(Thread& t, int f) {
+  int32_t old = funnel_lock_[1];
+  if (merged_at_run_ && ts(t).attempt(old)) {
+    if (mutex_acquire(t, old) == Acquire::waiting) return Acquire::waiting;
+    release(t, old, LockMode::exclusive);
+  }
+  return mutex_acquire(t, funnel_lock_[static_cast<size_t>(funnel_id(f))]);
+}
+
+// models xnu-517 bsd/kern/bsd_init.c thread_funnel_switch: with one funnel (disable_funnel) it
+// returns at once; else, after its panics, thread_funnel_set(old, FALSE) then
+// thread_funnel_set(new, TRUE). One call, not one atomic step: the old funnel is free before
+// the new one is taken, and the thread waits for the new one holding neither.
+bool SyncLayer::funnel_switch_op(Thread& t, const model::Op& op) {
+  if (merged_) return go_on(t);
+  ThreadSync& s = ts(t);
+  if (s.switching_to < 0) {
+    int from = op.funnel_from == model::FunnelName::network ? 1 : 0;
+    int to = op.funnel == model::FunnelName::network ? 1 : 0;
+    if (s.funnel < 0) d_.panic(&t, "thread_funnel_switch: no funnel held");
+    if (s.funnel != from)
+      d_.panic(&t, fmt::format("thread_funnel_switch: {} funnel not held", funnel_name(from)));
+    s.funnel = -1;
+    s.funnel_held = false;
+    release(t, funnel_lock_[static_cast<size_t>(from)], LockMode::exclusive);
+    s.switching_to = to;
+  }
+  if (funnel_acquire(t, s.switching_to) == Acquire::waiting) {
+    d_.repeat_op(t);
+    return false;
+  }
+  s.funnel = funnel_id(s.switching_to);
+  s.funnel_held = true;
+  s.switching_to = -1;
+  return go_on(t);
+}
+
+// models xnu-517 osfmk/kern/thread.c thread_funnel_merge(kernel_flock, network_flock): called
+// holding the kernel funnel; with one funnel already it returns KERN_FAILURE; else it locks the
+// network funnel's mutex (waiting for its holder like any mutex_lock), makes the kernel
+// funnel's mutex the network funnel's too, for good, and unlocks the old one.
+bool SyncLayer::funnel_merge_op(Thread& t) {
+  ThreadSync& s = ts(t);
+  if (s.funnel < 0) d_.panic(&t, "thread_funnel_merge called with no funnels held");
+  if (s.funnel != 0) d_.panic(&t, "thread_funnel_merge called from non kernel funnel");
+  if (merged_) {
+    d_.emit(TraceEvent{now(), TraceKind::funnel_merged, 0, static_cast<int16_t>(t.cpu), t.index, -1, 5, 0});
+    return go_on(t);
+  }
+  int32_t old = funnel_lock_[1];
+  if (mutex_acquire(t, old) == Acquire::waiting) {
+    d_.repeat_op(t);
+    return false;
+  }
+  merged_ = merged_at_run_ = true;
+  // Whoever set the network funnel (and dropped it while blocked) now re-takes the kernel one.
+  for (ThreadSync& other : threads_)
+    if (other.funnel == 1) other.funnel = 0;
+  d_.emit(TraceEvent{now(), TraceKind::funnel_merged, 0, static_cast<int16_t>(t.cpu), t.index, -1, 0, 0});
+  release(t, old, LockMode::exclusive);
+  return go_on(t);
+}
+
+// thread_terminate of another thread: the dispatcher marks it (act_abort); here its
+// interruptible wait ends (clear_wait(THREAD_INTERRUPTED)); then the caller waits in
+// thread_wait until the target is off every CPU and run queue.
+bool SyncLayer::terminate_op(Thread& t, int32_t target) {
+  if (d_.abort_thread(t, th(target)) != 0) return go_on(t);
+  clear_wait_op(t, target);
+  if (d_.wait_until_stopped(t, th(target))) return false;
   return go_on(t);
 }
 
@@ -366,7 +448,7 @@ void SyncLayer::on_voluntary_block(Thread& t) {
 bool SyncLayer::before_continue(Thread& t) {
   ThreadSync& s = ts(t);
   if (s.funnel < 0 || s.funnel_held) return true;
-  if (mutex_acquire(t, funnel_lock_[static_cast<size_t>(s.funnel)]) == Acquire::waiting) {
+  if (funnel_acquire(t, s.funnel) == Acquire::waiting) {
     // Blocked (block() asks again at the next run) or spinning (we ask again when the spin ends).
     t.must_continue_hook = true;
     return false;

@@ -76,6 +76,7 @@ struct ThreadSync {
   int funnel = -1;                  // funnel it set (0 kernel, 1 network), -1 none
   bool funnel_held = false;         // the funnel's mutex is held now (not between a voluntary
                                     // block and the re-take)
+  int switching_to = -1;            // funnel_switch released its old funnel and waits for this one
 };
 
 class SyncLayer final : public dispatcher::OpHandler,
@@ -92,7 +93,8 @@ class SyncLayer final : public dispatcher::OpHandler,
   // scenario's locks: "kernel_funnel", then "network_funnel" (split funnels only), when used.
   SyncLayer(dispatcher::Dispatcher& d, SyncSetup setup);
 
-  // Registers the op handlers (lock, unlock, wait, signal, funnel) and, when the scenario has
+  // Registers the op handlers (lock, unlock, wait, signal, funnel, funnel_switch, funnel_merge,
+  // clear_wait, terminate_thread) and, when the scenario has
   // funnels or spin locks, the block hook (funnel drop and re-take, spin-lock panic reports).
   void attach();
 
@@ -157,6 +159,10 @@ class SyncLayer final : public dispatcher::OpHandler,
   void signal_op(Thread& t, int32_t e, bool all, int32_t only);
   void end_event_wait(int32_t thread, WakeReason why);
   bool funnel_op(Thread& t, model::FunnelName name);
+  bool funnel_switch_op(Thread& t, const model::Op& op);
+  bool funnel_merge_op(Thread& t);
+  bool terminate_op(Thread& t, int32_t target);
+  Acquire funnel_acquire(Thread& t, int f);
 
   // Acquisition and release, by kind.
   Acquire mutex_acquire(Thread& t, int32_t l);
@@ -191,8 +197,9 @@ class SyncLayer final : public dispatcher::OpHandler,
   uint16_t timeout_kind_ = 0;       // event kind of wait timeouts (registered in attach)
   std::vector<ThreadSync> threads_;
   std::array<int32_t, 2> funnel_lock_{-1, -1};
-  bool merged_ = false;
   std::vector<std::string> interrupt_names_;
+  bool merged_ = false;             // one funnel: at boot, or since a funnel_merge
+  bool merged_at_run_ = false;      // by funnel_merge: the network funnel's old mutex still exists
 };
 
 }  // namespace sim::sync

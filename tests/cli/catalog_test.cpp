@@ -152,8 +152,9 @@ TEST_CASE("catalogue: every path resolves in the JSON of a real run to the acces
   check_object(metrics::system_fields(), r.system, j["system"], "system");
   // Each object has exactly the catalogue's keys (numbers and attributes), so the writer and
   // the catalogue cannot drift apart: nothing is written outside it ("panics" included).
-  // 14 documented keys (two are summaries), then task, mode, base_priority, band, kernel, spin_ns.
-  CHECK(j["threads"]["a"].size() == 20);
+  // 14 documented keys (two are summaries), then task, mode, base_priority, band, kernel, spin_ns,
+  // created_ns, ended_ns.
+  CHECK(j["threads"]["a"].size() == 22);
   CHECK(j["system"].size() == metrics::system_fields().size());
   CHECK(j["system"].size() == 4);
 }

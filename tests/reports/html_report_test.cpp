@@ -95,7 +95,9 @@ TEST_CASE("html: every bundled scenario renders under its policy with its lanes 
     if (size_t at = p.html.find("<summary>"); at != std::string::npos && p.html.find("without a lane", at) != std::string::npos)
       quiet = std::stoul(p.html.substr(at + 9));
     if (threads <= 24) CHECK(lanes + quiet == threads);
-    if (threads <= 24) CHECK(quiet <= 1);
+    // A run stopped early by a simulated panic ("-panic" scenarios) may leave more threads idle.
+    bool panics = f.stem().string().ends_with("-panic");
+    if (threads <= 24 && !panics) CHECK(quiet <= 1);
     else CHECK((lanes >= 1 && lanes <= threads));
     CHECK(count(p.html, "data-kind=\"inversion\"") == (p.results.locks.empty() ? 0U : 1U));
     CHECK(count(p.html, "<svg class=\"prio\"") == 1);

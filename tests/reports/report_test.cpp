@@ -112,7 +112,7 @@ TEST_CASE("json report: the documented keys appear in the documented order", "[r
         Keys{"cpu_time_ns", "jobs", "deadline_misses", "response_ns", "latency_ns", "jitter_ns",
              "blocked_ns", "inversion_ns", "preemptions", "context_switches", "migrations",
              "demotions", "min_sched_pri", "max_sched_pri", "task", "mode", "base_priority",
-             "band", "kernel", "spin_ns"});
+             "band", "kernel", "spin_ns", "created_ns", "ended_ns"});
   // The eight v1 keys in order, then the extension keys (issue 10).
   const Keys summary_keys{"count", "min", "p50", "p90", "p99", "p999", "max", "mean",
                           "max_at_ns", "max_job", "histogram"};

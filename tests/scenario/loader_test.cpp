@@ -661,7 +661,7 @@ TEST_CASE("scenario: the metric catalog knows each target's paths", "[scenario][
   CHECK(is_known_metric(ExpectTarget::system, "events"));
   CHECK_FALSE(is_known_metric(ExpectTarget::system, "panics"));
   CHECK(is_known_metric(ExpectTarget::device, "io_ns.mean"));
-  CHECK(known_metrics(ExpectTarget::thread).size() == 13 + 2 * 8);  // 13 leaves incl. spin_ns
+  CHECK(known_metrics(ExpectTarget::thread).size() == 15 + 2 * 8);  // 15 leaves incl. spin_ns, created_ns, ended_ns
   CHECK(known_metrics(ExpectTarget::cpu).size() == 4 + 8);
   CHECK(known_metrics(ExpectTarget::workloop).size() == 2 + 2 * 8);
 

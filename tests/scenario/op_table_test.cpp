@@ -31,6 +31,17 @@ std::string with_program(const std::string& program) {
          program + R"(]}, {"id": "u", "program": [{"op": "run", "for": "1ms"}]}]})";
 }
 
+// create_thread needs a thread that runs once (a thread is created once) and a spawned thread.
+std::string with_creator(const std::string& program) {
+  return R"({"format": "xnusim-scenario", "version": 1, "duration": "10ms",
+    "threads": [{"id": "t", "program": [)" +
+         program + R"(]}, {"id": "s", "start": "spawned", "program": [{"op": "run", "for": "1ms"}]}]})";
+}
+
+std::string scenario_for(const OpInfo& op, const std::string& program) {
+  return op.kind == OpKind::create_thread ? with_creator(program) : with_program(program);
+}
+
 // The smallest valid use of each public op.
 const std::map<std::string, std::string>& examples() {
   static const std::map<std::string, std::string> m = {
@@ -62,6 +73,11 @@ const std::map<std::string, std::string>& examples() {
       {"try_lock", R"({"op": "try_lock", "lock": "m"})"},
       {"upgrade", R"({"op": "upgrade", "lock": "rw"})"},
       {"downgrade", R"({"op": "downgrade", "lock": "rw"})"},
+      {"exit_thread", R"({"op": "exit_thread"})"},
+      {"terminate_thread", R"({"op": "terminate_thread", "thread": "u"})"},
+      {"create_thread", R"({"op": "create_thread", "thread": "s"})"},
+      {"funnel_switch", R"({"op": "funnel_switch", "from": "kernel", "to": "network"})"},
+      {"funnel_merge", R"({"op": "funnel_merge"})"},
   };
   return m;
 }
@@ -87,7 +103,7 @@ TEST_CASE("op table: every op is spelt one way, and only public ops have a spell
     CHECK(*sim::model::op_from_name(op.name) == op.kind);
   }
   CHECK(sim::model::public_op_names().size() == public_ops);
-  CHECK(public_ops == 28);
+  CHECK(public_ops == 33);
   CHECK(sim::model::time_passing_op_list() ==
         "run, sleep, sleep_until_next_period, lock, wait, funnel, run_action, command_sleep, io or upgrade");
 }
@@ -98,14 +114,14 @@ TEST_CASE("op table: every public op loads from a minimal example", "[scenario][
     INFO(op.name);
     auto ex = examples().find(std::string(op.name));
     REQUIRE(ex != examples().end());  // a new op needs an example here
-    sim::scenario::LoadResult r = sim::scenario::load_scenario_text(with_program(ex->second), "op.json");
+    sim::scenario::LoadResult r = sim::scenario::load_scenario_text(scenario_for(op, ex->second), "op.json");
     INFO(r.diagnostics.format());
     REQUIRE(r.scenario);
     CHECK(r.scenario->threads[0].program.at(0).kind == op.kind);
     // Every key the table lists is known to the loader: a wrong one gets a did-you-mean.
     std::string bad = ex->second;
     bad.insert(bad.size() - 1, R"(, "no_such_key": 1)");
-    sim::scenario::LoadResult b = sim::scenario::load_scenario_text(with_program(bad), "op.json");
+    sim::scenario::LoadResult b = sim::scenario::load_scenario_text(scenario_for(op, bad), "op.json");
     REQUIRE(b.diagnostics.items().size() == 1);
     CHECK(b.diagnostics.items()[0].message == "unknown key \"no_such_key\"");
   }

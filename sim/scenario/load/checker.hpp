@@ -105,6 +105,7 @@ struct OpsSummary {
 
 struct ThreadScope {
   bool has_period = false;
+  int32_t thread = -1;  // index of the thread whose program this is
 };
 
 template <typename T>
@@ -237,6 +238,11 @@ class Checker {
     set(OpKind::try_lock, &Checker::read_try_lock);
     set(OpKind::upgrade, &Checker::read_rw_convert);
     set(OpKind::downgrade, &Checker::read_rw_convert);
+    set(OpKind::create_thread, &Checker::read_create_thread);
+    set(OpKind::exit_thread, &Checker::read_nothing);
+    set(OpKind::terminate_thread, &Checker::read_terminate_thread);
+    set(OpKind::funnel_switch, &Checker::read_funnel_switch);
+    set(OpKind::funnel_merge, &Checker::read_funnel_merge);
     return r;
   }
 
@@ -271,6 +277,13 @@ class Checker {
   void read_try_lock(const OpArgs& a);
   void read_rw_convert(const OpArgs& a);
   void else_key(const OpArgs& a);
+  void read_create_thread(const OpArgs& a);
+  void read_terminate_thread(const OpArgs& a);
+  void read_funnel_switch(const OpArgs& a);
+  void read_funnel_merge(const OpArgs& a);
+  bool funnels_517(const OpArgs& a, const char* routine);
+  // Every "spawned" thread is created by exactly one create_thread op (after all programs).
+  void check_spawns();
   void expect(const Json& e, const std::string& ptr);
 
   const std::string& file_;
@@ -290,6 +303,11 @@ class Checker {
   std::vector<std::optional<LockKind>> lock_kinds_;
   std::vector<Ids> sources_;            // per work loop
   std::vector<bool> device_ref_error_;  // provider or workloop did not resolve
+  struct Create {
+    int32_t target;
+    std::string pointer;  // of the create_thread op
+  };
+  std::vector<Create> creates_;  // create_thread ops, in file order
 };
 
 template <typename T>

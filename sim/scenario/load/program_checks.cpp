@@ -498,6 +498,90 @@ void Checker::read_terminate(const OpArgs& a) { ref_key(a, "device", devices_, a
 
 void Checker::read_clear_wait(const OpArgs& a) { ref_key(a, "thread", threads_, a.out.thread); }
 
+// IOCreateThread / kernel_thread_start: a thread is created once, so the op may not repeat.
+void Checker::read_create_thread(const OpArgs& a) {
+  ref_key(a, "thread", threads_, a.out.thread);
+  if (a.out.thread < 0) return;
+  std::string tp = at(a.ptr, "thread");
+  if (a.out.thread == a.scope.thread) {
+    error(tp, "a thread cannot create itself")
+        .notes.push_back("a spawned thread is created by another thread's create_thread op");
+    return;
+  }
+  if (a.depth > 0 || a.scope.has_period)
+    error(a.ptr, fmt::format("creates thread {} again each time it runs ({}); a thread is created once",
+                             quote(threads_.names[static_cast<size_t>(a.out.thread)]),
+                             a.depth > 0 ? "inside a loop" : "in a periodic thread"))
+        .notes.push_back("move the op out of the loop, or into a thread that runs once");
+  creates_.push_back(Create{a.out.thread, a.ptr});
+}
+
+// thread_terminate of another thread; a thread ends itself with exit_thread (IOExitThread).
+void Checker::read_terminate_thread(const OpArgs& a) {
+  ref_key(a, "thread", threads_, a.out.thread);
+  if (a.out.thread >= 0 && a.out.thread == a.scope.thread)
+    error(at(a.ptr, "thread"), "names the thread itself")
+        .notes.push_back("a thread ends itself with {\"op\": \"exit_thread\"} (IOExitThread)");
+}
+
+// thread_funnel_switch and thread_funnel_merge exist in xnu-517 only: 792 has one funnel.
+bool Checker::funnels_517(const OpArgs& a, const char* routine) {
+  if (s_.machine.xnu != XnuRelease::r792) return true;
+  error(a.ptr, fmt::format("{} does not exist in xnu-792, which has a single funnel", routine))
+      .notes.push_back("set \"machine\": {\"xnu\": \"517\"} (the last release with two funnels)");
+  return false;
+}
+
+void Checker::read_funnel_switch(const OpArgs& a) {
+  auto name = [&](const char* key, FunnelName& out) {
+    const Json* f = require(a.v, a.ptr, key);
+    if (!f) return false;
+    auto fn = read_enum<FunnelName>(*f, at(a.ptr, key),
+                                    {{"kernel", FunnelName::kernel}, {"network", FunnelName::network}});
+    if (fn) out = *fn;
+    return fn.has_value();
+  };
+  bool from = name("from", a.out.funnel_from);
+  bool to = name("to", a.out.funnel);
+  if (from && to && a.out.funnel_from == a.out.funnel)
+    error(at(a.ptr, "to"), fmt::format("is the funnel it switches from ({}); thread_funnel_switch panics "
+                                       "\"can't switch to same funnel\"",
+                                       quote(a.out.funnel == FunnelName::kernel ? "kernel" : "network")))
+        .notes.push_back("switch between \"kernel\" and \"network\"");
+  funnels_517(a, "thread_funnel_switch");
+}
+
+void Checker::read_funnel_merge(const OpArgs& a) { funnels_517(a, "thread_funnel_merge"); }
+
+void Checker::check_spawns() {
+  std::vector<const Create*> by_target(s_.threads.size(), nullptr);
+  for (const Create& c : creates_) {
+    const ThreadSpec& t = s_.threads[static_cast<size_t>(c.target)];
+    std::string tp = at(c.pointer, "thread");
+    if (!t.spawned) {
+      error(tp, fmt::format("thread {} is not declared \"start\": \"spawned\"; it starts by itself",
+                            quote(t.id)))
+          .notes.push_back(fmt::format("give thread {} ({}) \"start\": \"spawned\" so that this op creates it",
+                                       quote(t.id), t.pointer));
+      continue;
+    }
+    const Create*& first = by_target[static_cast<size_t>(c.target)];
+    if (first) {
+      error(tp, fmt::format("thread {} is created already by {}; a thread is created once", quote(t.id),
+                            first->pointer));
+      continue;
+    }
+    first = &c;
+  }
+  for (size_t i = 0; i < s_.threads.size(); ++i)
+    if (s_.threads[i].spawned && !by_target[i])
+      error(at(s_.threads[i].pointer, "start"),
+            fmt::format("thread {} is \"spawned\" but no create_thread op creates it", quote(s_.threads[i].id)))
+          .notes.push_back(fmt::format("add {{\"op\": \"create_thread\", \"thread\": {}}} to another thread's "
+                                       "program, or give \"start\" a time",
+                                       quote(s_.threads[i].id)));
+}
+
 
 
 }  // namespace sim::scenario::load

@@ -1,5 +1,6 @@
 // World checks: the header, the machine, and the declared objects (locks, events, work loops,
 // timers, devices, interrupts, threads). Programs are read by program_checks.cpp.
+#include <cctype>
 #include <algorithm>
 #include <filesystem>
 #include <limits>
@@ -98,6 +99,7 @@ Scenario Checker::run(const Json& root) {
     for (size_t i = 0; i < a->size(); ++i) thread((*a)[i], at("/threads", i), i);
     check_task_nice();
     check_task_refs();
+    check_spawns();
   }
   if (const Json* a = member(root, "expect")) {
     if (!a->is_array()) {
@@ -714,9 +716,19 @@ void Checker::thread(const Json& e, const std::string& ptr, size_t i) {
     }
   }
   if (const Json* c = member(e, "cpu")) out.cpu = read_cpu(*c, at(ptr, "cpu"));
-  optional_key(e, ptr, "start", out.start, [&](const Json& v, const std::string& p) {
-    return read_duration(v, p, Sign::non_negative);
-  });
+  const Json* st = member(e, "start");
+  if (st && st->is_string() && st->str() == "spawned") {
+    out.spawned = true;  // created at run time by a create_thread op (check_spawns)
+  } else if (st && st->is_string() && !st->str().empty() && std::isalpha(static_cast<unsigned char>(st->str()[0]))) {
+    // A word, not a number with a unit: the duration reader's message would not name "spawned".
+    Diagnostic& d = error(at(ptr, "start"), fmt::format("must be a duration such as \"5ms\", or \"spawned\" "
+                                                        "(created by a create_thread op) (got {})",
+                                                        written(*st)));
+    if (!suggest(st->str(), {"spawned"}).empty()) d.notes.push_back("did you mean \"spawned\"?");
+  } else
+    optional_key(e, ptr, "start", out.start, [&](const Json& v, const std::string& p) {
+      return read_duration(v, p, Sign::non_negative);
+    });
   const Json* period = member(e, "period");
   if (period) out.period = read_duration(*period, at(ptr, "period"), Sign::positive);
   if (const Json* d = member(e, "deadline")) {
@@ -728,7 +740,7 @@ void Checker::thread(const Json& e, const std::string& ptr, size_t i) {
 
   if (const Json* prog = require(e, ptr, "program")) {
     // A wrong "period" still counts as given, so its ops are not blamed for it.
-    ThreadScope scope{period != nullptr};
+    ThreadScope scope{period != nullptr, static_cast<int32_t>(i)};
     OpsSummary sum;
     out.program = ops(*prog, at(ptr, "program"), scope, 0, sum);
   }
