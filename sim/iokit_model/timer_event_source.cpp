@@ -12,7 +12,7 @@ using core::TraceKind;
 bool IoKit::timer_arm(Thread& t, const Op& op) {
   Timer& tm = timers_[static_cast<size_t>(op.ref)];
   if (release_ == model::Release::xnu792) ++tm.generation;
-  tm.abstime = now() + op.duration.a;
+  tm.abstime = now() + draw_duration(op.duration, t.rng);
   calls_.enter_delayed(op.ref, tm.generation, tm.abstime);
   if (caller(t).chain == tm.config.workloop) return end_gated(t, tm.config.workloop, 0);
   return go_on(t);
@@ -64,9 +64,12 @@ bool IoKit::callout_thread(Thread& t) {
         bool run = release_ == model::Release::xnu517 || co.call.param == static_cast<int64_t>(tm.generation);
         emit(TraceKind::timer_fired, &t, t.cpu, co.call.call, run ? 1 : 0, co.call.param);
         co.step = Callout::Step::release;
-        if (run && tm.config.action.ns > 0) {
-          d_->compute(t, tm.config.action);
-          return stop(t);
+        if (run) {
+          Duration action = draw_duration(tm.config.action, tm.durations);
+          if (action.ns > 0) {
+            d_->compute(t, action);
+            return stop(t);
+          }
         }
         break;
       }

@@ -100,7 +100,9 @@ iokit_model::Config iokit_config(const Scenario& s, uint64_t seed) {
   }
   for (const TimerSpec& t : s.timers) c.timers.push_back(iokit_model::TimerConfig{t.id, t.workloop, t.action});
   for (const DeviceSpec& d : s.devices)
-    c.devices.push_back(iokit_model::DeviceConfig{d.id, d.provider, d.workloop, d.service});
+    c.devices.push_back(iokit_model::DeviceConfig{
+        d.id, d.provider, d.workloop, d.service,
+        d.direct ? iokit_model::IoPath::direct : iokit_model::IoPath::workloop});
   for (const ThreadSpec& t : s.threads) c.terminate_thread = c.terminate_thread || terminates(t.program);
   return c;
 }
