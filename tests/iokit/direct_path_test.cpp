@@ -213,3 +213,30 @@ TEST_CASE("iokit: random IOKit durations are reproducible per seed and change wi
   CHECK(device_result(c, "disk").io_ns.max != io_a.max);
   CHECK(c.out.results.cpus[0].interrupt_ns != a.out.results.cpus[0].interrupt_ns);
 }
+
+TEST_CASE("iokit: the loader takes a random form wherever the IOKit layer takes a duration, and a device's path",
+          "[iokit][unit]") {
+  auto s = load_text(read_file(std::string(XNUSIM_SOURCE_DIR) + "/scenarios/iokit/random-durations.json"));
+  using Kind = model::DurationSpec::Kind;
+  const auto& rx = s.workloops[0].sources[0];
+  CHECK(rx.filter.kind == Kind::uniform);
+  CHECK(rx.filter.a.ns == 2'000);
+  CHECK(rx.filter.b.ns == 4'000);
+  CHECK(rx.action.kind == Kind::exponential);
+  CHECK(rx.action.a.ns == 50'000);
+  CHECK(s.interrupts[0].handler.kind == Kind::uniform);
+  CHECK(s.timers[0].action.kind == Kind::normal);
+  CHECK(s.timers[0].action.a.ns == 20'000);
+  CHECK(s.timers[0].action.b.ns == 5'000);
+  CHECK(s.devices[0].service.kind == Kind::uniform);
+  CHECK(s.devices[0].service.b.ns == 3'000'000);
+  CHECK_FALSE(s.devices[0].direct);  // "path" defaults to "workloop"
+  const auto& program = s.threads[0].program;
+  CHECK(program[0].duration.kind == Kind::uniform);  // io `for`
+  CHECK(program[1].duration.kind == Kind::uniform);  // run_action `for`
+  CHECK(program[2].duration.kind == Kind::uniform);  // timer_arm `after`
+  CHECK(program[2].duration.a.ns == 1'000'000);
+  auto d = load_text(read_file(std::string(XNUSIM_SOURCE_DIR) + "/scenarios/iokit/direct-io.json"));
+  CHECK(d.devices[0].direct);
+  CHECK_FALSE(d.devices[1].direct);
+}
