@@ -32,7 +32,7 @@ bool IoKit::io(Thread& t, const Op& op) {
     return go_on(t);
   }
   Duration service = draw_duration(op.duration, t.rng);
-  requests_.emplace(id, Request{op.ref, t.index, service, draw_hardware(op.ref), false});
+  requests_.emplace(id, Request{op.ref, t.index, service, draw_hardware(op.ref), false, false});
   WorkLoop& loop = wl(dev.workloop);
   loop.commands.push_back(id);
   signal_work_available(dev.workloop, loop.command_source, &t, t.cpu);
@@ -92,19 +92,17 @@ bool IoKit::io_direct(Thread& t, const Op& op) {
         d_->exit_kernel(t);
         return go_on(t);
       }
+      Duration service = draw_duration(op.duration, t.rng);
+      requests_.emplace(c.request, Request{op.ref, t.index, service, draw_hardware(op.ref), true, false});
       c.step = Caller::Step::io_gate;
       [[fallthrough]];
     }
     case Caller::Step::io_gate: {
       if (!gate.close(t)) return stop(t);
-      if (dev.inactive) {  // terminated while the client waited for the gate
-        emit(TraceKind::io_completed, &t, t.cpu, op.ref, c.request, kIOReturnOffline);
-        break;
-      }
-      Duration service = draw_duration(op.duration, t.rng);
-      requests_.emplace(c.request, Request{op.ref, t.index, service, draw_hardware(op.ref), true});
+      // Terminated while the client waited for the gate: phase 2 completed it offline already.
+      if (!requests_.contains(c.request)) break;
       c.step = Caller::Step::io_service;
-      if (service.ns > 0) {
+      if (Duration service = requests_.at(c.request).service; service.ns > 0) {
         d_->compute(t, service);
         return stop(t);  // this op runs again when the computation ends
       }
@@ -112,8 +110,9 @@ bool IoKit::io_direct(Thread& t, const Op& op) {
     }
     case Caller::Step::io_service: {
       // Still in the gate, so terminate (which needs it) cannot have completed the request.
-      const Request& r = requests_.at(c.request);
+      Request& r = requests_.at(c.request);
       d_->schedule(now() + r.hardware, dispatcher::kRankTimer, kinds_[kHardwareDone], dev.owner, 0, c.request);
+      r.asleep = true;
       c.saved_depth = gate.release_for_sleep(t);
       c.step = Caller::Step::io_sleep;
       d_->block(t, core::BlockReason::command, dev.workloop);
@@ -172,7 +171,8 @@ void IoKit::complete_hardware_done(int32_t owner) {
   }
 }
 
-// Completes an outstanding request exactly once and wakes its caller.
+// Completes an outstanding request exactly once and wakes its caller (on the direct path, only
+// once it sleeps in commandSleep: before that it waits for the gate and finds the request gone).
 void IoKit::complete(int64_t request, int64_t status, const Thread* by, int cpu) {
   auto it = requests_.find(request);
   if (it == requests_.end())
@@ -180,7 +180,7 @@ void IoKit::complete(int64_t request, int64_t status, const Thread* by, int cpu)
   Request r = it->second;
   requests_.erase(it);
   emit(TraceKind::io_completed, by, by ? by->cpu : cpu, r.device, request, status);
-  d_->wake(th(r.thread), core::WakeReason::io);
+  if (!r.direct || r.asleep) d_->wake(th(r.thread), core::WakeReason::io);
 }
 
 // models xnu-792 iokit/Kernel/IOService.cpp terminate -> terminatePhase1 on the caller: the

@@ -140,6 +140,7 @@ class IoKit final : public dispatcher::OpHandler, public dispatcher::EventHandle
     Duration service;             // the driver's CPU time for it (io `for`, drawn at issue)
     Duration hardware;            // the services along the provider chain, drawn at issue
     bool direct = false;          // the client programs the hardware itself (IoPath::direct)
+    bool asleep = false;          // direct: its client sleeps in commandSleep
   };
   // What a thread calling into IOKit is in the middle of.
   struct Caller {
