@@ -56,22 +56,26 @@ TEST_CASE("iokit: the direct path runs the service on the client in the gate, sl
   // mutex released while asleep, re-taken (and the count restored) before returning;
   // commandWakeup -> IORecursiveLockWakeup = thread_wakeup_prim, callable from an interrupt.
   //
-  // Two CPUs. client issues at 0: gate taken at 0, service 0-200 us on the client, hardware
-  // 200 us-1.2 ms. holder's runAction at 1 ms finds the gate free (the client sleeps without it)
-  // and holds it 1-1.5 ms. The completion interrupt at 1.2 ms completes the request in primary
-  // context (io_ns = 1.2 ms) and wakes the client, whose commandSleep must re-take the gate: it
-  // gets it when holder opens it at 1.5 ms, then computes 1 ms: response 2.5 ms.
+  // Two CPUs; client starts at 100 us (after the work thread's boot pass). It issues at 100 us:
+  // gate taken at once, service 100-300 us on the client, hardware 300 us-1.3 ms. holder's
+  // runAction at 1.1 ms finds the gate free (the client sleeps without it) and holds it until
+  // 1.6 ms. The completion interrupt at 1.3 ms completes the request in primary context
+  // (io_ns = 1.2 ms) and wakes the client, whose commandSleep must re-take the gate: it spins
+  // 10 us (the adaptive spin, holder running on the other CPU), blocks, gets the gate when
+  // holder opens it at 1.6 ms, then computes 1 ms: response 2.5 ms, CPU time 200 us + 10 us of
+  // spin + 1 ms.
   auto s = one_device({user_thread("client", {io_op(0, us(200)), run_op(ms(1))}),
                        user_thread("holder", {run_action_op(0, us(500))})},
                       true, 2);
-  s.threads[1].start = ms(1);
+  s.threads[0].start = us(100);
+  s.threads[1].start = us(1100);
   Run r = run(s, "xnu");
   const auto& hw = device_result(r, "hw");
   CHECK(hw.ios == 1);
   CHECK(hw.completed == 1);
   CHECK(hw.io_ns.max == 1'200'000);
   CHECK(r.thread("client").response_ns.max == 2'500'000);
-  CHECK(r.thread("client").cpu_time_ns == 1'200'000);  // its own service and its run
+  CHECK(r.thread("client").cpu_time_ns == 1'210'000);  // its own service, the spin, its run
   // No work-loop thread on the path: no action, no CPU time, never switched to after boot.
   CHECK(workloop_result(r, "wl").actions == 0);
   CHECK(events_of(r, TraceKind::workloop_action).empty());
@@ -79,25 +83,27 @@ TEST_CASE("iokit: the direct path runs the service on the client in the gate, sl
   // The completion comes from primary interrupt context (no thread) on CPU 0.
   auto done = events_of(r, TraceKind::io_completed);
   REQUIRE(done.size() == 1);
-  CHECK(done[0].time.ns == 1'200'000);
+  CHECK(done[0].time.ns == 1'300'000);
   CHECK(done[0].thread == -1);
   CHECK(done[0].cpu == 0);
   CHECK(done[0].b == 0);  // kIOReturnSuccess
-  // commandSleep: blocked on the command gate at 200 us, not waiting for an I/O queue.
+  // commandSleep: blocked on the command gate at 300 us, not waiting for an I/O queue.
   int32_t client = thread_index(r, "client");
   std::vector<core::TraceEvent> blocked;
   for (const auto& e : events_of(r, TraceKind::blocked))
     if (e.thread == client) blocked.push_back(e);
   REQUIRE(blocked.size() >= 1);
-  CHECK(blocked[0].time.ns == 200'000);
+  CHECK(blocked[0].time.ns == 300'000);
   CHECK(static_cast<core::BlockReason>(blocked[0].reason) == core::BlockReason::command);
-  // The gate: client at 0, holder at 1 ms without waiting, client again at 1.5 ms.
+  // The gate (after the work thread's boot pass at 0): client at 100 us, holder at 1.1 ms
+  // without waiting, client again at 1.6 ms.
   IoWorld w(s);
   int32_t gate = w.iokit().gate_lock(0);
   std::vector<std::pair<int32_t, int64_t>> acquired;
-  for (const auto& e : events_of(r, TraceKind::lock_acquired, gate)) acquired.emplace_back(e.thread, e.time.ns);
+  for (const auto& e : events_of(r, TraceKind::lock_acquired, gate))
+    if (e.time.ns > 0) acquired.emplace_back(e.thread, e.time.ns);
   CHECK(acquired == std::vector<std::pair<int32_t, int64_t>>{
-                        {client, 0}, {thread_index(r, "holder"), 1'000'000}, {client, 1'500'000}});
+                        {client, 100'000}, {thread_index(r, "holder"), 1'100'000}, {client, 1'600'000}});
 }
 
 TEST_CASE("iokit: the same request takes the work thread twice on the workloop path and never on the direct path",
