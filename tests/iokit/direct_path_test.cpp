@@ -246,3 +246,27 @@ TEST_CASE("iokit: the loader takes a random form wherever the IOKit layer takes 
   CHECK(d.devices[0].direct);
   CHECK_FALSE(d.devices[1].direct);
 }
+
+TEST_CASE("iokit: a controller's completion interrupt completes direct requests in primary context and leaves the "
+          "others to its work loop",
+          "[iokit][unit]") {
+  // ata (workloop path, 100 us of hardware) owns the work loop and the interrupt; disk on it is
+  // direct (hardware 2 ms + 100 us). One CPU: "d" issues to disk at 0 (service 0-100 us on d,
+  // hardware until 2.2 ms: completed by the interrupt's primary handler, no action); "q" issues
+  // to ata at 3 ms (the work thread services it 3-3.2 ms, hardware until 3.3 ms, the completion
+  // action at 3.3 ms). ata_wl: 2 actions, both for q's request.
+  auto s = iokit_scenario({user_thread("d", {io_op(1, us(100))}), user_thread("q", {io_op(0, us(200))})}, ms(10));
+  s.workloops = {workloop("ata_wl")};
+  s.devices = {device("ata", -1, 0, us(100)), device("disk", 0, -1, ms(2))};
+  s.devices[1].direct = true;
+  s.threads[1].start = ms(3);
+  Run r = run(s, "xnu");
+  CHECK(device_result(r, "disk").io_ns.max == 2'200'000);
+  CHECK(device_result(r, "ata").io_ns.max == 300'000);
+  CHECK(workloop_result(r, "ata_wl").actions == 2);
+  CHECK(interrupt_result(r, "ata.irq").count == 2);
+  auto done = events_of(r, TraceKind::io_completed);
+  REQUIRE(done.size() == 2);
+  CHECK(done[0].thread == -1);  // disk's, in primary context
+  CHECK(done[1].thread == thread_index(r, "workloop:ata_wl"));
+}
