@@ -29,8 +29,9 @@ bool IoKit::run_action(Thread& t, const Op& op) {
   if (!wl(op.ref).gate.close(t)) return stop(t);
   c.step = Caller::Step::none;
   d_->push_ops(t, &action_done_[static_cast<size_t>(op.ref)]);
-  if (op.duration.a.ns > 0) {
-    d_->compute(t, op.duration.a);
+  Duration action = draw_duration(op.duration, t.rng);
+  if (action.ns > 0) {
+    d_->compute(t, action);
     return false;  // the epilogue runs when the computation ends
   }
   return true;

@@ -13,6 +13,7 @@
 namespace sim::iokit_model {
 
 using core::Duration;
+using model::DurationSpec;
 
 // IOReturn codes (xnu-facts.md 11).
 inline constexpr int64_t kIOReturnSuccess = 0;
@@ -32,7 +33,7 @@ struct InterruptConfig {
   std::string id;
   int cpu = 0;
   ArrivalConfig arrival;
-  Duration handler;
+  DurationSpec handler;  // drawn per arrival
   std::vector<model::Op> handler_program;  // ops instead of `handler` when not empty
   int32_t workloop = -1;  // the event source it delivers to, or -1: the handler only uses CPU
   int32_t source = -1;
@@ -43,8 +44,8 @@ enum class SourceKind : uint8_t { interrupt, filter_interrupt };
 struct SourceConfig {
   std::string id;
   SourceKind kind = SourceKind::interrupt;
-  Duration action;
-  Duration filter;
+  DurationSpec action;  // drawn per action call
+  DurationSpec filter;  // drawn per interrupt
   double accept = 1.0;
   int32_t wakeup = -1;  // the action ends with commandWakeup(event, all) on this event
 };
@@ -58,14 +59,23 @@ struct WorkloopConfig {
 struct TimerConfig {
   std::string id;
   int32_t workloop = -1;
-  Duration action;
+  DurationSpec action;  // drawn per action call
 };
+
+// How an `io` to a device reaches the hardware (docs/iokit.md).
+//  workloop: queued on the work loop; its thread services it and its completion source's action
+//            wakes the client (the interrupt-driven design);
+//  direct:   the client itself, in a runAction, programs the hardware and commandSleeps; the
+//            completion interrupt's primary handler wakes it (the talk's low-latency design: no
+//            work-loop thread on the path).
+enum class IoPath : uint8_t { workloop, direct };
 
 struct DeviceConfig {
   std::string id;
   int32_t provider = -1;
   int32_t workloop = -1;  // its own work loop, or -1: its provider's
-  Duration service;       // hardware time of a request, added up along the provider chain
+  DurationSpec service;   // hardware time of a request, drawn per request, added up along the chain
+  IoPath path = IoPath::workloop;
 };
 
 struct Config {

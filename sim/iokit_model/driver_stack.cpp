@@ -1,5 +1,6 @@
 // Driver stacks: I/O requests queued on a device's work loop, serviced there with the gate held,
-// completed through the hardware's interrupt; and IOService::terminate's three phases, which
+// completed through the hardware's interrupt, or (the direct path) programmed by the client
+// itself in a runAction and completed from primary interrupt context; and IOService::terminate's three phases, which
 // complete outstanding requests with kIOReturnOffline (xnu-facts.md 10, the talk's "synchronous
 // device tear down").
 #include "sim/iokit_model/iokit.hpp"
@@ -15,6 +16,7 @@ using core::TraceKind;
 // A device already terminating (phase 1 done) completes the request with kIOReturnOffline at once.
 bool IoKit::io(Thread& t, const Op& op) {
   Caller& c = caller(t);
+  if (devices_[static_cast<size_t>(op.ref)].config.path == IoPath::direct) return io_direct(t, op);
   if (c.step == Caller::Step::io) {  // completed and running again
     c.step = Caller::Step::none;
     d_->exit_kernel(t);
@@ -29,7 +31,8 @@ bool IoKit::io(Thread& t, const Op& op) {
     d_->exit_kernel(t);
     return go_on(t);
   }
-  requests_.emplace(id, Request{op.ref, t.index, op.duration.a});
+  Duration service = draw_duration(op.duration, t.rng);
+  requests_.emplace(id, Request{op.ref, t.index, service, draw_hardware(op.ref), false, false});
   WorkLoop& loop = wl(dev.workloop);
   loop.commands.push_back(id);
   signal_work_available(dev.workloop, loop.command_source, &t, t.cpu);
@@ -47,7 +50,105 @@ void IoKit::finish_service(int32_t w) {
   auto it = requests_.find(id);
   if (it == requests_.end()) return;
   const Device& dev = devices_[static_cast<size_t>(it->second.device)];
-  d_->schedule(now() + dev.hardware, dispatcher::kRankTimer, kinds_[kHardwareDone], dev.owner, 0, id);
+  d_->schedule(now() + it->second.hardware, dispatcher::kRankTimer, kinds_[kHardwareDone], dev.owner, 0, id);
+}
+
+Duration IoKit::draw_hardware(int32_t dev) {
+  Duration sum;
+  for (int32_t cur = dev; cur >= 0; cur = devices_[static_cast<size_t>(cur)].config.provider) {
+    Device& d = devices_[static_cast<size_t>(cur)];
+    sum += draw_duration(d.config.service, d.durations);
+  }
+  return sum;
+}
+
+// The direct path, the talk's low-latency design ("Command gates allow you to run code
+// synchronously w.r.t. the work loop without a thread switch. A client thread can schedule I/O
+// requests directly to hardware"; "Call commandSleep to block"): on the client's thread,
+//  1. enter the kernel and issue the request (offline at once if the device is terminating);
+//  2. runAction: closeGate on the device's work loop (models xnu-792 IOCommandGate::runAction);
+//  3. in the gate, compute the service `for` (the driver programming the transfer) and start
+//     the hardware;
+//  4. commandSleep: the gate is released fully and the client sleeps (models
+//     IOCommandGate::commandSleep -> IORecursiveLockSleep);
+//  5. the hardware's completion interrupt wakes it from primary context
+//     (complete_direct_in_primary: commandWakeup -> IORecursiveLockWakeup is a plain
+//     thread_wakeup_prim, which primary context may call);
+//  6. commandSleep returns with the gate re-taken at its depth, runAction opens it, and the
+//     client returns to user mode.
+// No work-loop thread is on the path; the gate still serialises the client with every other
+// user of the work loop.
+bool IoKit::io_direct(Thread& t, const Op& op) {
+  Caller& c = caller(t);
+  Device& dev = devices_[static_cast<size_t>(op.ref)];
+  Gate& gate = wl(dev.workloop).gate;
+  switch (c.step) {
+    case Caller::Step::none: {
+      d_->enter_kernel(t);
+      c.request = next_request_++;
+      emit(TraceKind::io_issued, &t, t.cpu, op.ref, c.request, 0);
+      if (dev.inactive) {
+        emit(TraceKind::io_completed, &t, t.cpu, op.ref, c.request, kIOReturnOffline);
+        d_->exit_kernel(t);
+        return go_on(t);
+      }
+      Duration service = draw_duration(op.duration, t.rng);
+      requests_.emplace(c.request, Request{op.ref, t.index, service, draw_hardware(op.ref), true, false});
+      c.step = Caller::Step::io_gate;
+      [[fallthrough]];
+    }
+    case Caller::Step::io_gate: {
+      if (!gate.close(t)) return stop(t);
+      // Terminated while the client waited for the gate: phase 2 completed it offline already.
+      if (!requests_.contains(c.request)) break;
+      c.step = Caller::Step::io_service;
+      if (Duration service = requests_.at(c.request).service; service.ns > 0) {
+        d_->compute(t, service);
+        return stop(t);  // this op runs again when the computation ends
+      }
+      [[fallthrough]];
+    }
+    case Caller::Step::io_service: {
+      // Still in the gate, so terminate (which needs it) cannot have completed the request.
+      Request& r = requests_.at(c.request);
+      d_->schedule(now() + r.hardware, dispatcher::kRankTimer, kinds_[kHardwareDone], dev.owner, 0, c.request);
+      r.asleep = true;
+      c.saved_depth = gate.release_for_sleep(t);
+      c.step = Caller::Step::io_sleep;
+      d_->block(t, core::BlockReason::command, dev.workloop);
+      return stop(t);
+    }
+    case Caller::Step::io_sleep:
+      c.step = Caller::Step::io_reacquire;
+      [[fallthrough]];
+    case Caller::Step::io_reacquire:
+      if (!gate.reacquire(t, c.saved_depth)) return stop(t);
+      break;
+    default:
+      throw d_->internal_error(fmt::format("\"{}\": io in an unexpected state", t.name));
+  }
+  c.step = Caller::Step::none;
+  c.request = -1;
+  gate.open(t);
+  d_->exit_kernel(t);
+  return go_on(t);
+}
+
+bool IoKit::complete_direct_in_primary(int32_t owner, int cpu) {
+  Device& dev = devices_[static_cast<size_t>(owner)];
+  bool any = false;
+  for (auto it = dev.hardware_done.begin(); it != dev.hardware_done.end();) {
+    auto r = requests_.find(*it);
+    if (r == requests_.end() || !r->second.direct) {
+      ++it;
+      continue;
+    }
+    int64_t id = *it;
+    it = dev.hardware_done.erase(it);
+    complete(id, kIOReturnSuccess, nullptr, cpu);
+    any = true;
+  }
+  return any && dev.hardware_done.empty();
 }
 
 // The hardware finished a request: it raises its completion interrupt (a handler of no time of
@@ -70,15 +171,16 @@ void IoKit::complete_hardware_done(int32_t owner) {
   }
 }
 
-// Completes an outstanding request exactly once and wakes its caller.
-void IoKit::complete(int64_t request, int64_t status, const Thread* by) {
+// Completes an outstanding request exactly once and wakes its caller (on the direct path, only
+// once it sleeps in commandSleep: before that it waits for the gate and finds the request gone).
+void IoKit::complete(int64_t request, int64_t status, const Thread* by, int cpu) {
   auto it = requests_.find(request);
   if (it == requests_.end())
     throw d_->internal_error(fmt::format("I/O request {} completed twice", request));
   Request r = it->second;
   requests_.erase(it);
-  emit(TraceKind::io_completed, by, by ? by->cpu : -1, r.device, request, status);
-  d_->wake(th(r.thread), core::WakeReason::io);
+  emit(TraceKind::io_completed, by, by ? by->cpu : cpu, r.device, request, status);
+  if (!r.direct || r.asleep) d_->wake(th(r.thread), core::WakeReason::io);
 }
 
 // models xnu-792 iokit/Kernel/IOService.cpp terminate -> terminatePhase1 on the caller: the

@@ -55,13 +55,18 @@ IoKit::IoKit(Config config) : config_(std::move(config)) {
       s.accept = sc.accept;
       s.wakeup = sc.wakeup;
       s.rng = core::Rng(config_.seed, core::stream_id("filter:" + wc.id + "." + sc.id));
+      s.durations = core::Rng(config_.seed, core::stream_id("durations:source:" + wc.id + "." + sc.id));
       w.sources.push_back(std::move(s));
     }
     workloops_.push_back(std::move(w));
   }
+  // Random durations draw from streams of their own, named after their object, so a scenario
+  // that uses none draws exactly what it drew before they existed.
   for (const InterruptConfig& ic : config_.interrupts)
-    interrupts_.push_back(Interrupt{ic, core::Rng(config_.seed, core::stream_id("interrupt:" + ic.id)), 0});
-  for (const TimerConfig& tc : config_.timers) timers_.push_back(Timer{tc, 0, SimTime{}});
+    interrupts_.push_back(Interrupt{ic, core::Rng(config_.seed, core::stream_id("interrupt:" + ic.id)), 0,
+                                    core::Rng(config_.seed, core::stream_id("durations:interrupt:" + ic.id))});
+  for (const TimerConfig& tc : config_.timers)
+    timers_.push_back(Timer{tc, 0, SimTime{}, -1, core::Rng(config_.seed, core::stream_id("durations:timer:" + tc.id))});
 
   // Driver stacks: a device uses the work loop (and the hardware interrupt) of the first device
   // on its provider chain that has its own, itself included; its requests take the hardware
@@ -69,13 +74,13 @@ IoKit::IoKit(Config config) : config_(std::move(config)) {
   for (const DeviceConfig& dc : config_.devices) {
     Device d;
     d.config = dc;
+    d.durations = core::Rng(config_.seed, core::stream_id("durations:device:" + dc.id));
     devices_.push_back(std::move(d));
   }
   for (size_t i = 0; i < devices_.size(); ++i) {
     Device& d = devices_[i];
     for (int32_t cur = static_cast<int32_t>(i); cur >= 0; cur = devices_[static_cast<size_t>(cur)].config.provider) {
       const Device& c = devices_[static_cast<size_t>(cur)];
-      d.hardware += c.config.service;
       if (d.owner < 0 && c.config.workloop >= 0) d.owner = cur;
     }
     if (d.owner < 0)  // the loader rejects such a stack
@@ -107,7 +112,7 @@ IoKit::IoKit(Config config) : config_(std::move(config)) {
     ic.workloop = d.workloop;
     ic.source = d.completion_source;
     d.irq = static_cast<int32_t>(interrupts_.size());
-    interrupts_.push_back(Interrupt{ic, core::Rng(), 0});
+    interrupts_.push_back(Interrupt{ic, core::Rng(), 0, core::Rng()});
   }
   for (size_t w = 0; w < workloops_.size(); ++w)
     action_done_.push_back({internal_op(OpKind::internal_action_done, static_cast<int32_t>(w))});
@@ -240,6 +245,16 @@ void IoKit::on_event(const core::Event& e) {
   else hardware_done(e.target, e.arg);
 }
 
+Duration IoKit::draw_duration(const DurationSpec& d, core::Rng& rng) {
+  switch (d.kind) {
+    case DurationSpec::Kind::fixed: return d.a;
+    case DurationSpec::Kind::uniform: return Duration{rng.uniform_int(d.a.ns, d.b.ns)};
+    case DurationSpec::Kind::exponential: return rng.exponential(d.a);
+    case DurationSpec::Kind::normal: return rng.normal(d.a, d.b);
+  }
+  return d.a;
+}
+
 bool IoKit::go_on(const Thread& t) const {
   if (t.cpu < 0) return false;
   return !d_->processors()[static_cast<size_t>(t.cpu)].ast_pending;
@@ -279,14 +294,16 @@ void IoKit::schedule_arrival(int32_t i) {
 }
 
 void IoKit::on_arrival(int32_t i) {
-  const InterruptConfig& c = interrupts_[static_cast<size_t>(i)].config;
-  Duration handler = c.handler;
+  Interrupt& irq = interrupts_[static_cast<size_t>(i)];
+  const InterruptConfig& c = irq.config;
+  Duration handler = draw_duration(c.handler, irq.durations);
   dispatcher::InterruptClient* client = nullptr;
   if (c.workloop >= 0) {
     client = this;
     // An IOFilterInterruptEventSource's filter runs in primary context, in the handler's time
-    // (a handler program has it as its last op already).
-    if (c.handler_program.empty()) handler += wl(c.workloop).sources[static_cast<size_t>(c.source)].filter;
+    // (a handler program has it as its last op already; the loader keeps that filter fixed).
+    EventSource& src = wl(c.workloop).sources[static_cast<size_t>(c.source)];
+    if (c.handler_program.empty()) handler += draw_duration(src.filter, src.durations);
   }
   d_->raise_interrupt(c.cpu, i, handler, client, c.handler_program.empty() ? nullptr : &c.handler_program);
   schedule_arrival(i);
@@ -303,6 +320,7 @@ void IoKit::handler_done(int32_t source, int cpu) {
   const InterruptConfig& c = interrupts_[static_cast<size_t>(source)].config;
   if (c.workloop < 0) return;
   EventSource& s = wl(c.workloop).sources[static_cast<size_t>(c.source)];
+  if (s.kind == EventSource::Kind::completion && complete_direct_in_primary(s.device, cpu)) return;
   // The filter says whether the interrupt is this driver's (false: a shared line's spurious one).
   if (s.kind == EventSource::Kind::filter_interrupt && !s.rng.bernoulli(s.accept)) {
     emit(TraceKind::filter_refused, nullptr, cpu, source, c.workloop, c.source);

@@ -82,10 +82,11 @@ class IoKit final : public dispatcher::OpHandler, public dispatcher::EventHandle
     enum class Kind : uint8_t { interrupt, filter_interrupt, command_queue, completion };
     std::string id;
     Kind kind = Kind::interrupt;
-    Duration action;
-    Duration filter;           // filter_interrupt: the filter routine, in primary context
+    DurationSpec action;
+    DurationSpec filter;       // filter_interrupt: the filter routine, in primary context
     double accept = 1.0;
     core::Rng rng;             // the filter's decisions
+    core::Rng durations;       // random action and filter times (drawn only when random)
     uint64_t producer = 0;     // producerCount: interrupts accepted in primary context
     uint64_t consumer = 0;     // consumerCount: interrupts handed to the action
     SimTime oldest;            // arrival of the oldest interrupt produced and not yet consumed
@@ -114,18 +115,20 @@ class IoKit final : public dispatcher::OpHandler, public dispatcher::EventHandle
     InterruptConfig config;
     core::Rng rng;                // arrival jitter / interarrival draws
     int64_t next = 0;             // periodic: k of the next arrival; at: index of the next time
+    core::Rng durations;          // a random handler time (drawn only when random)
   };
   struct Timer {
     TimerConfig config;
     uint32_t generation = 0;      // calloutGeneration (792)
     SimTime abstime;              // the armed time, zero after cancelTimeout
     int32_t armed_by = -1;        // thread of the last setTimeout, -1 after cancelTimeout
+    core::Rng durations;          // a random action time (drawn only when random)
   };
   struct Device {
     DeviceConfig config;
     int32_t workloop = -1;        // effective
     int32_t owner = -1;           // device on the path whose work loop and interrupt serve it
-    Duration hardware;            // a request's hardware time: services added along the path
+    core::Rng durations;          // a random service time (drawn only when random)
     std::vector<int32_t> clients;
     int32_t irq = -1;             // owner: its completion interrupt
     int32_t completion_source = -1;
@@ -135,14 +138,20 @@ class IoKit final : public dispatcher::OpHandler, public dispatcher::EventHandle
   struct Request {
     int32_t device = -1;
     int32_t thread = -1;
-    Duration service;
+    Duration service;             // the driver's CPU time for it (io `for`, drawn at issue)
+    Duration hardware;            // the services along the provider chain, drawn at issue
+    bool direct = false;          // the client programs the hardware itself (IoPath::direct)
+    bool asleep = false;          // direct: its client sleeps in commandSleep
   };
   // What a thread calling into IOKit is in the middle of.
   struct Caller {
-    enum class Step : uint8_t { none, gate, sleeping, reacquire, io };
+    // io_*: an `io` on the direct path: waiting for the gate, computing the service in it,
+    // in commandSleep until the completion, re-taking the gate after it.
+    enum class Step : uint8_t { none, gate, sleeping, reacquire, io, io_gate, io_service, io_sleep, io_reacquire };
     Step step = Step::none;
     int32_t chain = -1;  // work loop whose gate a run_action keeps through the ops after it
     int saved_depth = 0; // commandSleep
+    int64_t request = -1; // io on the direct path: its request id
   };
   // A callout thread's place in IOTimerEventSource::timeout.
   struct Callout {
@@ -160,6 +169,9 @@ class IoKit final : public dispatcher::OpHandler, public dispatcher::EventHandle
   enum EventTag : int64_t { kArrival = 0, kCallDeadline = 1, kHardwareDone = 2 };
 
   // --- helpers ---------------------------------------------------------------------------
+  // One value of `d`: a fixed duration without touching `rng` (so a scenario without random
+  // forms draws nothing new), else one draw, with the same mappings as the dispatcher's `run`.
+  static Duration draw_duration(const DurationSpec& d, core::Rng& rng);
   Thread& th(int32_t i) { return d_->thread(i); }
   SimTime now() const { return d_->now(); }
   WorkLoop& wl(int32_t i) { return workloops_[static_cast<size_t>(i)]; }
@@ -205,11 +217,18 @@ class IoKit final : public dispatcher::OpHandler, public dispatcher::EventHandle
 
   // --- driver stacks (driver_stack.cpp) ----------------------------------------------------
   bool io(Thread& t, const Op& op);
+  bool io_direct(Thread& t, const Op& op);
+  // A request's hardware time: one draw of each `service` along the device's provider chain.
+  Duration draw_hardware(int32_t dev);
+  // Primary interrupt context of `owner`'s completion interrupt: the direct-path requests the
+  // hardware finished complete here; true when some did and nothing is left for the work loop.
+  bool complete_direct_in_primary(int32_t owner, int cpu);
   bool terminate(Thread& t, const Op& op);
   bool terminate_thread(Thread& t);
   void hardware_done(int32_t owner, int64_t request);
   void complete_hardware_done(int32_t owner);
-  void complete(int64_t request, int64_t status, const Thread* by);
+  // `cpu` defaults to by's CPU; a completion from primary interrupt context has no `by`.
+  void complete(int64_t request, int64_t status, const Thread* by, int cpu = -1);
 
   Config config_;
   dispatcher::Dispatcher* d_ = nullptr;

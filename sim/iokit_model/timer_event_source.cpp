@@ -14,7 +14,7 @@ using core::TraceKind;
 bool IoKit::timer_arm(Thread& t, const Op& op) {
   Timer& tm = timers_[static_cast<size_t>(op.ref)];
   if (release_ == model::Release::xnu792) ++tm.generation;
-  tm.abstime = now() + op.duration.a;
+  tm.abstime = now() + draw_duration(op.duration, t.rng);
   tm.armed_by = t.index;
   calls_.enter_delayed(op.ref, tm.generation, tm.abstime);
   if (caller(t).chain == tm.config.workloop) return end_gated(t, tm.config.workloop, 0);
@@ -78,9 +78,12 @@ bool IoKit::callout_thread(Thread& t) {
                                       tm.config.id, armer.name, d_->thread(armer.terminator).name));
         }
         co.step = Callout::Step::release;
-        if (run && tm.config.action.ns > 0) {
-          d_->compute(t, tm.config.action);
-          return stop(t);
+        if (run) {
+          Duration action = draw_duration(tm.config.action, tm.durations);
+          if (action.ns > 0) {
+            d_->compute(t, action);
+            return stop(t);
+          }
         }
         break;
       }

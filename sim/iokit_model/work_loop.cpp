@@ -81,9 +81,10 @@ bool IoKit::check_for_work(Thread& t, int32_t w, size_t s) {
   emit(TraceKind::workloop_action, &t, t.cpu, w, static_cast<int64_t>(s), static_cast<int64_t>(n),
        (now() - src.oldest).ns);
   if (src.kind == EventSource::Kind::completion) complete_hardware_done(src.device);
-  if (src.action.ns > 0) {
+  Duration action = draw_duration(src.action, src.durations);
+  if (action.ns > 0) {
     loop.wake_after = src.wakeup;
-    d_->compute(t, src.action);
+    d_->compute(t, action);
     return true;
   }
   if (src.wakeup >= 0) wake_sleepers(t, src.wakeup, true);

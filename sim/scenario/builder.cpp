@@ -90,10 +90,10 @@ iokit_model::Config iokit_config(const Scenario& s, uint64_t seed) {
     if (!ic.handler_program.empty() && i.workloop >= 0) {
       // A filter event source's filter runs in primary context too: after the handler's ops.
       const EventSourceSpec& src = s.workloops[static_cast<size_t>(i.workloop)].sources[static_cast<size_t>(i.source)];
-      if (src.kind == EventSourceKind::filter_interrupt && src.filter.ns > 0) {
+      if (src.kind == EventSourceKind::filter_interrupt && src.filter.a.ns > 0) {
         Op filter;
         filter.kind = model::OpKind::run;
-        filter.duration.a = src.filter;
+        filter.duration = src.filter;  // fixed: the loader refuses a random one here
         filter.pointer = i.pointer + "/handler";
         ic.handler_program.push_back(std::move(filter));
       }
@@ -116,7 +116,9 @@ iokit_model::Config iokit_config(const Scenario& s, uint64_t seed) {
   }
   for (const TimerSpec& t : s.timers) c.timers.push_back(iokit_model::TimerConfig{t.id, t.workloop, t.action});
   for (const DeviceSpec& d : s.devices)
-    c.devices.push_back(iokit_model::DeviceConfig{d.id, d.provider, d.workloop, d.service});
+    c.devices.push_back(iokit_model::DeviceConfig{
+        d.id, d.provider, d.workloop, d.service,
+        d.direct ? iokit_model::IoPath::direct : iokit_model::IoPath::workloop});
   for (const ThreadSpec& t : s.threads) c.terminate_thread = c.terminate_thread || terminates(t.program);
   return c;
 }

@@ -89,9 +89,9 @@ struct InterruptSpec {
   std::string id;
   int cpu = 0;
   ArrivalSpec arrival;
-  Duration handler;
   // "handler" given as ops (run, lock and unlock of spin locks) instead of one duration
   std::vector<Op> handler_program;
+  DurationSpec handler;
   int32_t workloop = -1;  // "source": "<workloop>.<source>"
   int32_t source = -1;    // index into that workloop's sources
   std::string pointer;
@@ -102,8 +102,8 @@ enum class EventSourceKind : uint8_t { interrupt, filter_interrupt };
 struct EventSourceSpec {
   std::string id;
   EventSourceKind kind = EventSourceKind::interrupt;
-  Duration action;
-  Duration filter;
+  DurationSpec action;
+  DurationSpec filter;
   double accept = 1.0;
   int32_t wakeup = -1;  // event whose command-gate sleepers the action wakes (all), or -1
   std::string pointer;
@@ -119,7 +119,7 @@ struct WorkloopSpec {
 struct TimerSpec {
   std::string id;
   int32_t workloop = -1;
-  Duration action;
+  DurationSpec action;
   std::string pointer;
 };
 
@@ -127,7 +127,8 @@ struct DeviceSpec {
   std::string id;
   int32_t provider = -1;
   int32_t workloop = -1;  // own work loop, or -1 to use the provider's
-  Duration service;
+  DurationSpec service;
+  bool direct = false;    // "path": "direct": I/O by the client in a runAction (docs/iokit.md)
   std::string pointer;
 };
 

@@ -107,7 +107,7 @@ struct Gen {
         irq.arrival.kind = scenario::ArrivalSpec::Kind::poisson;
         irq.arrival.mean = us(in(100, 2000));
       }
-      irq.handler = chance(30) ? Duration{} : us(in(1, 150));
+      irq.handler.a = chance(30) ? Duration{} : us(in(1, 150));
       irq.pointer = "/interrupts/" + std::to_string(i);
       s.interrupts.push_back(std::move(irq));
     }

@@ -41,13 +41,13 @@ inline model::Op terminate_op(int32_t device) { return gate_op(model::OpKind::te
 inline scenario::EventSourceSpec interrupt_source(std::string id, Duration action) {
   scenario::EventSourceSpec s;
   s.id = std::move(id);
-  s.action = action;
+  s.action.a = action;
   return s;
 }
 inline scenario::EventSourceSpec filter_source(std::string id, Duration action, Duration filter, double accept) {
   scenario::EventSourceSpec s = interrupt_source(std::move(id), action);
   s.kind = scenario::EventSourceKind::filter_interrupt;
-  s.filter = filter;
+  s.filter.a = filter;
   s.accept = accept;
   return s;
 }
@@ -67,7 +67,7 @@ inline scenario::InterruptSpec interrupt_at(std::string id, std::vector<Duration
   i.cpu = cpu;
   i.arrival.kind = scenario::ArrivalSpec::Kind::at;
   i.arrival.times = std::move(times);
-  i.handler = handler;
+  i.handler.a = handler;
   i.workloop = wl;
   i.source = source;
   return i;
@@ -76,7 +76,7 @@ inline scenario::TimerSpec timer(std::string id, int32_t wl, Duration action) {
   scenario::TimerSpec t;
   t.id = std::move(id);
   t.workloop = wl;
-  t.action = action;
+  t.action.a = action;
   return t;
 }
 inline scenario::DeviceSpec device(std::string id, int32_t provider, int32_t wl, Duration service) {
@@ -84,7 +84,7 @@ inline scenario::DeviceSpec device(std::string id, int32_t provider, int32_t wl,
   d.id = std::move(id);
   d.provider = provider;
   d.workloop = wl;
-  d.service = service;
+  d.service.a = service;
   return d;
 }
 inline scenario::ThreadSpec kernel_thread(std::string id, int priority, std::vector<model::Op> program) {

@@ -117,6 +117,7 @@ struct Gen {
       if (provider < 0) own = true;  // a device with no provider needs its own work loop
       s.devices.push_back(device("d" + std::to_string(n), provider, own ? static_cast<int32_t>(in(0, nwl - 1)) : -1,
                                  us(in(10, 3000))));
+      s.devices.back().direct = chance(30);  // the command-gate path: the client in runAction
     }
     for (int64_t n = in(1, 6); n > 0; --n) {
       std::vector<model::Op> program = body(0);
@@ -230,7 +231,7 @@ class Checker final : public core::TraceSink {
 TEST_CASE("iokit: random interrupt and I/O loads lose no interrupt and no request, and the gate is never shared",
           "[iokit][property]") {
   uint64_t base = std::getenv("XNUSIM_PROPERTY_SEED") ? std::strtoull(std::getenv("XNUSIM_PROPERTY_SEED"), nullptr, 10) : 5;
-  int64_t requests = 0, offline_seen = 0, actions_seen = 0, coalesced_seen = 0;
+  int64_t requests = 0, offline_seen = 0, actions_seen = 0, coalesced_seen = 0, direct_seen = 0;
   for (int n = 0; n < 150; ++n) {
     Gen g;
     g.rng.seed(base * 1000 + static_cast<uint64_t>(n));
@@ -260,6 +261,7 @@ TEST_CASE("iokit: random interrupt and I/O loads lose no interrupt and no reques
     requests += c.completed_;
     for (const auto& e : w.trace.events) {
       if (e.kind == TraceKind::io_completed && e.b == static_cast<int64_t>(iokit_model::kIOReturnOffline)) ++offline_seen;
+      if (e.kind == TraceKind::io_completed && e.thread < 0) ++direct_seen;  // from primary context
       if (e.kind == TraceKind::workloop_action) {
         ++actions_seen;
         if (e.b > 1) ++coalesced_seen;
@@ -271,4 +273,5 @@ TEST_CASE("iokit: random interrupt and I/O loads lose no interrupt and no reques
   CHECK(offline_seen > 20);
   CHECK(actions_seen > 2000);
   CHECK(coalesced_seen > 20);
+  CHECK(direct_seen > 50);
 }

@@ -198,8 +198,8 @@ TEST_CASE("scenario: a scenario using every section loads into the expected valu
   const EventSourceSpec& fintr = s.workloops[0].sources[1];
   CHECK(fintr.id == "fintr");
   CHECK(fintr.kind == EventSourceKind::filter_interrupt);
-  CHECK(fintr.action.ns == 30'000);
-  CHECK(fintr.filter.ns == 2'000);
+  CHECK(fintr.action.a.ns == 30'000);
+  CHECK(fintr.filter.a.ns == 2'000);
   CHECK(fintr.accept == 0.5);
   CHECK(fintr.pointer == "/workloops/0/sources/1");
   CHECK(s.workloops[0].sources[0].accept == 1.0);
@@ -210,7 +210,7 @@ TEST_CASE("scenario: a scenario using every section loads into the expected valu
   CHECK(disk_irq.arrival.kind == ArrivalSpec::Kind::periodic);
   CHECK(disk_irq.arrival.period.ns == 1'000'000);
   CHECK(disk_irq.arrival.jitter.ns == 100'000);
-  CHECK(disk_irq.handler.ns == 5'000);
+  CHECK(disk_irq.handler.a.ns == 5'000);
   CHECK(disk_irq.workloop == 0);
   CHECK(disk_irq.source == 1);
   CHECK(s.interrupts[1].cpu == 0);
@@ -226,12 +226,12 @@ TEST_CASE("scenario: a scenario using every section loads into the expected valu
 
   REQUIRE(s.timers.size() == 1);
   CHECK(s.timers[0].workloop == 1);
-  CHECK(s.timers[0].action.ns == 10'000);
+  CHECK(s.timers[0].action.a.ns == 10'000);
 
   REQUIRE(s.devices.size() == 2);
   CHECK(s.devices[0].provider == 1);  // a forward reference
   CHECK(s.devices[0].workloop == -1);
-  CHECK(s.devices[0].service.ns == 2'000'000);
+  CHECK(s.devices[0].service.a.ns == 2'000'000);
   CHECK(s.devices[1].provider == -1);
   CHECK(s.devices[1].workloop == 0);
 

@@ -248,7 +248,6 @@ class Checker {
 
  private:
   void duration_spec_key(const OpArgs& a, const char* key);
-  void fixed_duration_key(const OpArgs& a, const char* key);
   void ref_key(const OpArgs& a, const char* key, const Ids& ids, int32_t& index);
   void all_key(const OpArgs& a);
   void read_run(const OpArgs& a);

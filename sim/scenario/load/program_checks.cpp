@@ -119,11 +119,6 @@ void Checker::duration_spec_key(const OpArgs& a, const char* key) {
     if (auto d = read_duration_spec(*f, at(a.ptr, key))) a.out.duration = *d;
 }
 
-void Checker::fixed_duration_key(const OpArgs& a, const char* key) {
-  if (const Json* f = require(a.v, a.ptr, key))
-    if (auto d = read_duration(*f, at(a.ptr, key), Sign::positive)) a.out.duration.a = *d;
-}
-
 void Checker::ref_key(const OpArgs& a, const char* key, const Ids& ids, int32_t& index) {
   if (const Json* f = require(a.v, a.ptr, key))
     if (auto r = resolve(*f, at(a.ptr, key), ids)) index = *r;
@@ -469,7 +464,7 @@ void Checker::read_pthread_setschedparam(const OpArgs& a) {
 
 void Checker::read_run_action(const OpArgs& a) {
   ref_key(a, "workloop", workloops_, a.out.ref);
-  fixed_duration_key(a, "for");
+  duration_spec_key(a, "for");
 }
 
 void Checker::read_command_sleep(const OpArgs& a) {
@@ -484,12 +479,12 @@ void Checker::read_command_wakeup(const OpArgs& a) {
 
 void Checker::read_io(const OpArgs& a) {
   ref_key(a, "device", devices_, a.out.ref);
-  fixed_duration_key(a, "for");
+  duration_spec_key(a, "for");
 }
 
 void Checker::read_timer_arm(const OpArgs& a) {
   ref_key(a, "timer", timers_, a.out.ref);
-  fixed_duration_key(a, "after");
+  duration_spec_key(a, "after");
 }
 
 void Checker::read_timer_cancel(const OpArgs& a) { ref_key(a, "timer", timers_, a.out.ref); }

@@ -339,7 +339,7 @@ void Checker::workloop(const Json& e, const std::string& ptr, size_t i) {
       if (kind) src.kind = *kind;
     }
     if (const Json* a = require(s, p, "action"))
-      if (auto d = read_duration(*a, at(p, "action"), Sign::positive)) src.action = *d;
+      if (auto d = read_duration_spec(*a, at(p, "action"))) src.action = *d;
     const Json* filter = member(s, "filter");
     const Json* accept = member(s, "accept");
     bool filtered = kind == EventSourceKind::filter_interrupt;
@@ -353,7 +353,7 @@ void Checker::workloop(const Json& e, const std::string& ptr, size_t i) {
             "missing required key \"filter\": a \"filter_interrupt\" source needs the time its "
             "filter routine runs in primary interrupt context");
     if (filter && kind != EventSourceKind::interrupt)
-      if (auto d = read_duration(*filter, at(p, "filter"), Sign::positive)) src.filter = *d;
+      if (auto d = read_duration_spec(*filter, at(p, "filter"))) src.filter = *d;
     if (accept && kind != EventSourceKind::interrupt) {
       if (accept->is_number() && accept->as_double() >= 0.0 && accept->as_double() <= 1.0)
         src.accept = accept->as_double();
@@ -373,7 +373,7 @@ void Checker::timer(const Json& e, const std::string& ptr, size_t i) {
   if (const Json* w = require(e, ptr, "workloop"))
     if (auto r = resolve(*w, at(ptr, "workloop"), workloops_)) out.workloop = *r;
   if (const Json* a = require(e, ptr, "action"))
-    if (auto d = read_duration(*a, at(ptr, "action"), Sign::positive)) out.action = *d;
+    if (auto d = read_duration_spec(*a, at(ptr, "action"))) out.action = *d;
 }
 
 void Checker::device(const Json& e, const std::string& ptr, size_t i) {
@@ -384,7 +384,7 @@ void Checker::device(const Json& e, const std::string& ptr, size_t i) {
     device_ref_error_[i] = true;
     return;
   }
-  check_keys(e, ptr, {"id", "provider", "workloop", "service"}, "in a device");
+  check_keys(e, ptr, {"id", "provider", "workloop", "service", "path"}, "in a device");
   if (const Json* p = member(e, "provider")) {
     if (auto r = resolve(*p, at(ptr, "provider"), devices_))
       out.provider = *r;
@@ -398,7 +398,10 @@ void Checker::device(const Json& e, const std::string& ptr, size_t i) {
       device_ref_error_[i] = true;
   }
   if (const Json* s = require(e, ptr, "service"))
-    if (auto d = read_duration(*s, at(ptr, "service"), Sign::positive)) out.service = *d;
+    if (auto d = read_duration_spec(*s, at(ptr, "service"))) out.service = *d;
+  if (const Json* p = member(e, "path"))
+    if (auto path = read_enum<bool>(*p, at(ptr, "path"), {{"workloop", false}, {"direct", true}}))
+      out.direct = *path;
 }
 
 // Provider chains must be acyclic, and every device must reach a work loop (its own or the
@@ -482,7 +485,7 @@ void Checker::interrupt(const Json& e, const std::string& ptr, size_t i) {
   if (const Json* h = require(e, ptr, "handler")) {
     if (h->is_array())
       handler_program(*h, at(ptr, "handler"), out);
-    else if (auto d = read_duration(*h, at(ptr, "handler"), Sign::positive))
+    else if (auto d = read_duration_spec(*h, at(ptr, "handler")))
       out.handler = *d;
   }
   if (const Json* s = member(e, "source")) {
@@ -516,6 +519,15 @@ void Checker::interrupt(const Json& e, const std::string& ptr, size_t i) {
     }
     out.workloop = *wl;
     out.source = si;
+    // A handler program ends with the filter's time as a fixed `run` (the handler's ops are
+    // fixed too), so a random filter cannot follow one.
+    const EventSourceSpec& src = s_.workloops[static_cast<size_t>(*wl)].sources[static_cast<size_t>(si)];
+    if (!out.handler_program.empty() && src.filter.kind != model::DurationSpec::Kind::fixed)
+      error(at(ptr, "handler"),
+            fmt::format("a handler given as ops cannot deliver to {}: its \"filter\" is random",
+                        quote(*text)))
+          .notes.push_back("give that source a fixed \"filter\" duration, or give this interrupt "
+                           "one \"handler\" duration (fixed or random)");
   }
 }
 
