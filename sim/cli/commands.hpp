@@ -38,5 +38,10 @@ Command add_compare_command(CLI::App& parent);
 Command add_explain_command(CLI::App& parent);
 Command add_lessons_command(CLI::App& parent);
 Command add_report_command(CLI::App& parent);
+#ifdef XNUSIM_HAVE_CALIBRATION
+// The real-hardware backend (Linux only: sim/calibration).
+Command add_calibrate_command(CLI::App& parent);
+Command add_replay_command(CLI::App& parent);
+#endif
 
 }  // namespace sim::cli
