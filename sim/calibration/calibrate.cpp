@@ -357,6 +357,7 @@ std::string calibrate(const CalibrateOptions& o, CalibrationResult& out) {
   env.a = choice.cpus.front();
   env.b = choice.cpus.size() > 1 ? choice.cpus[1] : -1;
   int64_t start = now_ns();
+  AffinityGuard affinity;
   StopHandlers handlers;
   // The watchdog ends the run at its duration plus a margin, whatever happens.
   Watchdog dog(start + o.duration_ns + o.duration_ns / 2 + 2'000'000'000, 2'000'000'000,

@@ -155,6 +155,9 @@ std::string choose_cpus(const std::optional<std::string>& text, bool all_cpus, s
   return "";
 }
 
+AffinityGuard::AffinityGuard() : saved_(allowed_cpus()) {}
+AffinityGuard::~AffinityGuard() { pin_self_to(saved_); }
+
 int fifo_max() { return sched_get_priority_max(SCHED_FIFO); }
 
 bool pin_self(int cpu) { return pin_self_to({cpu}); }

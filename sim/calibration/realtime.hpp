@@ -75,6 +75,19 @@ class RtThread {
   std::atomic<int> tid_{0};
 };
 
+// Saves the calling thread's CPU affinity and restores it when it ends (a run pins the calling
+// thread to the spare CPUs; its callers, and the processes they start, must not stay pinned).
+class AffinityGuard {
+ public:
+  AffinityGuard();
+  ~AffinityGuard();
+  AffinityGuard(const AffinityGuard&) = delete;
+  AffinityGuard& operator=(const AffinityGuard&) = delete;
+
+ private:
+  std::vector<int> saved_;
+};
+
 // Pins the calling thread (false when refused).
 bool pin_self(int cpu);
 bool pin_self_to(const std::vector<int>& cpus);

@@ -37,7 +37,7 @@ using model::OpKind;
 using scenario::Scenario;
 
 constexpr int kFifoLow = 10, kFifoHigh = 89;   // replay threads; the watchdog is at 99
-constexpr size_t kBufferRecords = 1 << 17;     // per thread
+constexpr size_t kBufferRecords = 1 << 16;     // per thread (more are counted as lost)
 constexpr int kRealtimeSimPriority = 97;        // BASEPRI_RTQUEUES (xnu-facts.md 4.1)
 
 int sim_priority(const scenario::ThreadSpec& t) {
@@ -423,6 +423,7 @@ int map_ceiling(const Scenario& s, int sim_priority) { return fifo_of(fifo_level
 ReplayRun replay(const Scenario& s, const ReplayOptions& o) {
   ReplayRun run;
   StopHandlers handlers;  // Ctrl-C ends the run cleanly, with what was recorded
+  AffinityGuard affinity;
   Shared sh;
   sh.s = &s;
   sh.cpus = o.cpus;

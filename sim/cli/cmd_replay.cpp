@@ -81,6 +81,9 @@ Command add_replay_command(CLI::App& parent) {
   c.app->add_option("--html", a->html_path, "Write the replay's HTML report to FILE");
   c.app->add_option("--trace", a->trace_path, "Write the replay's trace, one event a line, to FILE");
   c.run = [a] {
+    // Ctrl-C before or after the real run removes the outputs' temporaries; during it, the
+    // replay's own handler stops the threads and the results cover what ran.
+    install_signal_handlers();
     run::Options options;
     if (!parse_seed_option(a->seed, options) || !parse_duration_option(a->duration, options))
       return kExitBadInput;

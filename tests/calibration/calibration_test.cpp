@@ -216,7 +216,7 @@ TEST_CASE("replay: what has no real counterpart is refused with a list", "[calib
     "locks": [{"id": "s", "kind": "spin"}],
     "events": [{"id": "e"}],
     "threads": [
-      {"id": "a", "program": [{"op": "funnel", "funnel": "kernel", "for": "1ms"},
+      {"id": "a", "program": [{"op": "funnel", "funnel": "kernel"},
                               {"op": "loop", "times": 2, "body": [{"op": "swtch_pri"}]}]},
       {"id": "b", "program": [{"op": "signal", "event": "e", "thread": "a"}, {"op": "yield"}]}
     ]})",
