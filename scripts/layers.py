@@ -35,7 +35,11 @@ LAYERS = {
     "reports": (["sim/metrics", "sim/core"], ["fmt/", "nlohmann/"]),
     "sim/run": (["sim/scenario", "sim/iokit_model", "sim/sync", "sim/dispatcher", "sim/policies",
                  "sim/model", "sim/metrics", "sim/core"], ["fmt/"]),
-    "sim/cli": (["sim/run", "reports", "sim/scenario", "sim/iokit_model", "sim/sync",
+    # The real-hardware backend (Linux only): calibrate and replay.
+    "sim/calibration": (["sim/run", "reports", "sim/scenario", "sim/iokit_model", "sim/sync",
+                         "sim/dispatcher", "sim/policies", "sim/model", "sim/metrics", "sim/core"],
+                        ["fmt/", "nlohmann/"]),
+    "sim/cli": (["sim/calibration", "sim/run", "reports", "sim/scenario", "sim/iokit_model", "sim/sync",
                  "sim/dispatcher", "sim/policies", "sim/model", "sim/metrics", "sim/core"],
                 ["fmt/", "nlohmann/", "CLI/"]),
 }

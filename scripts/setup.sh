@@ -11,8 +11,9 @@ PACKAGES=(meson ninja-build g++ pkg-config libsimgrid-dev nlohmann-json3-dev lib
 # The tests load the HTML reports in headless Chromium (tests/reports/browser_test.cpp); only a
 # full build (the tests) needs it.
 # The sweep integration tests (tests/cli/sweep_cluster_test.cpp) start a one-node Slurm cluster
-# and run GNU parallel; ss (iproute2) picks their free ports.
-[ $# -eq 0 ] && PACKAGES+=(chromium slurm-wlm munge parallel iproute2)
+# and run GNU parallel; ss (iproute2) picks their free ports. `xnusim calibrate --vs-cyclictest`
+# runs cyclictest (rt-tests) beside its own timer measurement.
+[ $# -eq 0 ] && PACKAGES+=(chromium slurm-wlm munge parallel iproute2 rt-tests)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

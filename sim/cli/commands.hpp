@@ -40,5 +40,10 @@ Command add_lessons_command(CLI::App& parent);
 Command add_report_command(CLI::App& parent);
 Command add_sweep_command(CLI::App& parent);
 Command add_merge_command(CLI::App& parent);
+#ifdef XNUSIM_HAVE_CALIBRATION
+// The real-hardware backend (Linux only: sim/calibration).
+Command add_calibrate_command(CLI::App& parent);
+Command add_replay_command(CLI::App& parent);
+#endif
 
 }  // namespace sim::cli

@@ -33,6 +33,10 @@ int main(int argc, char** argv) {
         add_report_command(app),
         add_sweep_command(app),
         add_merge_command(app),
+#ifdef XNUSIM_HAVE_CALIBRATION
+        add_calibrate_command(app),
+        add_replay_command(app),
+#endif
     };
 
     // The first word that is not an option names the subcommand; CLI11 would only say that one

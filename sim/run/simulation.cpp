@@ -171,7 +171,27 @@ Results Simulation::run() {
                    st.options.progress_every);
   }
   d.run(core::SimTime{st.duration.ns});
+  Results r = collect();
+  r.system.events = static_cast<int64_t>(d.events_handled());
+  if (!d.panic_report().empty()) r.system.panics.push_back(d.panic_report());
+  r.expect = evaluate_expects(r, st.spec.expects);
+  return r;
+}
 
+Results Simulation::run_recorded(const std::vector<core::TraceEvent>& events, core::SimTime end) {
+  State& st = *state_;
+  if (st.ran) throw std::logic_error("Simulation::run_recorded called after a run");
+  st.ran = true;
+  for (const core::TraceEvent& e : events) st.bus.emit(e);
+  st.bus.finish(end);
+  Results r = collect();
+  r.system.events = static_cast<int64_t>(events.size());
+  r.expect = evaluate_expects(r, st.spec.expects);
+  return r;
+}
+
+Results Simulation::collect() {
+  State& st = *state_;
   Results r = st.metrics.results();
   r.locks = st.locks.locks();
   r.system.locks_held_at_exit = st.locks.held_at_exit();
@@ -190,9 +210,6 @@ Results Simulation::run() {
   r.policy = st.policy_name;
   r.seed = st.seed;
   r.xnu = st.spec.machine.xnu == scenario::XnuRelease::r792 ? "792" : "517";
-  r.system.events = static_cast<int64_t>(d.events_handled());
-  if (!d.panic_report().empty()) r.system.panics.push_back(d.panic_report());
-  r.expect = evaluate_expects(r, st.spec.expects);
   r.configuration = configuration_of(st.spec, r, st.options);
   return r;
 }

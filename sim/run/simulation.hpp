@@ -69,9 +69,14 @@ class Simulation {
   // core::InternalError when an invariant breaks; a simulated panic ends the run early
   // and is listed in results.system.panics.
   Results run();
+  // Instead of simulating: feeds events recorded elsewhere (`xnusim replay`: real threads) to the
+  // same sinks, in time order, ending at `end`, and returns their results with every expect
+  // evaluated. Only instead of run(), once.
+  Results run_recorded(const std::vector<core::TraceEvent>& events, core::SimTime end);
 
  private:
   struct State;
+  Results collect();  // the sinks' results, named and configured (not the expects)
   std::unique_ptr<State> state_;
 };
 

@@ -167,6 +167,7 @@ class Checker {
   // --- sections
   bool header(const Json& root);
   void machine(const Json& m, const std::string& ptr);
+  void calibration(const std::string& ptr, const std::vector<std::string>& explicit_costs);
   const Json* declare(const Json& root, const std::string& key, Ids& ids);
   void lock(const Json& e, const std::string& ptr, size_t i);
   void workloop(const Json& e, const std::string& ptr, size_t i);

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include "sim/model/priorities.hpp"
+#include "sim/scenario/calibration_file.hpp"
 #include "sim/scenario/load/checker.hpp"
 
 namespace sim::scenario::load {
@@ -149,6 +150,7 @@ void Checker::machine(const Json& m, const std::string& ptr) {
   check_keys(m, ptr, {"cpus", "xnu", "quantum", "costs", "calibration", "funnels"},
              "in \"machine\"");
   MachineSpec& out = s_.machine;
+  std::vector<std::string> explicit_costs;  // the costs the scenario gives itself
   if (const Json* v = member(m, "cpus")) {
     if (auto c = read_int(*v, at(ptr, "cpus"), 1, kMaxCpus,
                           fmt::format("an integer from 1 to {}", kMaxCpus))) {
@@ -182,6 +184,7 @@ void Checker::machine(const Json& m, const std::string& ptr) {
       check_keys(*c, cp, {"context_switch", "interrupt_entry", "interrupt_exit", "thread_wakeup"},
                  "in \"costs\"");
       auto cost = [&](const char* key, Duration& d) {
+        if (member(*c, key)) explicit_costs.push_back(key);
         optional_key(*c, cp, key, d, [&](const Json& v, const std::string& p) {
           return read_duration(v, p, Sign::non_negative);
         });
@@ -194,10 +197,34 @@ void Checker::machine(const Json& m, const std::string& ptr) {
   }
   optional_key(m, ptr, "calibration", out.calibration,
                [&](const Json& v, const std::string& p) { return read_text(v, p, false); });
+  if (!out.calibration.empty()) calibration(at(ptr, "calibration"), explicit_costs);
   optional_key(m, ptr, "funnels", out.funnels, [&](const Json& v, const std::string& p) {
     return read_enum<FunnelSetup>(v, p,
                                   {{"split", FunnelSetup::split}, {"merged", FunnelSetup::merged}});
   });
+}
+
+// machine.calibration: reads the file `xnusim calibrate` wrote (docs/calibration.md) and fills
+// the costs the scenario did not give itself. A missing or malformed file is an error here, at
+// load time, so that no run silently uses zero costs.
+void Checker::calibration(const std::string& ptr, const std::vector<std::string>& explicit_costs) {
+  MachineSpec& out = s_.machine;
+  std::string path = resolve_calibration_path(file_, out.calibration);
+  CalibrationRead r = read_calibration_file(path);
+  if (!r.values) {
+    std::string where = r.pointer.empty() ? "" : fmt::format(" at {}", r.pointer);
+    error(ptr, fmt::format("calibration file {}{}: {}", quote(path), where, r.message))
+        .notes.push_back(r.fix);
+    return;
+  }
+  auto fill = [&](const char* key, Duration& dst, Duration value) {
+    if (std::find(explicit_costs.begin(), explicit_costs.end(), key) == explicit_costs.end())
+      dst = value;
+  };
+  fill("context_switch", out.costs.context_switch, r.values->costs.context_switch);
+  fill("interrupt_entry", out.costs.interrupt_entry, r.values->costs.interrupt_entry);
+  fill("interrupt_exit", out.costs.interrupt_exit, r.values->costs.interrupt_exit);
+  fill("thread_wakeup", out.costs.thread_wakeup, r.values->costs.thread_wakeup);
 }
 
 // Records the ids of one section's entries; returns the array, or nullptr when it is absent or
