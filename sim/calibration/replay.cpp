@@ -14,6 +14,8 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -48,11 +50,24 @@ bool fifo_mode(const scenario::ThreadSpec& t) {
   return t.kernel || t.mode != model::ThreadMode::timeshare;
 }
 
-// Every priority that must map to SCHED_FIFO, in increasing order.
+// The base priorities a program's `set_priority` ops ask for.
+void set_priority_targets(const std::vector<Op>& ops, std::set<int>& out) {
+  for (const Op& op : ops) {
+    if (op.kind == OpKind::set_priority) out.insert(op.priority);
+    set_priority_targets(op.body, out);
+  }
+}
+
+// Every priority that must map to SCHED_FIFO, in increasing order: fixed and realtime threads'
+// priorities, those their `set_priority` ops give them, and lock ceilings.
 std::vector<int> fifo_levels(const Scenario& s) {
   std::set<int> levels;
-  for (const auto& t : s.threads)
-    if (fifo_mode(t)) levels.insert(sim_priority(t));
+  for (const auto& t : s.threads) {
+    if (!fifo_mode(t)) continue;
+    levels.insert(sim_priority(t));
+    // A realtime thread's set_priority changes its base, not the realtime band it runs in.
+    if (t.mode != model::ThreadMode::realtime) set_priority_targets(t.program, levels);
+  }
   for (const auto& l : s.locks)
     if (l.protocol == scenario::LockProtocol::ceiling && l.ceiling) levels.insert(*l.ceiling);
   return {levels.begin(), levels.end()};
@@ -73,6 +88,7 @@ void refuse_ops(const std::vector<Op>& ops, std::vector<std::string>& out) {
       case OpKind::run:
       case OpKind::sleep:
       case OpKind::yield:
+      case OpKind::set_priority:
         break;
       case OpKind::loop:
         refuse_ops(op.body, out);
@@ -116,6 +132,7 @@ struct Shared {
   std::vector<std::unique_ptr<LockState>> locks;
   std::vector<std::unique_ptr<EventState>> events;
   std::vector<int> cpus;  // real CPU of each simulated CPU
+  std::vector<int> levels;  // fifo_levels of the scenario
   int64_t t0 = 0;         // monotonic ns of relative time 0
   int64_t end = 0;        // relative end
 };
@@ -126,7 +143,7 @@ class Worker {
  public:
   Worker(Shared& sh, int32_t index, uint64_t seed)
       : sh_(sh), index_(index), spec_(sh.s->threads[static_cast<size_t>(index)]),
-        rng_(seed, static_cast<uint64_t>(index)) {
+        rng_(seed, static_cast<uint64_t>(index)), pri_(sim_priority(spec_)) {
     buf_.reserve(kBufferRecords);
   }
 
@@ -137,9 +154,8 @@ class Worker {
       std::vector<int> set(sh_.cpus.begin(), sh_.cpus.begin() + sh_.s->machine.cpus);
       pin_self_to(set);
     }
-    int pri = sim_priority(spec_);
     int64_t start = spec_.start.ns;
-    log_at(start, TraceKind::created, 0, -1, spec_.kernel ? 1 : 0, pri);
+    log_at(start, TraceKind::created, 0, -1, spec_.kernel ? 1 : 0, pri_);
     sleep_to(start);
     std::optional<int64_t> period;
     if (spec_.period && spec_.period->ns > 0) period = spec_.period->ns;
@@ -150,7 +166,7 @@ class Worker {
       log_at(release, TraceKind::released, 0, -1, job, deadline);
       log_at(release, TraceKind::woke, static_cast<uint8_t>(job == 0 ? core::WakeReason::start
                                                                      : core::WakeReason::release),
-             -1, 0, pri);
+             -1, 0, pri_);
       mark();
       exec(spec_.program);
       if (stopped()) break;
@@ -230,13 +246,16 @@ class Worker {
           sleep_to(until);
           if (stopped()) return;
           log_at(until, TraceKind::woke, static_cast<uint8_t>(core::WakeReason::timer), -1, 0,
-                 sim_priority(spec_));
+                 pri_);
           mark();
           break;
         }
         case OpKind::yield:
           sched_yield();
           mark();
+          break;
+        case OpKind::set_priority:
+          set_priority(op.priority);
           break;
         case OpKind::loop:
           for (int64_t i = 0; (op.forever || i < op.times) && !stopped(); ++i) exec(op.body);
@@ -257,6 +276,26 @@ class Worker {
           break;  // refused before the run
       }
     }
+  }
+
+  // thread_set_priority / set_base_pri: a fixed or kernel thread's SCHED_FIFO priority follows
+  // its new base through the same ranking as at start; a timeshare thread's nice does; a
+  // realtime thread keeps running in the realtime band (its sched_pri does not follow the base).
+  void set_priority(int p) {
+    int old = pri_;
+    if (spec_.mode == model::ThreadMode::realtime) return;
+    pri_ = p;
+    if (fifo_mode(spec_)) {
+      sched_param sp{};
+      sp.sched_priority = fifo_of(sh_.levels, p);
+      // Refused only where SCHED_FIFO was refused at start (then the thread is SCHED_OTHER).
+      if (int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp); rc != 0 && rc != EPERM && error.empty())
+        error = fmt::format("pthread_setschedparam for \"{}\": {}", spec_.id, std::strerror(rc));
+    } else {
+      int nice = std::clamp(31 - p + spec_.nice.value_or(0), -20, 19);
+      setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice);  // lowering nice may be refused
+    }
+    log(TraceKind::priority_changed, static_cast<uint8_t>(core::PriorityReason::set_priority), -1, old, p);
   }
 
   void lock(int32_t l) {
@@ -285,7 +324,7 @@ class Worker {
       }
       int64_t woke = std::max(from, ls.last_unlock.load());
       log_at(woke, TraceKind::woke, static_cast<uint8_t>(core::WakeReason::lock), -1, 0,
-             sim_priority(spec_));
+             pri_);
       mark();
       waited = rel() - from;
     } else if (rc != 0) {
@@ -350,7 +389,7 @@ class Worker {
     if (stopped()) return;
     log_at(at, TraceKind::woke,
            static_cast<uint8_t>(timed_out ? core::WakeReason::timed_out : core::WakeReason::event), -1,
-           0, sim_priority(spec_));
+           0, pri_);
     mark();
   }
 
@@ -382,6 +421,7 @@ class Worker {
   int64_t dropped_ = 0;
   std::vector<int32_t> held_;
   std::map<int32_t, int64_t> acquired_at_;
+  int pri_;  // the priority the simulator would report (its sched_pri without promotions)
 };
 
 }  // namespace
@@ -428,6 +468,7 @@ ReplayRun replay(const Scenario& s, const ReplayOptions& o) {
   sh.s = &s;
   sh.cpus = o.cpus;
   sh.end = o.duration.ns;
+  sh.levels = fifo_levels(s);
   for (const auto& l : s.locks) {
     auto ls = std::make_unique<LockState>();
     pthread_mutexattr_t ma;
@@ -614,6 +655,10 @@ std::vector<core::TraceEvent> reconstruct(std::vector<Record> records, const Sce
         emit(r.t, r.kind, r.reason, c, r.thread, r.other, r.a, r.b);
         break;
       }
+      case TraceKind::priority_changed:
+        pri[static_cast<size_t>(r.thread)] = static_cast<int>(r.b);
+        emit(r.t, r.kind, r.reason, c, r.thread, r.other, r.a, r.b);
+        break;
       case TraceKind::lock_released:
         holder[static_cast<size_t>(r.other)] = -1;
         emit(r.t, r.kind, r.reason, c, r.thread, r.other, r.a, r.b);

@@ -9,6 +9,7 @@
 
 #include "reports/html_report.hpp"
 #include "reports/json_report.hpp"
+#include "reports/perfetto.hpp"
 #include "reports/trace_text.hpp"
 #include "sim/calibration/replay.hpp"
 #include "sim/cli/commands.hpp"
@@ -56,7 +57,7 @@ std::string replay_table(const run::Results& sim, const run::Results& real, size
 
 Command add_replay_command(CLI::App& parent) {
   struct Args {
-    std::string file, policy, json_path, html_path, trace_path;
+    std::string file, policy, json_path, html_path, trace_path, perfetto_path;
     std::optional<std::string> seed, duration, cpus;
     std::vector<std::string> sets;
     bool all_cpus = false;
@@ -80,6 +81,8 @@ Command add_replay_command(CLI::App& parent) {
   c.app->add_option("--json", a->json_path, "Write the replay's results as JSON to FILE (- for stdout)");
   c.app->add_option("--html", a->html_path, "Write the replay's HTML report to FILE");
   c.app->add_option("--trace", a->trace_path, "Write the replay's trace, one event a line, to FILE");
+  c.app->add_option("--perfetto", a->perfetto_path,
+                    "Write the replay's Chrome JSON trace for ui.perfetto.dev or chrome://tracing to FILE");
   c.run = [a] {
     // Ctrl-C before or after the real run removes the outputs' temporaries; during it, the
     // replay's own handler stops the threads and the results cover what ran.
@@ -95,8 +98,8 @@ Command add_replay_command(CLI::App& parent) {
     if (!refused.empty()) {
       eprint("{}: error: this scenario cannot be replayed on real threads:\n", s.file);
       for (const std::string& r : refused) eprint("  {}\n", r);
-      eprint("  note: replay runs run, sleep, periods, loop, lock/unlock (mutexes), wait/signal "
-             "and yield; docs/calibration.md lists what it maps\n");
+      eprint("  note: replay runs run, sleep, periods, loop, lock/unlock (mutexes), wait/signal, "
+             "yield and set_priority; docs/calibration.md lists what it maps\n");
       return kExitBadInput;
     }
     calibration::CpuChoice choice;
@@ -115,13 +118,15 @@ Command add_replay_command(CLI::App& parent) {
     }
     choice.cpus.resize(static_cast<size_t>(s.machine.cpus));
     if (std::string e = check_distinct_outputs(
-            {{"--json", a->json_path}, {"--html", a->html_path}, {"--trace", a->trace_path}});
+            {{"--json", a->json_path}, {"--html", a->html_path}, {"--trace", a->trace_path},
+             {"--perfetto", a->perfetto_path}});
         !e.empty()) {
       eprint("{}\n", e);
       return kExitBadInput;
     }
-    OutputFile json, html, trace;
-    for (auto [out, path] : {std::pair{&json, &a->json_path}, {&html, &a->html_path}, {&trace, &a->trace_path}}) {
+    OutputFile json, html, trace, perfetto;
+    for (auto [out, path] : {std::pair{&json, &a->json_path}, {&html, &a->html_path}, {&trace, &a->trace_path},
+                             {&perfetto, &a->perfetto_path}}) {
       if (path->empty()) continue;
       if (std::string e = out->open(*path); !e.empty()) {
         eprint("{}\n", e);
@@ -143,6 +148,20 @@ Command add_replay_command(CLI::App& parent) {
       trace_writer.emplace(trace.file(), recorded.names());
       recorded.add_sink(&*trace_writer);
     }
+    std::optional<reports::PerfettoWriter> perfetto_writer;
+    if (perfetto.is_open()) {
+      reports::PerfettoConfig pc;
+      pc.scenario = s.name;
+      pc.policy = "replay (real threads)";
+      pc.seed = simulated.seed();
+      pc.xnu = s.machine.xnu == scenario::XnuRelease::r792 ? "792" : "517";
+      pc.duration_ns = real.end_ns;
+      pc.cpus = s.machine.cpus;
+      pc.scenario_sha256 = loaded->sha256;
+      pc.sets = loaded->sets;
+      perfetto_writer.emplace(perfetto.file(), recorded.names(), std::move(pc));
+      recorded.add_sink(&*perfetto_writer);
+    }
     std::unique_ptr<reports::Timeline> timeline;
     if (html.is_open()) {
       timeline = make_timeline(recorded, s, reports::TimeWindow{0, real.end_ns});
@@ -150,6 +169,7 @@ Command add_replay_command(CLI::App& parent) {
     }
     run::Results real_results = recorded.run_recorded(real.events, core::SimTime{real.end_ns});
     trace_writer.reset();
+    perfetto_writer.reset();
     for (const std::string& w : real.warnings) eprint("xnusim: warning: {}\n", w);
     if (real.interrupted)
       eprint("xnusim: warning: the replay was {} after {:.3f} s; the results cover what ran\n",
@@ -164,7 +184,7 @@ Command add_replay_command(CLI::App& parent) {
                                        reports::HtmlPanel{"real", &real_results, timeline.get()}},
                                       ho));
     }
-    for (OutputFile* o : {&json, &html, &trace}) {
+    for (OutputFile* o : {&json, &html, &trace, &perfetto}) {
       if (std::string e = o->commit(); !e.empty()) {
         eprint("{}\n", e);
         return kExitBadInput;
