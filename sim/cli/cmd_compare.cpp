@@ -41,12 +41,7 @@ namespace {
 
 struct CompareArgs {
   std::string file;
-  std::string policies;
-  std::vector<std::string> sets;
-  std::optional<std::string> cpus;
-  std::vector<std::string> varies;
-  std::optional<std::string> seeds;
-  std::optional<std::string> duration;
+  GridArgs grid;
   std::optional<std::string> jobs;
   std::string json_path;
   std::string csv_path;
@@ -100,30 +95,13 @@ int compare_command(const CompareArgs& a) {
     eprint("{}\n", e);
     return kExitBadInput;
   };
-  std::optional<std::vector<std::string>> policy_list = parse_policies(a.policies, error);
-  if (!policy_list) return fail(error);
-  std::optional<std::vector<Override>> edits = parse_overrides(a.sets, a.cpus, error);
-  if (!edits) return fail(error);
-  std::vector<Vary> varies;
-  for (const std::string& v : a.varies) {
-    std::optional<Vary> parsed = parse_vary(v, error);
-    if (!parsed) return fail(error);
-    varies.push_back(std::move(*parsed));
-  }
+  std::optional<Grid> parsed = parse_grid(a.grid, error);
+  if (!parsed) return fail(error);
+  const Grid& grid = *parsed;
+  const std::vector<Vary>& varies = grid.varies;
+  const std::optional<core::Duration>& duration = grid.duration;
   std::vector<std::optional<uint64_t>> seeds = {std::nullopt};  // the scenario's own
-  if (a.seeds) {
-    std::optional<std::vector<uint64_t>> s = parse_seeds(*a.seeds, error);
-    if (!s) return fail(error);
-    seeds.assign(s->begin(), s->end());
-  }
-  std::optional<core::Duration> duration;
-  if (a.duration) {
-    core::ParsedDuration d = core::parse_duration(*a.duration);
-    if (!d.value || d.value->ns <= 0)
-      return fail(fmt::format("xnusim: error: --duration: {}",
-                              d.value ? fmt::format("must be a positive duration (got \"{}\")", *a.duration) : d.error));
-    duration = d.value;
-  }
+  if (grid.seeds) seeds.assign(grid.seeds->begin(), grid.seeds->end());
   size_t jobs_wanted = std::max(1U, std::thread::hardware_concurrency());
   if (a.jobs) {
     std::optional<uint64_t> j = parse_u64(*a.jobs);
@@ -150,7 +128,7 @@ int compare_command(const CompareArgs& a) {
       }
     combos = std::move(next);
   }
-  size_t total_runs = combos.size() * policy_list->size() * seeds.size();
+  size_t total_runs = combos.size() * grid.policies.size() * seeds.size();
   if (total_runs > kMaxRuns)
     return fail(fmt::format("xnusim: error: compare: {} runs asked for (policies x --vary values x seeds); "
                             "the limit is {}", total_runs, kMaxRuns));
@@ -171,7 +149,7 @@ int compare_command(const CompareArgs& a) {
   }
   std::vector<ScenarioInput> variants;
   for (const auto& combo : combos) {
-    std::vector<Override> all = *edits;
+    std::vector<Override> all = grid.edits;
     for (size_t v = 0; v < varies.size(); ++v) {
       Override o;
       o.path = varies[v].path;
@@ -196,7 +174,7 @@ int compare_command(const CompareArgs& a) {
   std::vector<CompareColumn> columns;
   std::vector<Job> job_list;
   for (size_t vi = 0; vi < combos.size(); ++vi)
-    for (const std::string& p : *policy_list) {
+    for (const std::string& p : grid.policies) {
       CompareColumn c;
       c.policy = p;
       for (size_t v = 0; v < varies.size(); ++v) c.vary_values.push_back(varies[v].values[combos[vi][v]]);
@@ -309,7 +287,7 @@ int compare_command(const CompareArgs& a) {
     j["scenario"] = variants.front().scenario->name;
     j["file"] = file;
     j["sha256"] = variants.front().sha256;
-    j["policies"] = *policy_list;
+    j["policies"] = grid.policies;
     nlohmann::ordered_json vj = nlohmann::ordered_json::array();
     for (const Vary& v : varies) vj.push_back({{"path", v.path}, {"values", v.values}});
     j["vary"] = std::move(vj);
@@ -318,7 +296,7 @@ int compare_command(const CompareArgs& a) {
       if (s) sj.push_back(*s);
     j["seeds"] = std::move(sj);
     std::vector<std::string> set_texts;
-    for (const Override& o : *edits) set_texts.push_back(o.text);
+    for (const Override& o : grid.edits) set_texts.push_back(o.text);
     j["sets"] = set_texts;
     nlohmann::ordered_json runs = nlohmann::ordered_json::array();
     for (size_t i = 0; i < job_list.size(); ++i) {
@@ -390,8 +368,8 @@ int compare_command(const CompareArgs& a) {
       reports::HtmlOptions ho;
       ho.title = variants.front().scenario->name;
       ho.description = variants.front().scenario->description;
-      ho.command = fmt::format("xnusim compare {} --policies {}", file, fmt::join(*policy_list, ","));
-      for (const Override& e : *edits) ho.command += " --set " + e.text;
+      ho.command = fmt::format("xnusim compare {} --policies {}", file, fmt::join(grid.policies, ","));
+      for (const Override& e : grid.edits) ho.command += " --set " + e.text;
       for (const Vary& v : varies) ho.command += fmt::format(" --vary {}={}", v.path, fmt::join(v.values, ","));
       if (a.window) ho.command += " --window " + *a.window;
       html.write(reports::render_html(panels, ho));
@@ -446,14 +424,7 @@ Command add_compare_command(CLI::App& parent) {
                                 "Run one scenario under several policies, --vary values and seeds, and compare them "
                                 "side by side.");
   c.app->add_option("scenario", a->file, "Scenario file (JSON, format v1); - reads standard input")->required();
-  c.app->add_option("--policies", a->policies,
-                    "Policies to compare, separated by commas (default: every policy of `xnusim policies`)");
-  add_edit_options(*c.app, a->sets, &a->cpus);
-  c.app->add_option("--vary", a->varies,
-                    "PATH=V1,V2,...: run each value (PATH as for --set); repeatable, every combination is run")
-      ->allow_extra_args(false);
-  c.app->add_option("--seeds", a->seeds, "Seeds to run each configuration with: N, A..B or a list A,B,C");
-  c.app->add_option("--duration", a->duration, "Simulated time to run, e.g. 10s; overrides the scenario's");
+  add_grid_options(*c.app, a->grid, "compare");
   c.app->add_option("-j,--jobs", a->jobs, "Runs at a time (default: the number of cores)");
   c.app->add_option("--json", a->json_path, "Write every run's configuration and results as JSON to FILE (- for stdout)");
   c.app->add_option("--csv", a->csv_path, "Write one row per run and thread as CSV to FILE (- for stdout)");

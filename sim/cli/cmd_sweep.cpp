@@ -47,12 +47,7 @@ using Json = nlohmann::ordered_json;
 
 struct SweepArgs {
   std::string file;
-  std::string policies;
-  std::vector<std::string> sets;
-  std::optional<std::string> cpus;
-  std::vector<std::string> varies;
-  std::optional<std::string> seeds;
-  std::optional<std::string> duration;
+  GridArgs grid;
   std::optional<std::string> jobs;
   std::vector<std::string> metrics;
   std::string out;
@@ -246,12 +241,13 @@ std::string current_dir() {
 // The sweep's own arguments, for the shard commands (-o, --shard, --emit and the like left out).
 std::string grid_arguments(const SweepArgs& a) {
   std::string c = shell_quote(a.file);
-  if (!a.policies.empty()) c += " --policies " + shell_quote(a.policies);
-  if (a.cpus) c += " --cpus " + shell_quote(*a.cpus);
-  for (const std::string& s : a.sets) c += " --set " + shell_quote(s);
-  for (const std::string& v : a.varies) c += " --vary " + shell_quote(v);
-  if (a.seeds) c += " --seeds " + shell_quote(*a.seeds);
-  if (a.duration) c += " --duration " + shell_quote(*a.duration);
+  const GridArgs& g = a.grid;
+  if (!g.policies.empty()) c += " --policies " + shell_quote(g.policies);
+  if (g.cpus) c += " --cpus " + shell_quote(*g.cpus);
+  for (const std::string& s : g.sets) c += " --set " + shell_quote(s);
+  for (const std::string& v : g.varies) c += " --vary " + shell_quote(v);
+  if (g.seeds) c += " --seeds " + shell_quote(*g.seeds);
+  if (g.duration) c += " --duration " + shell_quote(*g.duration);
   for (const std::string& m : a.metrics) c += " --metric " + shell_quote(m);
   if (a.ignore_expects) c += " --ignore-expects";
   return c;
@@ -315,32 +311,12 @@ int sweep_command(const SweepArgs& a) {
     eprint("{}\n", trim_newlines(e));
     return kExitBadInput;
   };
-  std::optional<std::vector<std::string>> policy_list = parse_policies(a.policies, error);
-  if (!policy_list) return fail(error);
-  std::optional<std::vector<Override>> edits = parse_overrides(a.sets, a.cpus, error);
-  if (!edits) return fail(error);
-  std::vector<Vary> varies;
-  for (const std::string& v : a.varies) {
-    std::optional<Vary> parsed = parse_vary(v, error);
-    if (!parsed) return fail(error);
-    if (std::any_of(varies.begin(), varies.end(), [&](const Vary& w) { return w.path == parsed->path; }))
-      return fail(fmt::format("xnusim: error: --vary {}: {} is varied twice; give all its values in one --vary", v,
-                              parsed->path));
-    varies.push_back(std::move(*parsed));
-  }
-  std::optional<std::vector<uint64_t>> seeds;
-  if (a.seeds) {
-    seeds = parse_seeds(*a.seeds, error);
-    if (!seeds) return fail(error);
-  }
-  std::optional<core::Duration> duration;
-  if (a.duration) {
-    core::ParsedDuration d = core::parse_duration(*a.duration);
-    if (!d.value || d.value->ns <= 0)
-      return fail(fmt::format("xnusim: error: --duration: {}",
-                              d.value ? fmt::format("must be a positive duration (got \"{}\")", *a.duration) : d.error));
-    duration = d.value;
-  }
+  std::optional<Grid> parsed = parse_grid(a.grid, error);
+  if (!parsed) return fail(error);
+  Grid& grid = *parsed;
+  const std::vector<Vary>& varies = grid.varies;
+  const std::optional<std::vector<uint64_t>>& seeds = grid.seeds;
+  const std::optional<core::Duration>& duration = grid.duration;
   size_t cores = std::max(1U, std::thread::hardware_concurrency());
   size_t jobs_wanted = cores;
   std::string jobs_text = "0";
@@ -389,7 +365,7 @@ int sweep_command(const SweepArgs& a) {
   // bad input on one CPU), as one more edit; the default metrics still come from them.
   std::vector<std::string> expect_metrics;
   {
-    ScenarioInput with_expects = load_scenario_input_text(text, a.file, *edits);
+    ScenarioInput with_expects = load_scenario_input_text(text, a.file, grid.edits);
     if (with_expects.scenario) expect_metrics = default_metrics(*with_expects.scenario);
   }
   if (a.ignore_expects) {
@@ -398,9 +374,9 @@ int sweep_command(const SweepArgs& a) {
     o.value = "[]";
     o.text = "expect=[]";
     o.label = "--ignore-expects";
-    edits->push_back(std::move(o));
+    grid.edits.push_back(std::move(o));
   }
-  ScenarioInput base = load_scenario_input_text(text, a.file, *edits);
+  ScenarioInput base = load_scenario_input_text(text, a.file, grid.edits);
   if (!base.scenario) {
     eprint("{}", base.diagnostics.format());
     return kExitBadInput;
@@ -421,12 +397,12 @@ int sweep_command(const SweepArgs& a) {
   man.description = base.scenario->description;
   man.file = a.file;
   man.sha256 = base.sha256;
-  man.policies = *policy_list;
+  man.policies = grid.policies;
   man.varies = varies;
   man.seeds = seeds ? *seeds : std::vector<uint64_t>{base.scenario->seed};
-  for (const Override& o : *edits)
+  for (const Override& o : grid.edits)
     if (o.label != "--ignore-expects") man.sets.push_back(o.text);
-  man.duration = a.duration.value_or("");
+  man.duration = a.grid.duration.value_or("");
   man.metrics = metric_names;
   man.ignore_expects = a.ignore_expects;
   man.shard = shard;
@@ -440,7 +416,7 @@ int sweep_command(const SweepArgs& a) {
   std::vector<Variant> variants;
   size_t bad_variants = 0;
   for (const auto& combo : combos) {
-    std::vector<Override> all = *edits;
+    std::vector<Override> all = grid.edits;
     for (size_t v = 0; v < varies.size(); ++v) {
       Override o;
       o.path = varies[v].path;
@@ -654,14 +630,7 @@ Command add_sweep_command(CLI::App& parent) {
                                 "Run every point of a grid (policies x --vary values x seeds) in parallel into a "
                                 "folder: points.csv, points.jsonl, summary.csv, summary.html; resumable, shardable.");
   c.app->add_option("scenario", a->file, "Scenario file (JSON, format v1)")->required();
-  c.app->add_option("--policies", a->policies,
-                    "Policies to run, separated by commas (default: every policy of `xnusim policies`)");
-  add_edit_options(*c.app, a->sets, &a->cpus);
-  c.app->add_option("--vary", a->varies, "PATH=V1,V2,...: run each value (PATH as for --set); repeatable, every "
-                                         "combination is run")
-      ->allow_extra_args(false);
-  c.app->add_option("--seeds", a->seeds, "Seeds: N, A..B or a list A,B,C (default: the scenario's seed)");
-  c.app->add_option("--duration", a->duration, "Simulated time of each run, e.g. 10s; overrides the scenario's");
+  add_grid_options(*c.app, a->grid, "run");
   c.app->add_option("--metric", a->metrics,
                     "A metric to tabulate and plot, e.g. threads.audio.latency_ns.p99 or cpus.0.idle_ns; repeatable "
                     "(default: those the scenario's expects name, and system.context_switches)")

@@ -7,6 +7,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <CLI/CLI.hpp>
+
+#include "sim/cli/commands.hpp"
 #include "sim/core/diag.hpp"
 #include "sim/policies/registry.hpp"
 
@@ -164,6 +167,52 @@ std::vector<std::vector<size_t>> vary_combinations(const std::vector<Vary>& vari
     combos = std::move(next);
   }
   return combos;
+}
+
+void add_grid_options(CLI::App& app, GridArgs& g, std::string_view verb) {
+  app.add_option("--policies", g.policies,
+                 fmt::format("Policies to {}, separated by commas (default: every policy of `xnusim policies`)", verb));
+  add_edit_options(app, g.sets, &g.cpus);
+  app.add_option("--vary", g.varies,
+                 "PATH=V1,V2,...: run each value (PATH as for --set); repeatable, every combination is run")
+      ->allow_extra_args(false);
+  app.add_option("--seeds", g.seeds,
+                 "Seeds to run each configuration with: N, A..B or a list A,B,C (default: the scenario's seed)");
+  app.add_option("--duration", g.duration, "Simulated time of each run, e.g. 10s; overrides the scenario's");
+}
+
+std::optional<Grid> parse_grid(const GridArgs& g, std::string& error) {
+  Grid out;
+  std::optional<std::vector<std::string>> policies = parse_policies(g.policies, error);
+  if (!policies) return std::nullopt;
+  out.policies = std::move(*policies);
+  std::optional<std::vector<Override>> edits = parse_overrides(g.sets, g.cpus, error);
+  if (!edits) return std::nullopt;
+  out.edits = std::move(*edits);
+  for (const std::string& v : g.varies) {
+    std::optional<Vary> parsed = parse_vary(v, error);
+    if (!parsed) return std::nullopt;
+    if (std::any_of(out.varies.begin(), out.varies.end(), [&](const Vary& w) { return w.path == parsed->path; })) {
+      error = fmt::format("xnusim: error: --vary {}: {} is varied twice; give all its values in one --vary", v,
+                          parsed->path);
+      return std::nullopt;
+    }
+    out.varies.push_back(std::move(*parsed));
+  }
+  if (g.seeds) {
+    out.seeds = parse_seeds(*g.seeds, error);
+    if (!out.seeds) return std::nullopt;
+  }
+  if (g.duration) {
+    core::ParsedDuration d = core::parse_duration(*g.duration);
+    if (!d.value || d.value->ns <= 0) {
+      error = fmt::format("xnusim: error: --duration: {}",
+                          d.value ? fmt::format("must be a positive duration (got \"{}\")", *g.duration) : d.error);
+      return std::nullopt;
+    }
+    out.duration = d.value;
+  }
+  return out;
 }
 
 }  // namespace sim::cli

@@ -9,6 +9,13 @@
 #include <string_view>
 #include <vector>
 
+#include "sim/cli/overrides.hpp"
+#include "sim/core/time.hpp"
+
+namespace CLI {
+class App;
+}
+
 namespace sim::cli {
 
 // A limit on the runs one command may ask for: far above any useful comparison, it only stops a
@@ -41,5 +48,30 @@ std::string vary_label(const std::string& path, const std::string& value);
 // Every combination of value indices, the first --vary outermost (one empty combination when
 // nothing varies).
 std::vector<std::vector<size_t>> vary_combinations(const std::vector<Vary>& varies);
+
+// The grid options as given: --policies, --set/--cpus, --vary, --seeds, --duration.
+struct GridArgs {
+  std::string policies;
+  std::vector<std::string> sets;
+  std::optional<std::string> cpus;
+  std::vector<std::string> varies;
+  std::optional<std::string> seeds;
+  std::optional<std::string> duration;
+};
+
+// Registers them on `app` (`verb`: what the command does with the policies, e.g. "compare").
+void add_grid_options(CLI::App& app, GridArgs& g, std::string_view verb);
+
+// The grid options checked: the policies (every registered one when none is given), the edits,
+// the varied paths (each path once), the seeds (nullopt: the scenario's own) and the duration.
+struct Grid {
+  std::vector<std::string> policies;
+  std::vector<Override> edits;
+  std::vector<Vary> varies;
+  std::optional<std::vector<uint64_t>> seeds;
+  std::optional<core::Duration> duration;
+};
+// nullopt with `error` set ("xnusim: error: ...") when an option is wrong.
+std::optional<Grid> parse_grid(const GridArgs& g, std::string& error);
 
 }  // namespace sim::cli

@@ -312,3 +312,11 @@ TEST_CASE("compare statistics: Student t quantiles and the confidence interval",
   CHECK(e.half == Approx(4.303 / std::sqrt(3.0)));  // s = 1
   CHECK(sim::cli::estimate({5}).half == 0);
 }
+
+TEST_CASE("compare: a path varied twice is refused, as sweep refuses it (the grid options are shared)",
+          "[cli][regression]") {
+  Result r = xnusim("compare scenarios/basics/bw-c.json --vary machine.cpus=1 --vary machine.cpus=2");
+  CHECK(r.code == 2);
+  CHECK(r.err == "xnusim: error: --vary machine.cpus=2: machine.cpus is varied twice; give all its values in one --vary\n");
+  CHECK(r.out.empty());
+}
