@@ -202,6 +202,31 @@ inline Traced run_traced(const scenario::Scenario& s, const sim::run::Options& o
   return t;
 }
 
+// The same under the policy named `policy`.
+inline Traced run_traced(const scenario::Scenario& s, const std::string& policy) {
+  sim::run::Options o;
+  o.policy = policy;
+  return run_traced(s, o);
+}
+
+// The lines of a text trace that contain any of `words`, in order.
+inline std::vector<std::string> lines_with(const std::string& trace, const std::vector<std::string>& words) {
+  std::vector<std::string> out;
+  size_t at = 0;
+  while (at < trace.size()) {
+    size_t end = trace.find('\n', at);
+    if (end == std::string::npos) end = trace.size();
+    std::string line = trace.substr(at, end - at);
+    for (const std::string& w : words)
+      if (line.find(w) != std::string::npos) {
+        out.push_back(line);
+        break;
+      }
+    at = end + 1;
+  }
+  return out;
+}
+
 inline Run run(const scenario::Scenario& s, const std::string& policy = "fixed") {
   Run r;
   sim::run::Options o;

@@ -14,29 +14,7 @@ using namespace testing;
 
 namespace {
 
-// The trace lines that contain any of `words`, in order.
-std::vector<std::string> lines_with(const std::string& trace, const std::vector<std::string>& words) {
-  std::vector<std::string> out;
-  size_t at = 0;
-  while (at < trace.size()) {
-    size_t end = trace.find('\n', at);
-    if (end == std::string::npos) end = trace.size();
-    std::string line = trace.substr(at, end - at);
-    for (const std::string& w : words)
-      if (line.find(w) != std::string::npos) {
-        out.push_back(line);
-        break;
-      }
-    at = end + 1;
-  }
-  return out;
-}
-
-Traced traced(const scenario::Scenario& s, const std::string& policy = "xnu") {
-  sim::run::Options o;
-  o.policy = policy;
-  return run_traced(s, o);
-}
+Traced traced(const scenario::Scenario& s, const std::string& policy = "xnu") { return run_traced(s, policy); }
 
 Traced traced(const std::string& text, const std::string& policy = "xnu") { return traced(load_text(text), policy); }
 

@@ -22,30 +22,8 @@ using namespace testing;
 
 namespace {
 
-// The trace lines that contain any of `words`, in order.
-std::vector<std::string> lines_with(const std::string& trace, std::vector<std::string> words) {
-  std::vector<std::string> out;
-  size_t at = 0;
-  while (at < trace.size()) {
-    size_t end = trace.find('\n', at);
-    if (end == std::string::npos) end = trace.size();
-    std::string line = trace.substr(at, end - at);
-    for (const std::string& w : words)
-      if (line.find(w) != std::string::npos) {
-        out.push_back(line);
-        break;
-      }
-    at = end + 1;
-  }
-  return out;
-}
 
-
-Traced traced(const scenario::Scenario& s, const std::string& policy) {
-  sim::run::Options o;
-  o.policy = policy;
-  return run_traced(s, o);
-}
+Traced traced(const scenario::Scenario& s, const std::string& policy) { return run_traced(s, policy); }
 
 // low (10) takes m and ends 2 ms later without unlocking; a (20) asks at 1 ms and b (25) at
 // 1.5 ms; one CPU, 10 ms.

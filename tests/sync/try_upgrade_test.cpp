@@ -25,28 +25,7 @@ using namespace testing;
 
 namespace {
 
-std::vector<std::string> lines_with(const std::string& trace, const std::vector<std::string>& words) {
-  std::vector<std::string> out;
-  size_t at = 0;
-  while (at < trace.size()) {
-    size_t end = trace.find('\n', at);
-    if (end == std::string::npos) end = trace.size();
-    std::string line = trace.substr(at, end - at);
-    for (const std::string& w : words)
-      if (line.find(w) != std::string::npos) {
-        out.push_back(line);
-        break;
-      }
-    at = end + 1;
-  }
-  return out;
-}
-
-Traced traced(const scenario::Scenario& s, const std::string& policy = "fixed") {
-  sim::run::Options o;
-  o.policy = policy;
-  return run_traced(s, o);
-}
+Traced traced(const scenario::Scenario& s, const std::string& policy = "fixed") { return run_traced(s, policy); }
 
 std::string scenario_text(const std::string& locks, const std::string& threads, int cpus = 1,
                           const std::string& duration = "20ms") {
