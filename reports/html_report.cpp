@@ -1,6 +1,7 @@
 // The self-contained HTML report: timelines, priority plots, latency histograms and CDFs,
 // deadline misses and summary tables, as inline SVG with a little CSS and script.
 #include "reports/html_report.hpp"
+#include "reports/html_page.hpp"
 
 #include <algorithm>
 #include <array>
@@ -30,21 +31,7 @@ constexpr size_t kAllLanesUpTo = 24;  // threads; above this only the active one
 constexpr std::array<std::string_view, 10> kThreadColours = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
                                                              "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac"};
 
-std::string esc(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string esc(std::string_view s) { return html_escape(s); }
 
 std::string dur(int64_t ns) { return core::format_duration_human(ns); }
 // A time on the run's clock, in seconds with nine decimals as the text trace prints it.
@@ -712,11 +699,7 @@ std::string misses_list(const Timeline& tl, size_t panel, const Axis& window) {
 }
 
 constexpr std::string_view kCss = R"(
-:root{font-family:system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;color:#222;}
-body{margin:16px 24px;max-width:1500px}
-h1{font-size:22px;margin:0 0 4px} h2{font-size:18px;margin:26px 0 8px;border-bottom:1px solid #ccc}
 h3{font-size:15px;margin:16px 0 6px} h4{font-size:13px;margin:12px 0 4px;color:#444}
-p.desc{max-width:110ch;color:#333;font-size:13px;line-height:1.4} p.cmd,code{font-family:ui-monospace,monospace;font-size:12px;color:#555}
 p.note,details.note{font-size:12px;color:#666} p.waits{font-size:12px;margin:-4px 0 2px;color:#333}
 p.panic{font-size:13px;color:#fff;background:#c0392b;padding:4px 8px;display:inline-block}
 .legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:12px;margin:6px 0 10px}
@@ -895,9 +878,7 @@ std::string render_html(const std::vector<HtmlPanel>& panels, const HtmlOptions&
   for (size_t t = 0; t < thread_count; ++t)
     if (!shown[t]) quiet.push_back(panels.front().timeline->names().threads[t]);
 
-  std::string out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">";
-  out += "<meta name=\"generator\" content=\"xnusim\"><title>" + esc(options.title) + " - xnusim report</title>";
-  out += "<style>" + std::string(kCss) + "</style></head><body>\n";
+  std::string out = html_page_head(options.title + " - xnusim report", kCss);
   out += "<svg width=\"0\" height=\"0\" style=\"position:absolute\" aria-hidden=\"true\"><defs>"
          "<pattern id=\"hatch-lock\" width=\"6\" height=\"6\" patternUnits=\"userSpaceOnUse\" "
          "patternTransform=\"rotate(45)\"><rect width=\"6\" height=\"6\" fill=\"#d5d5d5\"/><rect width=\"3\" "

@@ -1,6 +1,7 @@
 // Lays out the sweep summary page (sweep_html.hpp). Same look as the run report (html_report.cpp):
 // system font, grey table headers, the same eight colours for lines.
 #include "reports/sweep_html.hpp"
+#include "reports/html_page.hpp"
 
 #include <algorithm>
 #include <array>
@@ -13,28 +14,12 @@ namespace sim::reports {
 
 namespace {
 
-std::string esc(std::string_view s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
+std::string esc(std::string_view s) { return html_escape(s); }
 
 constexpr std::array<const char*, 8> kColours = {"#4e79a7", "#e15759", "#59a14f", "#f28e2b",
                                                  "#b07aa1", "#76b7b2", "#d4a017", "#9c755f"};
 
 constexpr std::string_view kCss = R"(
-:root{font-family:system-ui,-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;color:#222;}
-body{margin:16px 24px;max-width:1500px}
-h1{font-size:22px;margin:0 0 4px} h2{font-size:18px;margin:26px 0 8px;border-bottom:1px solid #ccc}
-p.desc{max-width:110ch;color:#333;font-size:13px;line-height:1.4} p.cmd,code{font-family:ui-monospace,monospace;font-size:12px;color:#555}
 p.note{font-size:12px;color:#666}
 .plots{display:flex;flex-wrap:wrap;gap:14px} figure.sp{margin:0;width:460px}
 figure.sp figcaption{font-size:12px;color:#333;text-align:center;font-weight:600}
@@ -134,9 +119,7 @@ std::string render_plot(const SweepPlot& plot) {
 }  // namespace
 
 std::string render_sweep_html(const SweepPage& page) {
-  std::string out = "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>";
-  out += esc(page.title) + " (sweep)</title>";
-  out += "<style>" + std::string(kCss) + "</style></head><body>\n";
+  std::string out = html_page_head(page.title + " (sweep)", kCss);
   out += "<h1>" + esc(page.title) + ": sweep</h1>\n";
   if (!page.description.empty()) out += "<p class=\"desc\">" + esc(page.description) + "</p>\n";
   out += "<p class=\"cmd\">" + esc(page.command) + "</p>\n";
