@@ -4,9 +4,13 @@
 Every scenario is built from its seed alone (same seed, same file, on any machine) and uses the
 whole scenario format (docs/scenario-format.md): 1-4 CPUs, both releases, costs, both policies;
 timeshare, fixed and realtime threads, periodic or not, bound or not, kernel threads, tasks; every
-op; locks of every kind and protocol, events, funnels, work loops with interrupt and filter
-sources, interrupts (periodic, Poisson, listed; several lines on one source), timers, command
-gates, driver stacks, expects. The programs keep the rules the format and the model give a
+op (the kernel interfaces too: thread and task policies, setpriority, pthread_setschedparam,
+try-locks with an `else` that waits, rw upgrades and downgrades, timed and interruptible waits,
+clear_wait, threads created, exited and terminated at run time, funnel switch and merge); locks
+of every kind and protocol, events, funnels, work loops with interrupt and filter sources,
+interrupts (periodic, Poisson, listed; several lines on one source; handlers as programs that
+take spin locks), timers, command gates, driver stacks (queued and direct), random IOKit
+durations, expects. The programs keep the rules the format and the model give a
 well-behaved program (locks released by their holder in the block that took them, no recursive
 lock, funnels released before another is taken, spin-lock sections that only compute); what they
 do not avoid is what may legitimately happen in a simulated system: deadlocks, waits nobody
@@ -24,7 +28,7 @@ command_sleep). The loader may refuse those (exit 2), which the driver accepts f
 `run` runs each scenario twice (`xnusim run S --check --json F --trace T`) and fails on: a signal
 (crash), exit 3, a timeout (hang), exit 2 (an invalid scenario: a generator or loader bug; the
 diagnostic is printed), different output between the two runs, or results that break the
-accounting (a negative time or count; a CPU whose busy + interrupt + idle is not the run's duration,
+accounting (a negative time or count, bar a thread's created_ns / ended_ns of -1 for never; a CPU whose busy + interrupt + idle is not the run's duration,
 or whose by-band times and overhead do not add up to its busy time; a trace instant that is
 negative, goes backwards or passes the run's end). Exits 0, 1 and 4 are fine. Each failing scenario is kept in --keep with the
 command that reproduces it. The last line is `gen-scenarios: P of N scenarios passed (F failed)`.
@@ -120,6 +124,35 @@ class Gen:
             return {"exponential": self.dur(lo_us, hi_us)}
         self.feat("duration:normal")
         return {"normal": {"mean": self.dur(lo_us, hi_us), "stddev": self.dur(0, hi_us / 2, allow_zero=True)}}
+
+    def iokit_dur(self, lo_us, hi_us):
+        """An IOKit duration: fixed mostly, sometimes random (the forms `run` takes)."""
+        if self.chance(0.8):
+            return self.dur(lo_us, hi_us)
+        self.feat("iokit:random_duration")
+        return self.dur_or_random(lo_us, hi_us)
+
+    def random_filter(self, source):
+        """Whether the event source "W.s" has a random filter (a handler program cannot feed it)."""
+        if not source:
+            return False
+        wl, src = source.split(".")
+        for w in self.workloops:
+            for x in w.get("sources", []):
+                if w["id"] == wl and x["id"] == src:
+                    return isinstance(x.get("filter"), dict)
+        return False
+
+    def handler_program(self):
+        spins = [lk for lk in self.locks if lk["kind"] == "spin"]
+        ops = [{"op": "run", "for": self.dur(1, 30)}]
+        if spins and self.chance(0.6):
+            lk = self.pick(spins)["id"]
+            ops = [{"op": "lock", "lock": lk}, {"op": "run", "for": self.dur(1, 20)}, {"op": "unlock", "lock": lk}] + \
+                (ops if self.chance(0.5) else [])
+            self.feat("interrupt:handler_spin_lock")
+        self.feat("interrupt:handler_program")
+        return ops
 
     def realtime(self, admissible=True):
         comp_us = self.pick([50, 50_000, self.r.randint(50, 3000), self.r.randint(50, 3000)])
@@ -224,9 +257,9 @@ class Gen:
             sources = []
             for j in range(r.randint(0, 2)):
                 kind = self.pick(["interrupt", "filter_interrupt"])
-                src = {"id": f"s{j}", "kind": kind, "action": self.dur(5, 500)}
+                src = {"id": f"s{j}", "kind": kind, "action": self.iokit_dur(5, 500)}
                 if kind == "filter_interrupt":
-                    src["filter"] = self.dur(1, 20)
+                    src["filter"] = self.iokit_dur(1, 20)
                     if self.chance(0.7):
                         src["accept"] = self.pick([0, 1, 0.25, round(r.random(), 3)])
                         self.feat("source:accept")
@@ -245,7 +278,7 @@ class Gen:
         # interrupts (several lines may feed one source: a shared line)
         interrupts = []
         for i in range(r.randint(0, 3)):
-            it = {"id": f"I{i}", "handler": self.dur(1, 50)}
+            it = {"id": f"I{i}", "handler": self.iokit_dur(1, 50)}
             if self.cpus > 1 or self.chance(0.3):
                 it["cpu"] = r.randint(0, self.cpus - 1)
             k = self.pick(["periodic", "poisson", "at"])
@@ -266,6 +299,9 @@ class Gen:
             it["arrival"] = arr
             if all_sources and self.chance(0.7):
                 it["source"] = self.pick(all_sources)
+            if self.chance(0.25) and not self.random_filter(it.get("source")):
+                # a handler program: run, and spin locks taken in primary context
+                it["handler"] = self.handler_program()
             interrupts.append(it)
         fed = collections.Counter(i.get("source") for i in interrupts if "source" in i)
         if any(n > 1 for n in fed.values()):
@@ -277,7 +313,7 @@ class Gen:
         if self.workloops:
             for i in range(r.randint(0, 2)):
                 self.timers.append({"id": f"T{i}", "workloop": self.pick(self.workloops)["id"],
-                                    "action": self.dur(5, 300)})
+                                    "action": self.iokit_dur(5, 300)})
                 self.feat("timer")
         if self.timers:
             s["timers"] = self.timers
@@ -287,7 +323,10 @@ class Gen:
         self.devices = []
         if self.workloops:
             for i in range(r.randint(0, 4)):
-                d = {"id": f"D{i}", "service": self.dur(10, 3000)}
+                d = {"id": f"D{i}", "service": self.iokit_dur(10, 3000)}
+                if self.chance(0.25):
+                    d["path"] = "direct"
+                    self.feat("device:direct")
                 if self.devices and self.chance(0.5):
                     d["provider"] = self.pick(self.devices)["id"]
                     self.feat("device:provider")
@@ -305,7 +344,18 @@ class Gen:
         # threads
         n = r.randint(1, 8)
         self.thread_ids = [f"t{i}" for i in range(n)]
+        # the last thread is sometimes created at run time by another's create_thread
+        self.spawned = self.thread_ids[-1] if n >= 2 and self.chance(0.25) else None
         threads = [self.thread(i) for i in range(n)]
+        if self.spawned:
+            creators = [t for t in threads[:-1] if "period" not in t and t.get("start") != "spawned"]
+            if creators:
+                creator = self.pick(creators)
+                creator["program"].insert(r.randint(0, 1) if creator["program"][0]["op"] != "loop" else 0,
+                                          {"op": "create_thread", "thread": self.spawned})
+                self.feat("thread:spawned")
+            else:
+                threads[-1]["start"] = "0ns"
         s["threads"] = threads
 
         if self.chance(0.6):
@@ -341,9 +391,12 @@ class Gen:
             self.feat("thread:bound")
             if mode == "realtime":
                 self.feat("thread:realtime+bound")
-        if self.chance(0.5):
+        spawned = t["id"] == self.spawned
+        if spawned:
+            t["start"] = "spawned"
+        elif self.chance(0.5):
             t["start"] = self.dur(0, 5000, allow_zero=True)
-        periodic = self.chance(0.35)
+        periodic = self.chance(0.35) and not spawned
         if periodic:
             t["period"] = self.dur(500, 30000)
             self.feat("thread:periodic")
@@ -424,6 +477,19 @@ class Gen:
             choices += ["io"] * 2 + (["terminate"] if self.chance(0.2) else [])
         if self.timers:
             choices += ["timer_arm", "timer_cancel"]
+        # the kernel interfaces of issue 11
+        choices += ["thread_policy", "task_policy", "setpriority", "pthread_setschedparam", "clear_wait",
+                    "terminate_thread"]
+        if self.chance(0.1):
+            choices += ["exit_thread"]
+        if self.locks:
+            choices += ["try_lock"] * 2
+        if any(x[0] == "lock" and x[2] == "read" for x in taken):
+            choices += ["upgrade"] * 2
+        if any(x[0] == "lock" and x[2] == "write" for x in taken):
+            choices += ["downgrade"] * 2
+        if c["funnel"] is not None and self.xnu == "517":
+            choices += ["funnel_switch", "funnel_merge"]
         k = self.pick(choices)
         if k == "loop" and c["depth"] >= 3:
             k = "run"
@@ -443,7 +509,9 @@ class Gen:
                 self.note_forever(body)
                 return [{"op": "loop", "forever": True, "body": body}]
             self.cov["op:loop:times"] += 1
-            return [self.note({"op": "loop", "times": r.randint(1, 5) if timed else r.randint(1, 100), "body": body})]
+            # a try with an `else` counts its ops for the loader's zero-time limit: keep it small too
+            small = timed or self.has_timed(body, {"try_lock", "upgrade"})
+            return [self.note({"op": "loop", "times": r.randint(1, 5) if small else r.randint(1, 100), "body": body})]
         if k == "yield":
             op = {"op": "yield"}
             if self.chance(0.5):
@@ -481,7 +549,95 @@ class Gen:
             return [op]
         if k == "wait":
             self.cov["op:wait"] += 1
-            return [{"op": "wait", "event": self.pick(self.events)}]
+            op = {"op": "wait", "event": self.pick(self.events)}
+            if self.chance(0.3):
+                op["timeout"] = self.dur(10, 5000)
+                self.feat("wait:timeout")
+            if self.chance(0.3):
+                op["interruptible"] = self.chance(0.7)
+                self.feat("wait:interruptible")
+            return [op]
+        if k == "thread_policy":
+            flavor = self.pick(["standard", "extended", "precedence", "time_constraint"])
+            self.cov[f"op:thread_policy:{flavor}"] += 1
+            op = {"op": "thread_policy", "policy": flavor}
+            if flavor == "extended":
+                op["timeshare"] = self.chance(0.5)
+            elif flavor == "precedence":
+                op["importance"] = r.randint(-127, 127)
+            elif flavor == "time_constraint":
+                op["realtime"] = self.realtime(admissible=not self.chance(0.15))
+            return [op]
+        if k == "task_policy":
+            self.cov["op:task_policy"] += 1
+            op = {"op": "task_policy",
+                  "role": self.pick(["foreground", "background", "control", "graphics_server", "unspecified"])}
+            if self.chance(0.2):
+                op["task"] = "kernel_task"
+            return [op]
+        if k == "setpriority":
+            self.cov["op:setpriority"] += 1
+            return [{"op": "setpriority", "nice": r.randint(-25, 25)}]
+        if k == "pthread_setschedparam":
+            self.cov["op:pthread_setschedparam"] += 1
+            return [{"op": "pthread_setschedparam", "policy": self.pick(["SCHED_OTHER", "SCHED_FIFO", "SCHED_RR"]),
+                     "priority": r.randint(0, 127)}]
+        if k == "clear_wait":
+            self.cov["op:clear_wait"] += 1
+            return [{"op": "clear_wait", "thread": self.pick(self.thread_ids)}]
+        if k == "terminate_thread":
+            others = [t for t in self.thread_ids if t != c["id"]]
+            if not others:
+                self.cov["op:run"] += 1
+                return [{"op": "run", "for": self.dur(10, 100)}]
+            self.cov["op:terminate_thread"] += 1
+            return [{"op": "terminate_thread", "thread": self.pick(others)}]
+        if k == "exit_thread":
+            self.cov["op:exit_thread"] += 1
+            return [{"op": "exit_thread"}]
+        if k == "try_lock":
+            free = [lk for lk in self.locks if lk["id"] not in c["held"]]
+            if not free:
+                self.cov["op:run"] += 1
+                return [{"op": "run", "for": self.dur(10, 100)}]
+            lk = self.pick(free)
+            mode = self.pick(["read", "write"]) if lk["kind"] == "rw" else None
+            op = {"op": "try_lock", "lock": lk["id"]}
+            fallback = {"op": "lock", "lock": lk["id"]}
+            if mode:
+                op["mode"] = fallback["mode"] = mode
+            # the `else` takes it by waiting, so either way the thread holds it after the try
+            op["else"] = [fallback]
+            self.cov[f"op:try_lock:{lk['kind']}"] += 1
+            c["held"].add(lk["id"])
+            if lk["kind"] == "spin":
+                c["spin"] += 1
+            taken.append(("lock", lk, mode))
+            return [op]
+        if k in ("upgrade", "downgrade"):
+            want = "read" if k == "upgrade" else "write"
+            i = self.pick([i for i, x in enumerate(taken) if x[0] == "lock" and x[2] == want])
+            lk = taken[i][1]
+            new = "write" if k == "upgrade" else "read"
+            taken[i] = ("lock", lk, new)
+            self.cov[f"op:{k}"] += 1
+            op = {"op": k, "lock": lk["id"]}
+            if k == "upgrade":
+                # a failed upgrade holds nothing: take it for writing again
+                op["else"] = [{"op": "lock", "lock": lk["id"], "mode": "write"}]
+            return [op]
+        if k == "funnel_switch":
+            other = "kernel" if c["funnel"] == "network" else "network"
+            op = {"op": "funnel_switch", "from": c["funnel"], "to": other}
+            c["funnel"] = other
+            self.cov["op:funnel_switch"] += 1
+            return [op]
+        if k == "funnel_merge":
+            if c["funnel"] != "kernel":
+                self.cov["op:run"] += 1
+                return [{"op": "run", "for": self.dur(10, 100)}]
+            self.cov["op:funnel_merge"] += 1
+            return [{"op": "funnel_merge"}]
         if k == "lock":
             free = [lk for lk in self.locks if lk["id"] not in c["held"]]
             if not free:
@@ -492,6 +648,9 @@ class Gen:
             op = {"op": "lock", "lock": lk["id"]}
             if mode:
                 op["mode"] = mode
+            if lk["kind"] == "spin" and self.chance(0.3):
+                op["disable_interrupts"] = True
+                self.feat("lock:disable_interrupts")
             self.cov[f"op:lock:{lk['kind']}" + (f":{mode}" if mode else "")] += 1
             c["held"].add(lk["id"])
             if lk["kind"] == "spin":
@@ -680,6 +839,16 @@ def check_accounting(path):
                 if o.get("max_job", 0) < -1 or o["max_at_ns"] < -1:
                     bad.append(f"{where}: max_at_ns {o['max_at_ns']}, max_job {o.get('max_job')}")
                 o = {k: v for k, v in o.items() if k not in ("max_at_ns", "max_job")}
+            # A thread's created_ns / ended_ns are -1 for never (docs/results-format.md); else
+            # inside the run, and it ends no earlier than it was created.
+            if "created_ns" in o and "ended_ns" in o:
+                created, ended, total = o["created_ns"], o["ended_ns"], d.get("duration_ns", 0)
+                for k, v in (("created_ns", created), ("ended_ns", ended)):
+                    if v < -1 or v > total:
+                        bad.append(f"{where}/{k} = {v}")
+                if ended >= 0 and (created < 0 or ended < created):
+                    bad.append(f"{where}: ended_ns {ended} with created_ns {created}")
+                o = {k: v for k, v in o.items() if k not in ("created_ns", "ended_ns")}
             for k, v in o.items():
                 walk(v, f"{where}/{k}")
         elif isinstance(o, list):
