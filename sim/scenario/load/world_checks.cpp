@@ -577,6 +577,9 @@ void Checker::handler_program(const Json& v, const std::string& ptr, InterruptSp
         continue;
       case OpKind::lock:
       case OpKind::unlock: {
+        // An unresolved lock (an error already, or "locks" itself is malformed) has no kind.
+        if (op.ref < 0 || static_cast<size_t>(op.ref) >= lock_kinds_.size() || !lock_kinds_[static_cast<size_t>(op.ref)])
+          continue;
         const std::string& name = locks_.names[static_cast<size_t>(op.ref)];
         if (lock_kinds_[static_cast<size_t>(op.ref)] != LockKind::spin) {
           error(at(p, "lock"), fmt::format("an interrupt handler may take only spin locks (lock {} is a{})",
