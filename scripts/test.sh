@@ -6,10 +6,13 @@
 #                        in build-asan: one per Catch2 test case
 #   3. generated runs    scripts/gen-scenarios.py: one per generated scenario (each run twice,
 #                        and every GEN_ASAN_EVERY'th also under the ASan binary)
+#   4. fuzzed scenarios  scripts/fuzz-scenarios.py: one per mutant of a bundled scenario (exit
+#                        0, 1, 2 or 4, never a crash, an internal error or a hang)
 # Arguments are passed to the release suite's test binary (a Catch2 filter, e.g. "[cli]"); with
 # arguments only that stage runs. Environment: BUILD_DIR (build), ASAN_BUILD_DIR (build-asan),
 # GEN_SEEDS (1:3000), GEN_JOBS (2), GEN_TIMEOUT (10 s per run), GEN_ASAN_EVERY (25),
-# SANITIZE_TIMEOUT (600 s for stage 2), SKIP_ASAN=1 or SKIP_GEN=1 to leave a stage out.
+# FUZZ_RUNS (2000), SANITIZE_TIMEOUT (600 s for stage 2), SKIP_ASAN=1, SKIP_GEN=1 or SKIP_FUZZ=1
+# to leave a stage out.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -137,6 +140,30 @@ if [ "${SKIP_GEN:-0}" != 1 ]; then
   failed=$((failed + f))
   rm -f "$log"
   stage_time generated "$t"
+fi
+
+# -- 4. fuzzed scenarios ---------------------------------------------------------------------------
+if [ "${SKIP_FUZZ:-0}" != 1 ]; then
+  t=$(date +%s)
+  echo "== 4. fuzzed scenarios (scripts/fuzz-scenarios.py, ${FUZZ_RUNS:-2000} mutants)"
+  log=$(mktemp)
+  python3 scripts/fuzz-scenarios.py --seed 1 --runs "${FUZZ_RUNS:-2000}" --binary "$BUILD_DIR/sim/cli/xnusim" \
+    --out "$BUILD_DIR/fuzz-failures" 2>&1 | tee "$log"
+  status=${PIPESTATUS[0]}
+  # its last line: "N runs, exit statuses {...}, F failures"
+  if line=$(grep -E '^[0-9]+ runs, exit statuses .*, [0-9]+ failures$' "$log" | tail -1) && [ -n "$line" ]; then
+    n=$(sed -E 's/^([0-9]+) runs.*/\1/' <<<"$line")
+    f=$(sed -E 's/.*, ([0-9]+) failures$/\1/' <<<"$line")
+    p=$((n - f))
+  else
+    p=0
+    f=1
+  fi
+  if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  passed=$((passed + p))
+  failed=$((failed + f))
+  rm -f "$log"
+  stage_time fuzzed "$t"
 fi
 
 finish
