@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "reports/html_report.hpp"
 #include "reports/json_report.hpp"
@@ -174,7 +175,19 @@ Command add_replay_command(CLI::App& parent) {
     if (real.interrupted)
       eprint("xnusim: warning: the replay was {} after {:.3f} s; the results cover what ran\n",
              real.watchdog ? "ended by the watchdog" : "interrupted", double(real.end_ns) / 1e9);
-    if (json.is_open()) json.write(reports::results_to_json_text(real_results));
+    if (json.is_open()) {
+      // The results as a simulation's, plus how the real run went (docs/results-format.md).
+      nlohmann::ordered_json doc = reports::results_to_json(real_results);
+      nlohmann::ordered_json how = nlohmann::ordered_json::object();
+      how["real_cpus"] = choice.cpus;
+      how["scheduling"] = real.sched_fifo ? "SCHED_FIFO" : "SCHED_OTHER";
+      how["interrupted"] = real.interrupted;
+      how["watchdog"] = real.watchdog;
+      how["lost_records"] = real.dropped;
+      how["warnings"] = real.warnings;
+      doc["replay"] = std::move(how);
+      json.write(reports::json_text(doc));
+    }
     if (html.is_open()) {
       reports::HtmlOptions ho;
       ho.title = s.name + " (replayed on real threads)";

@@ -447,3 +447,33 @@ TEST_CASE("replay: a set_priority on a real thread lets the other run first; --p
     if (e.value("ph", "") == "X" && e.value("name", "") == "b") b_slice = true;
   CHECK(b_slice);
 }
+
+// Issue 12, section 3: without permission for SCHED_FIFO the replay runs at SCHED_OTHER and says
+// so in a warning and in the results. As root, setpriv takes CAP_SYS_NICE out of the bounding set
+// (util-linux, present on every Debian), which makes sched_setscheduler refuse SCHED_FIFO.
+TEST_CASE("replay: refused SCHED_FIFO falls back to SCHED_OTHER with a warning and in the results",
+          "[calibration][real]") {
+  if (getuid() != 0 || std::system("command -v setpriv >/dev/null 2>&1") != 0) {
+    WARN("skipped: needs root and setpriv to take CAP_SYS_NICE away");
+    return;
+  }
+  Folder f;
+  std::string json = (f.dir / "r.json").string();
+  std::string base = (f.dir / "out").string();
+  std::string cmd = std::string("cd '") + XNUSIM_SOURCE_DIR + "' && setpriv --bounding-set -sys_nice --inh-caps -sys_nice '" +
+                    XNUSIM_BINARY + "' replay scenarios/inversion/three-threads-none.json --duration 20ms --json " +
+                    json + " >" + base + ".out 2>" + base + ".err";
+  int status = std::system(cmd.c_str());
+  REQUIRE(WIFEXITED(status));
+  std::string err = slurp(base + ".err"), out = slurp(base + ".out");
+  INFO(err << out);
+  CHECK(WEXITSTATUS(status) == 0);
+  CHECK(err.find("xnusim: warning: SCHED_FIFO was refused (not root, no CAP_SYS_NICE): fixed and realtime threads "
+                 "ran at SCHED_OTHER, so their order is not kept\n") != std::string::npos);
+  CHECK(out.find("(SCHED_OTHER fallback)") != std::string::npos);
+  nlohmann::json r = nlohmann::json::parse(std::ifstream(json));
+  CHECK(r["replay"]["scheduling"] == "SCHED_OTHER");
+  CHECK(r["replay"]["interrupted"] == false);
+  CHECK(r["replay"]["warnings"].size() == 1);
+  CHECK(r["duration_ns"] == 20'000'000);
+}
