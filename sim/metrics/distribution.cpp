@@ -63,7 +63,7 @@ void Distribution::add(int64_t v, int64_t at_ns, int64_t job) {
   sum_ += static_cast<uint64_t>(v);
   if (rows_.empty()) {
     if (make_room()) {
-      samples_.push_back(v);
+      buffer_sample(v);
       return;
     }
     fold_into_histogram();
@@ -71,13 +71,29 @@ void Distribution::add(int64_t v, int64_t at_ns, int64_t job) {
   count_in_histogram(v);
 }
 
+// Called once make_room said yes: buffered_ < buffer_cap_, so the entries (never more than the
+// samples) fit in the room paid for; they are allocated in steps up to that room, no further.
+void Distribution::buffer_sample(int64_t v) {
+  const bool repeat = buffered_ > 0 && v == last_value_;
+  if (repeat && samples_.back() < 0) {
+    --samples_.back();
+  } else {
+    if (samples_.size() == samples_.capacity())
+      samples_.reserve(static_cast<size_t>(std::min<int64_t>(
+          buffer_cap_, std::max<int64_t>(16, 2 * static_cast<int64_t>(samples_.capacity())))));
+    samples_.push_back(repeat ? -1 : v);
+    last_value_ = v;
+  }
+  ++buffered_;
+}
+
 bool Distribution::make_room() {
-  const auto held = [this] { return static_cast<int64_t>(runs_.size() + samples_.size()); };
-  if (samples_.size() == samples_.capacity()) {
-    const bool full = static_cast<int64_t>(samples_.size()) >= std::max(kMergeAt, static_cast<int64_t>(runs_.size()));
+  const auto held = [this] { return static_cast<int64_t>(runs_.size()) + buffered_; };
+  if (buffered_ == buffer_cap_) {
+    const bool full = buffered_ >= std::max(kMergeAt, static_cast<int64_t>(runs_.size()));
     if (full || !grow_samples()) {
       if (!merge_samples()) return false;
-      if (samples_.capacity() == 0 && !grow_samples()) return false;
+      if (buffer_cap_ == 0 && !grow_samples()) return false;
     }
   }
   if (held() < kExactLimit) return true;
@@ -86,7 +102,7 @@ bool Distribution::make_room() {
 }
 
 bool Distribution::grow_samples() {
-  const int64_t cap = static_cast<int64_t>(samples_.capacity());
+  const int64_t cap = buffer_cap_;
   const int64_t limit = std::max(kMergeAt, static_cast<int64_t>(runs_.size()));
   if (cap >= limit) return false;
   int64_t extra = std::min(limit, std::max<int64_t>(16, cap * 2)) - cap;
@@ -95,13 +111,12 @@ bool Distribution::grow_samples() {
     if (extra <= 0) return false;
     budget_->remaining -= extra;
   }
-  samples_.reserve(static_cast<size_t>(cap + extra));  // exactly this capacity (libstdc++)
-  if (budget_) budget_->remaining -= static_cast<int64_t>(samples_.capacity()) - (cap + extra);
+  buffer_cap_ = cap + extra;  // the entries themselves are allocated as they come (at most this many)
   return true;
 }
 
 bool Distribution::merge_samples() {
-  if (samples_.empty()) return true;
+  if (buffered_ == 0) return true;
   std::vector<Run> merged = sorted_runs();
   const int64_t grown = 2 * (static_cast<int64_t>(merged.capacity()) - static_cast<int64_t>(runs_.capacity()));
   if (budget_ && grown > 0) {
@@ -112,15 +127,23 @@ bool Distribution::merge_samples() {
   }
   runs_ = std::move(merged);
   samples_.clear();  // the buffer keeps its capacity (and its share of the budget)
+  buffered_ = 0;
   return true;
 }
 
 std::vector<Distribution::Run> Distribution::sorted_runs() const {
-  std::vector<int64_t> recent = samples_;
-  std::sort(recent.begin(), recent.end());
+  // The buffer as (value, count) pairs, sorted by value (equal values stay separate pairs).
+  std::vector<Run> recent;
+  recent.reserve(samples_.size());
+  for (int64_t e : samples_) {
+    if (e < 0) recent.back().count -= e;
+    else recent.push_back({e, 1});
+  }
+  std::sort(recent.begin(), recent.end(), [](const Run& a, const Run& b) { return a.value < b.value; });
   std::vector<Run> merged;
   size_t distinct = 0;
-  for (size_t i = 0; i < recent.size(); ++i) distinct += (i == 0 || recent[i] != recent[i - 1]) ? 1 : 0;
+  for (size_t i = 0; i < recent.size(); ++i)
+    distinct += (i == 0 || recent[i].value != recent[i - 1].value) ? 1 : 0;
   merged.reserve(runs_.size() + distinct);
   auto push = [&merged](int64_t value, int64_t n) {
     if (!merged.empty() && merged.back().value == value) {
@@ -130,9 +153,9 @@ std::vector<Distribution::Run> Distribution::sorted_runs() const {
     }
   };
   size_t r = 0;
-  for (int64_t v : recent) {
-    while (r < runs_.size() && runs_[r].value < v) push(runs_[r].value, runs_[r].count), ++r;
-    push(v, 1);
+  for (const Run& s : recent) {
+    while (r < runs_.size() && runs_[r].value < s.value) push(runs_[r].value, runs_[r].count), ++r;
+    push(s.value, s.count);
   }
   for (; r < runs_.size(); ++r) push(runs_[r].value, runs_[r].count);
   merged.shrink_to_fit();
@@ -149,9 +172,18 @@ void Distribution::count_in_histogram(int64_t v, int64_t n) {
 void Distribution::fold_into_histogram() {
   rows_.resize(kBucketCount / kSubBuckets);
   for (const Run& r : runs_) count_in_histogram(r.value, r.count);
-  for (int64_t s : samples_) count_in_histogram(s);
-  if (budget_) budget_->remaining += static_cast<int64_t>(samples_.capacity() + 2 * runs_.capacity());
+  int64_t last = 0;
+  for (int64_t e : samples_) {
+    if (e < 0) {
+      count_in_histogram(last, -e);
+    } else {
+      count_in_histogram(e);
+      last = e;
+    }
+  }
+  if (budget_) budget_->remaining += buffer_cap_ + 2 * static_cast<int64_t>(runs_.capacity());
   std::vector<int64_t>().swap(samples_);  // release the memory, not just the size
+  buffered_ = buffer_cap_ = 0;
   std::vector<Run>().swap(runs_);
 }
 

@@ -91,7 +91,17 @@ class Distribution {
   int64_t max_job_ = -1;
   Sum sum_ = 0;
   // Exact mode only; capacities are paid from the budget (a run costs two samples).
-  std::vector<int64_t> samples_;  // recent samples, unsorted
+  // Recent samples, unsorted, in arrival order, with repeats of the previous value compressed:
+  // an entry v >= 0 is a sample, an entry -k says the sample before it came k more times. A
+  // deterministic workload repeats a thread's response time job after job, so 10,000 threads'
+  // buffers stay a few entries each instead of touching fresh memory per sample (issue 13). The
+  // budget still pays for buffered_ samples against the capacity buffer_cap_, exactly as if each
+  // were stored, so when a distribution merges or folds is unchanged.
+  std::vector<int64_t> samples_;
+  int64_t buffered_ = 0;    // samples in the buffer (repeats counted)
+  int64_t buffer_cap_ = 0;  // samples the budget paid buffer room for
+  int64_t last_value_ = 0;  // the last sample buffered, while buffered_ > 0
+  void buffer_sample(int64_t v);
   std::vector<Run> runs_;         // older samples: ascending distinct values with their counts
   // Empty until the switch; then one row per power of two, each allocated (kSubBuckets counts)
   // only when a sample falls in it.

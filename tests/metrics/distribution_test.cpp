@@ -304,3 +304,43 @@ TEST_CASE("distribution: merging the buffer into runs gives the same summary as 
     }
   }
 }
+
+// Issue 13: the buffer stores a repeat of the previous sample as a count. Runs of repeats of
+// every length, across merges (a small budget forces them), must give the same exact percentiles
+// as the sorted samples: nearest rank n - floor(n / k) for p50, p90, p99, p99.9.
+TEST_CASE("distribution: repeated samples kept as counts give the exact nearest-rank percentiles",
+          "[metrics][unit]") {
+  sim::metrics::SampleBudget budget;
+  budget.remaining = 5000;  // a full buffer (4,096) and the runs: the buffer is merged 7 times
+  Distribution d(&budget);
+  std::vector<int64_t> all;
+  uint64_t x = 424242;
+  for (int run = 0; run < 3000; ++run) {
+    x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+    const int64_t v = static_cast<int64_t>(x % 50) * 100;  // 50 distinct values
+    const int len = 1 + static_cast<int>((x >> 20) % 20);
+    for (int i = 0; i < len; ++i) {
+      d.add(v);
+      all.push_back(v);
+    }
+  }
+  std::sort(all.begin(), all.end());
+  const int64_t n = static_cast<int64_t>(all.size());
+  auto at_rank = [&](int64_t k) { return all[static_cast<size_t>(n - n / k - 1)]; };
+  REQUIRE_FALSE(d.approximate());
+  const Summary s = d.summary();
+  CHECK(s.count == n);
+  CHECK(s.min == all.front());
+  CHECK(s.max == all.back());
+  CHECK(s.p50 == at_rank(2));
+  CHECK(s.p90 == at_rank(10));
+  CHECK(s.p99 == at_rank(100));
+  CHECK(s.p999 == at_rank(1000));
+  // One value 100,000 times: the buffer holds one entry and one repeat count in its first
+  // allocation (16 entries), and merges leave one run (16 bytes): 144 bytes, where a sample per
+  // entry took the whole 4,096-entry buffer (32 KB).
+  Distribution one;
+  for (int i = 0; i < 100000; ++i) one.add(777);
+  CHECK(one.memory_bytes() == 16 * 8 + 16);
+  CHECK(one.summary().p999 == 777);
+}
