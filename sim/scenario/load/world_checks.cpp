@@ -2,6 +2,7 @@
 // timers, devices, interrupts, threads). Programs are read by program_checks.cpp.
 #include <cctype>
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -147,7 +148,7 @@ bool Checker::header(const Json& root) {
 
 void Checker::machine(const Json& m, const std::string& ptr) {
   if (!require_object(m, ptr)) return;
-  check_keys(m, ptr, {"cpus", "xnu", "quantum", "costs", "calibration", "funnels"},
+  check_keys(m, ptr, {"cpus", "xnu", "quantum", "costs", "calibration", "funnels", "platform"},
              "in \"machine\"");
   MachineSpec& out = s_.machine;
   std::vector<std::string> explicit_costs;  // the costs the scenario gives itself
@@ -202,6 +203,88 @@ void Checker::machine(const Json& m, const std::string& ptr) {
     return read_enum<FunnelSetup>(v, p,
                                   {{"split", FunnelSetup::split}, {"merged", FunnelSetup::merged}});
   });
+  if (const Json* p = member(m, "platform")) platform(*p, at(ptr, "platform"));
+}
+
+// A finite number of watts (or flop/s): >= 0, or > 0 when `positive`.
+std::optional<double> Checker::read_watts(const Json& v, const std::string& ptr, bool positive) {
+  if (v.is_number()) {
+    double d = v.as_double();
+    if (std::isfinite(d) && (positive ? d > 0 : d >= 0) && d < 1e18) return d;
+  }
+  error(ptr, fmt::format("must be a {} number (got {})", positive ? "positive" : "non-negative", got(v)));
+  return std::nullopt;
+}
+
+// machine.platform: the machine as a SimGrid host (docs/platforms.md). Its cores are the
+// scenario's CPUs. Disks, links and platform files are not built yet: the keys are refused.
+void Checker::platform(const Json& v, const std::string& ptr) {
+  if (v.is_string()) {
+    error(ptr, "a platform file is not supported yet; describe the host inline")
+        .notes.push_back("\"platform\": {\"host\": \"mac\", \"pstates\": [{\"speed\": 1e9, \"idle_w\": 10, "
+                         "\"all_cores_w\": 30}]} (docs/platforms.md)");
+    return;
+  }
+  if (!require_object(v, ptr)) return;
+  // SimGrid disks, links and other hosts are not built yet (docs/platforms.md): said so, rather
+  // than "unknown key".
+  bool unbuilt = false;
+  for (const char* k : {"disks", "links", "hosts"})
+    if (member(v, k)) {
+      error(at(ptr, k), fmt::format("not supported yet: platform {} (only the host and its pstates are built)", k))
+          .notes.push_back("remove it; I/O takes a device's fixed \"service\" time (docs/platforms.md, \"Not built yet\")");
+      unbuilt = true;
+    }
+  check_keys(v, ptr, {"host", "pstates", "pstate", "off_w", "disks", "links", "hosts"}, "in \"platform\"");
+  PlatformSpec out;
+  optional_key(v, ptr, "host", out.host,
+               [&](const Json& h, const std::string& p) { return read_name(h, p, "host name"); });
+  optional_key(v, ptr, "off_w", out.off_w,
+               [&](const Json& w, const std::string& p) { return read_watts(w, p, false); });
+  const Json* ps = require(v, ptr, "pstates");
+  bool ok = ps != nullptr;
+  if (ps) {
+    std::string pp = at(ptr, "pstates");
+    if (!ps->is_array() || ps->size() == 0) {
+      error(pp, fmt::format("must be a non-empty array of pstates (got {})",
+                            ps->is_array() ? std::string("an empty array") : got(*ps)))
+          .notes.push_back("{\"speed\": 1e9, \"idle_w\": 10, \"all_cores_w\": 30}: flop/s of a core, watts");
+      ok = false;
+    } else {
+      for (size_t i = 0; i < ps->size(); ++i) {
+        const Json& e = (*ps)[i];
+        std::string ep = at(pp, std::to_string(i));
+        if (!require_object(e, ep)) {
+          ok = false;
+          continue;
+        }
+        check_keys(e, ep, {"speed", "idle_w", "epsilon_w", "all_cores_w"}, "in a pstate");
+        PstateSpec st;
+        bool have = true;
+        auto need = [&](const char* key, double& dst, bool positive) {
+          const Json* k = require(e, ep, key);
+          std::optional<double> d = k ? read_watts(*k, at(ep, key), positive) : std::nullopt;
+          if (d) dst = *d;
+          else have = false;
+        };
+        need("speed", st.speed, true);
+        need("idle_w", st.idle_w, false);
+        need("all_cores_w", st.all_cores_w, false);
+        st.epsilon_w = st.idle_w;
+        optional_key(e, ep, "epsilon_w", st.epsilon_w,
+                     [&](const Json& w, const std::string& p) { return read_watts(w, p, false); });
+        ok = ok && have;
+        out.pstates.push_back(st);
+      }
+    }
+  }
+  if (const Json* p = member(v, "pstate")) {
+    int64_t hi = out.pstates.empty() ? 0 : static_cast<int64_t>(out.pstates.size()) - 1;
+    if (auto i = read_int(*p, at(ptr, "pstate"), 0, hi, fmt::format("a pstate index from 0 to {}", hi)))
+      out.pstate = static_cast<int>(*i);
+  }
+  if (ok && !unbuilt) s_.machine.platform = out;
+  else platform_refused_ = true;
 }
 
 // machine.calibration: reads the file `xnusim calibrate` wrote (docs/calibration.md) and fills

@@ -1,0 +1,118 @@
+// machine.platform and energy (issue 14, part 1): the joules of a run come from SimGrid's host
+// energy plugin (sim/platform). Its model (SimGrid 3.32, src/plugins/host_energy.cpp, and the
+// plugin's documentation): a host with nothing to do draws Idle watts; a host in use at load L
+// (the fraction of its cores busy, 0 < L <= 1) draws Epsilon + (AllCores - Epsilon) * L, with
+// the figures of its current pstate (wattage_per_state "Idle:Epsilon:AllCores").
+#include <catch2/catch.hpp>
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "reports/json_report.hpp"
+#include "sim/platform/energy.hpp"
+#include "sim/run/simulation.hpp"
+#include "tests/support.hpp"
+
+using namespace sim;
+using testing::load_text;
+
+namespace {
+
+// One thread computes `busy` then sleeps; the run lasts 10 s.
+std::string busy_then_idle(int cpus, const std::string& platform, const std::string& extra_ops = "") {
+  return R"({"format": "xnusim-scenario", "version": 1, "name": "energy", "duration": "10s",
+    "machine": {"cpus": )" + std::to_string(cpus) + (platform.empty() ? "" : ", \"platform\": " + platform) + R"(},
+    "threads": [{"id": "worker", "mode": "fixed", "priority": 40, "program": [
+      {"op": "run", "for": "2s"})" + extra_ops + R"(]}]})";
+}
+
+const std::string kOnePstate =
+    R"({"host": "mac", "pstates": [{"speed": 1e9, "idle_w": 100, "epsilon_w": 120, "all_cores_w": 200}]})";
+
+}  // namespace
+
+TEST_CASE("platform: a CPU busy 2 s and idle 8 s uses busy and idle power for those times", "[platform][unit]") {
+  // One core, busy 2 s at load 1: 120 + (200 - 120) * 1 = 200 W -> 400 J; idle 8 s at 100 W
+  // -> 800 J. Total 1200 J.
+  run::Results r = run::run_scenario(load_text(busy_then_idle(1, kOnePstate)));
+  REQUIRE(r.energy.present);
+  CHECK(r.energy.host == "mac");
+  CHECK(r.energy.joules == Approx(1200.0).margin(1e-9));
+  CHECK(r.system.energy_mj == 1'200'000);
+  CHECK(r.energy.watts == Approx(120.0).margin(1e-9));  // 1200 J / 10 s
+  CHECK(r.energy.ns_by_pstate == std::vector<int64_t>{10'000'000'000});
+  CHECK(r.energy.pstate_changes == 0);
+}
+
+TEST_CASE("platform: with two cores and one busy the host is at half load (Epsilon to AllCores)", "[platform][unit]") {
+  // Two cores, one busy 2 s: L = 1/2, 120 + 80 / 2 = 160 W -> 320 J; idle 8 s -> 800 J: 1120 J.
+  run::Results r = run::run_scenario(load_text(busy_then_idle(2, kOnePstate)));
+  CHECK(r.system.energy_mj == 1'120'000);
+}
+
+TEST_CASE("platform: set_pstate changes the power figures from that instant", "[platform][unit]") {
+  // pstate 0 (100/120/200 W) for the first 2 s of computing: 400 J. Then set_pstate 1
+  // (50/60/100 W), 2 s more computing: 200 J, then 6 s idle at 50 W: 300 J. Total 900 J.
+  const std::string two =
+      R"({"pstates": [{"speed": 1e9, "idle_w": 100, "epsilon_w": 120, "all_cores_w": 200},
+                      {"speed": 5e8, "idle_w": 50, "epsilon_w": 60, "all_cores_w": 100}]})";
+  run::Results r = run::run_scenario(
+      load_text(busy_then_idle(1, two, R"(, {"op": "set_pstate", "pstate": 1}, {"op": "run", "for": "2s"})")));
+  CHECK(r.system.energy_mj == 900'000);
+  CHECK(r.energy.pstate_changes == 1);
+  CHECK(r.energy.ns_by_pstate == std::vector<int64_t>{2'000'000'000, 8'000'000'000});
+  CHECK(r.energy.host == "mac");  // the default host name
+}
+
+TEST_CASE("platform: interrupt handlers keep an idle CPU busy for the energy model", "[platform][unit]") {
+  // A 1 ms handler every 10 ms on an otherwise idle CPU (no entry/exit cost). A periodic source
+  // first asserts one period in, at 10 ms, and the one due at 10 s is the end of the run: 999
+  // handlers, 0.999 s in interrupt context, which the metrics count as interrupt time. The
+  // energy counts it as busy: 0.999 s at 200 W + 9.001 s at 100 W = 1000 J + 0.999 x 100 W
+  // = 1099.9 J.
+  run::Results r = run::run_scenario(load_text(R"({"format": "xnusim-scenario", "version": 1, "duration": "10s",
+    "machine": {"cpus": 1, "platform": )" + kOnePstate + R"(},
+    "interrupts": [{"id": "tick", "cpu": 0, "arrival": {"periodic": "10ms"}, "handler": "1ms"}],
+    "threads": []})"));
+  CHECK(r.cpus[0].interrupt_ns == 999'000'000);
+  CHECK(r.system.energy_mj == 1'099'900);
+}
+
+TEST_CASE("platform: a CPU-only scenario gives the same results with and without a platform", "[platform][unit]") {
+  // Several threads on two CPUs with costs: every key but the energy ones is byte-identical.
+  auto scenario = [](const std::string& platform) {
+    return R"({"format": "xnusim-scenario", "version": 1, "name": "same", "duration": "1s", "seed": 5,
+      "machine": {"cpus": 2, "costs": {"context_switch": "3us", "thread_wakeup": "1us"})" +
+           (platform.empty() ? "" : ", \"platform\": " + platform) + R"(},
+      "threads": [
+        {"id": "a", "program": [{"op": "loop", "forever": true, "body": [
+          {"op": "run", "for": {"uniform": ["100us", "2ms"]}}, {"op": "sleep", "for": {"exponential": "1ms"}}]}]},
+        {"id": "b", "priority": 20, "program": [{"op": "run", "for": "10s"}]},
+        {"id": "p", "mode": "fixed", "priority": 50, "period": "5ms", "program": [{"op": "run", "for": "500us"}]}]})";
+  };
+  std::string plain = reports::results_to_json_text(run::run_scenario(load_text(scenario(""))));
+  run::Results with = run::run_scenario(load_text(scenario(kOnePstate)));
+  nlohmann::ordered_json j = nlohmann::ordered_json::parse(reports::results_to_json_text(with));
+  REQUIRE(j.contains("energy"));
+  REQUIRE(j["system"].contains("energy_mj"));
+  j.erase("energy");
+  j["system"].erase("energy_mj");
+  CHECK(reports::json_text(j) == plain);
+  CHECK(nlohmann::json::parse(plain).contains("energy") == false);
+  // The energy is between all-idle and all-busy: 100 J and 200 J for 1 s.
+  CHECK(with.system.energy_mj > 100'000);
+  CHECK(with.system.energy_mj < 200'000);
+}
+
+TEST_CASE("platform: the platform XML names the host, its cores, speeds and power figures", "[platform][unit]") {
+  platform::HostSpec h;
+  h.name = "mac";
+  h.cores = 2;
+  h.pstates = {platform::Pstate{1e9, 100, 120, 200}, platform::Pstate{5e8, 50, 60, 100}};
+  h.off_w = 5;
+  std::string xml = platform::platform_xml(h);
+  CHECK(xml.find(R"(<host id="mac" speed="1000000000f,500000000f" pstate="0" core="2">)") != std::string::npos);
+  CHECK(xml.find(R"(<prop id="wattage_per_state" value="100:120:200,50:60:100" />)") != std::string::npos);
+  CHECK(xml.find(R"(<prop id="wattage_off" value="5" />)") != std::string::npos);
+}
