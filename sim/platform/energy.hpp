@@ -8,7 +8,7 @@
 // (cpus + 1) durations, whatever the run's length) determines the energy exactly; at the end of
 // the run the adapter replays it on a SimGrid host built from the platform (one exec per active
 // core for each duration, a sleep when none is active) and reads the joules from SimGrid's host
-// energy plugin (sg_host_get_consumed_energy). This header does not include SimGrid.
+// energy plugin (sg_host_get_consumed_energy). Nothing here includes or links SimGrid.
 #pragma once
 
 #include <cstdint>
@@ -17,47 +17,16 @@
 
 #include "sim/core/trace.hpp"
 #include "sim/dispatcher/dispatcher.hpp"
+#include "sim/platform/host.hpp"
 
 namespace sim::platform {
 
-// One performance state of the host, as SimGrid's energy plugin reads it (the host property
-// wattage_per_state "idle:epsilon:all_cores" for each pstate).
-struct Pstate {
-  double speed = 1e9;     // flop/s of one core
-  double idle_w = 0;      // nothing runs on the host
-  double epsilon_w = 0;   // the host is in use but its load is (close to) zero
-  double all_cores_w = 0; // every core at 100%
-};
-
-struct HostSpec {
-  std::string name = "mac";
-  int cores = 1;
-  std::vector<Pstate> pstates;
-  double off_w = 0;  // wattage_off (the host is never switched off in a run; kept for the file)
-  int pstate = 0;    // the pstate at the start of the run
-};
-
-// Time (ns) the host spent in each pstate with each number of active cores.
-struct LoadTable {
-  int cores = 1;
-  std::vector<std::vector<int64_t>> ns;  // [pstate][active cores 0..cores]
-};
-
-struct EnergyReport {
-  double joules = 0;                       // for the whole run, from SimGrid's plugin
-  std::vector<int64_t> ns_by_pstate;       // time spent in each pstate
-  int64_t pstate_changes = 0;              // set_pstate ops that changed it
-  std::string error;                       // non-empty when SimGrid could not be run
-};
-
 // Replays `table` on a SimGrid host built from `host` and returns the joules its energy plugin
-// reports. Runs SimGrid in a child process (Debian's SimGrid 3.32 allows one Engine per
-// process, and a process may run many simulations: compare, sweep, tests), so the caller's
-// process never creates an Engine.
+// reports. SimGrid runs in a child process that loads the SimGrid module (libxnusim-simgrid.so,
+// the only code linked with SimGrid) with dlopen: Debian's SimGrid 3.32 allows one Engine per
+// process and a process may run many simulations (compare, sweep, tests), and a run without a
+// platform must not load SimGrid at all (its libraries alone add about 0.1 s to a start).
 EnergyReport energy_from_simgrid(const HostSpec& host, const LoadTable& table);
-
-// The platform XML that describes `host` the way SimGrid 3.32 reads it (docs/platforms.md).
-std::string platform_xml(const HostSpec& host);
 
 class EnergyMeter final : public core::TraceSink, public dispatcher::OpHandler {
  public:

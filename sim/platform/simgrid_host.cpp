@@ -1,53 +1,24 @@
-// The only file that runs SimGrid: builds the host from the platform, replays a LoadTable on
-// it and reads the joules from the host energy plugin (SimGrid 3.32 as Debian ships it).
+// The SimGrid module (libxnusim-simgrid.so): the only code linked with SimGrid (3.32 as Debian
+// ships it). It builds the host from the platform file, replays a LoadTable on it and reads the
+// joules from the host energy plugin. Loaded with dlopen by a child process (simgrid_child.cpp).
 #include <simgrid/plugins/energy.h>
 #include <simgrid/s4u.hpp>
 
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <string>
+#include <cstddef>
+#include <cstdint>
+#include <exception>
 #include <vector>
 
-#include <fmt/format.h>
-
-#include "sim/platform/energy.hpp"
+#include "sim/platform/host.hpp"
 
 namespace sim::platform {
 
-std::string platform_xml(const HostSpec& host) {
-  std::string speeds, watts;
-  for (size_t i = 0; i < host.pstates.size(); ++i) {
-    const Pstate& p = host.pstates[i];
-    if (i) {
-      speeds += ",";
-      watts += ",";
-    }
-    speeds += fmt::format("{:.17g}f", p.speed);
-    watts += fmt::format("{:.17g}:{:.17g}:{:.17g}", p.idle_w, p.epsilon_w, p.all_cores_w);
-  }
-  return fmt::format(
-      "<?xml version='1.0'?>\n"
-      "<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n"
-      "<platform version=\"4.1\">\n"
-      "  <zone id=\"world\" routing=\"Full\">\n"
-      "    <host id=\"{}\" speed=\"{}\" pstate=\"{}\" core=\"{}\">\n"
-      "      <prop id=\"wattage_per_state\" value=\"{}\" />\n"
-      "      <prop id=\"wattage_off\" value=\"{:.17g}\" />\n"
-      "    </host>\n"
-      "  </zone>\n"
-      "</platform>\n",
-      host.name, speeds, host.pstate, host.cores, watts, host.off_w);
-}
-
 namespace {
 
-// In the child: one Engine, the host, one actor that lives through the table. Returns joules.
-double replay(const HostSpec& spec, const LoadTable& table, const std::string& file) {
+// One Engine, the host, and one actor that lives through the table: for each pstate, for each
+// number k of busy cores, k execs of `speed x duration` flops each (one core each) or, for k = 0,
+// a sleep of that duration.
+double replay(const HostSpec& spec, const LoadTable& table, const char* file) {
   int argc = 2;
   char arg0[] = "xnusim";
   char arg1[] = "--log=root.thres:critical";
@@ -80,44 +51,14 @@ double replay(const HostSpec& spec, const LoadTable& table, const std::string& f
 
 }  // namespace
 
-EnergyReport energy_from_simgrid(const HostSpec& host, const LoadTable& table) {
-  EnergyReport r;
-  char path[] = "/tmp/xnusim-platform-XXXXXX";
-  int fd = mkstemp(path);
-  if (fd < 0) {
-    r.error = fmt::format("cannot write the platform file: {}", std::strerror(errno));
-    return r;
+extern "C" int xnusim_simgrid_energy(const HostSpec* host, const LoadTable* table, const char* platform_file,
+                                     double* joules) {
+  try {
+    *joules = replay(*host, *table, platform_file);
+    return 0;
+  } catch (const std::exception&) {
+    return 1;
   }
-  std::string xml = platform_xml(host);
-  bool written = write(fd, xml.data(), xml.size()) == static_cast<ssize_t>(xml.size());
-  close(fd);
-  int pipe_fds[2];
-  if (!written || pipe(pipe_fds) != 0) {
-    unlink(path);
-    r.error = "cannot prepare the SimGrid run";
-    return r;
-  }
-  std::fflush(nullptr);
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(pipe_fds[0]);
-    double joules = replay(host, table, path);
-    ssize_t n = write(pipe_fds[1], &joules, sizeof joules);
-    _exit(n == sizeof joules ? 0 : 1);
-  }
-  close(pipe_fds[1]);
-  double joules = 0;
-  ssize_t got = pid > 0 ? read(pipe_fds[0], &joules, sizeof joules) : -1;
-  close(pipe_fds[0]);
-  int status = 0;
-  if (pid > 0) waitpid(pid, &status, 0);
-  unlink(path);
-  if (got != static_cast<ssize_t>(sizeof joules) || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    r.error = "SimGrid's energy run failed";
-    return r;
-  }
-  r.joules = joules;
-  return r;
 }
 
 }  // namespace sim::platform
