@@ -5,6 +5,10 @@
 // the figures of its current pstate (wattage_per_state "Idle:Epsilon:AllCores").
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -115,4 +119,35 @@ TEST_CASE("platform: the platform XML names the host, its cores, speeds and powe
   CHECK(xml.find(R"(<host id="mac" speed="1000000000f,500000000f" pstate="0" core="2">)") != std::string::npos);
   CHECK(xml.find(R"(<prop id="wattage_per_state" value="100:120:200,50:60:100" />)") != std::string::npos);
   CHECK(xml.find(R"(<prop id="wattage_off" value="5" />)") != std::string::npos);
+}
+
+TEST_CASE("platform: SimGrid is loaded only by the energy run's child, never by the running process", "[platform][unit]") {
+  // A run with a platform (its energy comes from SimGrid, in a child process) and one without:
+  // neither maps SimGrid's library into this process (ARCHITECTURE.md, "Where SimGrid fits";
+  // issue 14: xnusim without a platform does not touch SimGrid at run time).
+  run::Results with = run::run_scenario(load_text(busy_then_idle(1, kOnePstate)));
+  run::Results without = run::run_scenario(load_text(busy_then_idle(1, "")));
+  CHECK(with.system.energy_mj == 1'200'000);
+  CHECK_FALSE(without.energy.present);
+  CHECK(without.system.energy_mj == -1);
+  std::ifstream maps("/proc/self/maps");
+  std::string text((std::istreambuf_iterator<char>(maps)), std::istreambuf_iterator<char>());
+  REQUIRE_FALSE(text.empty());
+  CHECK(text.find("libsimgrid") == std::string::npos);
+  CHECK(text.find("libxnusim-simgrid") == std::string::npos);
+}
+
+TEST_CASE("platform: a missing SimGrid module is an error naming it, not a wrong energy", "[platform][unit]") {
+  const char* old = std::getenv("XNUSIM_SIMGRID_MODULE");
+  std::string saved = old ? old : "";
+  setenv("XNUSIM_SIMGRID_MODULE", "/nonexistent/libxnusim-simgrid.so", 1);
+  std::string message;
+  try {
+    run::run_scenario(load_text(busy_then_idle(1, kOnePstate)));
+  } catch (const std::exception& e) {
+    message = e.what();
+  }
+  if (old) setenv("XNUSIM_SIMGRID_MODULE", saved.c_str(), 1);
+  else unsetenv("XNUSIM_SIMGRID_MODULE");
+  CHECK(message.find("cannot load the SimGrid module /nonexistent/libxnusim-simgrid.so") != std::string::npos);
 }
