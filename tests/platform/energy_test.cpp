@@ -14,6 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "reports/json_report.hpp"
+#include "reports/text_report.hpp"
+#include "sim/cli/compare_table.hpp"
 #include "sim/platform/energy.hpp"
 #include "sim/run/simulation.hpp"
 #include "tests/support.hpp"
@@ -150,4 +152,29 @@ TEST_CASE("platform: a missing SimGrid module is an error naming it, not a wrong
   if (old) setenv("XNUSIM_SIMGRID_MODULE", saved.c_str(), 1);
   else unsetenv("XNUSIM_SIMGRID_MODULE");
   CHECK(message.find("cannot load the SimGrid module /nonexistent/libxnusim-simgrid.so") != std::string::npos);
+}
+
+TEST_CASE("platform: the text summary and compare's energy table show the energy", "[platform][unit]") {
+  // Policies differ in nothing here (one thread, one CPU), so the energy is 1200 J in both
+  // columns and no cell is marked best.
+  run::Options a;
+  a.policy = "xnu";
+  run::Options b;
+  b.policy = "fixed";
+  run::Results ra = run::run_scenario(load_text(busy_then_idle(1, kOnePstate)), a);
+  run::Results rb = run::run_scenario(load_text(busy_then_idle(2, kOnePstate)), b);  // 1120 J
+  std::string text = reports::text_summary(ra);
+  CHECK(text.find("energy: 1200.000 J (120.000 W mean) on host mac, 0 pstate changes\n") != std::string::npos);
+  cli::CompareTable table;
+  table.columns.push_back(cli::CompareColumn{"xnu", {}, {&ra}, {}});
+  table.columns.push_back(cli::CompareColumn{"fixed", {}, {&rb}, {}});
+  std::string out = cli::render_compare_tables(table);
+  CHECK(out.find("\nenergy (J)\n") != std::string::npos);
+  CHECK(out.find("host mac   1200.000    1120.000*\n") != std::string::npos);
+  // Without a platform neither appears.
+  run::Results plain = run::run_scenario(load_text(busy_then_idle(1, "")));
+  CHECK(reports::text_summary(plain).find("energy:") == std::string::npos);
+  cli::CompareTable none;
+  none.columns.push_back(cli::CompareColumn{"xnu", {}, {&plain}, {}});
+  CHECK(cli::render_compare_tables(none).find("energy") == std::string::npos);
 }
