@@ -28,6 +28,15 @@ namespace sim::platform {
 // platform must not load SimGrid at all (its libraries alone add about 0.1 s to a start).
 EnergyReport energy_from_simgrid(const HostSpec& host, const LoadTable& table);
 
+// Loads a platform file in SimGrid (in a child process, as above) and says what it declares
+// for `host`. `error` is non-empty when that could not be done at all (no module, a crash of
+// SimGrid on a malformed file).
+struct FileHostRead {
+  FileHost host;
+  std::string error;
+};
+FileHostRead inspect_platform_file(const std::string& path, const std::string& host);
+
 class EnergyMeter final : public core::TraceSink, public dispatcher::OpHandler {
  public:
   // Registers the set_pstate op with the dispatcher. `host.cores` must be the scenario's CPUs.

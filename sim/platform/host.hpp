@@ -20,6 +20,8 @@ struct Pstate {
 
 struct HostSpec {
   std::string name = "mac";
+  std::string file;  // a platform XML file that declares the host (then the figures below are
+                     // not used: SimGrid reads them from the file); "" = built from the figures
   int cores = 1;
   std::vector<Pstate> pstates;
   double off_w = 0;  // wattage_off (the host is never switched off in a run; kept for the file)
@@ -42,10 +44,21 @@ struct EnergyReport {
 // The platform XML that describes `host` the way SimGrid 3.32 reads it (docs/platforms.md).
 std::string platform_xml(const HostSpec& host);
 
-// The entry point of the SimGrid module (libxnusim-simgrid.so): builds the host from
+// What a platform file says about one host, read by SimGrid itself (inspect_platform_file).
+struct FileHost {
+  int status = 0;            // 0 read; 1 SimGrid could not read the file; 2 no such host
+  int cores = 0;
+  int pstates = 0;
+  int pstate = 0;            // the host's pstate at the start
+  int has_wattage = 0;       // it has the wattage_per_state property the energy plugin needs
+  char hosts[512] = {0};     // status 2: the file's hosts, comma-separated (cut short)
+};
+
+// The entry points of the SimGrid module (libxnusim-simgrid.so): builds the host from
 // `platform_file`, replays `table` on it and stores the joules SimGrid's host energy plugin
 // reports. Returns 0 on success. Called once per process (one SimGrid Engine per process).
 extern "C" int xnusim_simgrid_energy(const HostSpec* host, const LoadTable* table, const char* platform_file,
                                      double* joules);
+extern "C" void xnusim_simgrid_inspect(const char* platform_file, const char* host, FileHost* out);
 
 }  // namespace sim::platform

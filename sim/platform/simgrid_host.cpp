@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <string>
 #include <vector>
 
 #include "sim/platform/host.hpp"
@@ -27,7 +28,7 @@ double replay(const HostSpec& spec, const LoadTable& table, const char* file) {
   sg_host_energy_plugin_init();
   e.load_platform(file);
   simgrid::s4u::Host* host = simgrid::s4u::Host::by_name(spec.name);
-  simgrid::s4u::Actor::create("load", host, [&spec, &table, host] {
+  simgrid::s4u::Actor::create("load", host, [&table, host] {
     for (size_t p = 0; p < table.ns.size(); ++p) {
       host->set_pstate(p);
       for (size_t k = 0; k < table.ns[p].size(); ++k) {
@@ -40,7 +41,7 @@ double replay(const HostSpec& spec, const LoadTable& table, const char* file) {
         }
         std::vector<simgrid::s4u::ExecPtr> execs;
         for (size_t i = 0; i < k; ++i)
-          execs.push_back(simgrid::s4u::this_actor::exec_async(spec.pstates[p].speed * seconds));
+          execs.push_back(simgrid::s4u::this_actor::exec_async(host->get_pstate_speed(p) * seconds));
         for (simgrid::s4u::ExecPtr& x : execs) x->wait();
       }
     }
@@ -50,6 +51,33 @@ double replay(const HostSpec& spec, const LoadTable& table, const char* file) {
 }
 
 }  // namespace
+
+extern "C" void xnusim_simgrid_inspect(const char* platform_file, const char* host_name, FileHost* out) {
+  try {
+    int argc = 2;
+    char arg0[] = "xnusim";
+    char arg1[] = "--log=root.thres:critical";
+    char* argv[] = {arg0, arg1, nullptr};
+    simgrid::s4u::Engine e(&argc, argv);
+    sg_host_energy_plugin_init();
+    e.load_platform(platform_file);
+    simgrid::s4u::Host* h = e.host_by_name_or_null(host_name);
+    if (!h) {
+      out->status = 2;
+      std::string names;
+      for (simgrid::s4u::Host* x : e.get_all_hosts()) names += (names.empty() ? "" : ", ") + x->get_name();
+      names.copy(out->hosts, sizeof out->hosts - 1);
+      return;
+    }
+    out->cores = h->get_core_count();
+    out->pstates = static_cast<int>(h->get_pstate_count());
+    out->pstate = static_cast<int>(h->get_pstate());
+    out->has_wattage = h->get_property("wattage_per_state") != nullptr;
+    out->status = 0;
+  } catch (const std::exception&) {
+    out->status = 1;
+  }
+}
 
 extern "C" int xnusim_simgrid_energy(const HostSpec* host, const LoadTable* table, const char* platform_file,
                                      double* joules) {

@@ -75,6 +75,7 @@ platform::HostSpec host_of(const scenario::Scenario& s) {
   const scenario::PlatformSpec& p = *s.machine.platform;
   platform::HostSpec h;
   h.name = p.host;
+  h.file = p.file_path;
   h.cores = s.machine.cpus;
   h.off_w = p.off_w;
   h.pstate = p.pstate;

@@ -36,6 +36,11 @@ struct PstateSpec {
 
 struct PlatformSpec {
   std::string host = "mac";
+  // A platform XML file (docs/platforms.md): as written, and resolved against the scenario's
+  // folder. With a file, SimGrid reads the host's speeds and power figures from it; `pstates`
+  // then only has as many entries as the file's host has pstates (for set_pstate's check).
+  std::string file;
+  std::string file_path;
   std::vector<PstateSpec> pstates;
   int pstate = 0;  // at the start of the run
   double off_w = 0;

@@ -18,6 +18,7 @@
 #include "sim/cli/compare_table.hpp"
 #include "sim/platform/energy.hpp"
 #include "sim/run/simulation.hpp"
+#include "sim/scenario/loader.hpp"
 #include "tests/support.hpp"
 
 using namespace sim;
@@ -177,4 +178,29 @@ TEST_CASE("platform: the text summary and compare's energy table show the energy
   cli::CompareTable none;
   none.columns.push_back(cli::CompareColumn{"xnu", {}, {&plain}, {}});
   CHECK(cli::render_compare_tables(none).find("energy") == std::string::npos);
+}
+
+TEST_CASE("platform: a SimGrid platform file gives the host, its pstates and power figures", "[platform][unit]") {
+  // scenarios/platform/dual-g5.xml: host mac, 2 cores, wattage_per_state "60:70:130, 40:45:80".
+  // Both CPUs busy 1 s in pstate 0: 130 J; then one CPU 1 s in pstate 1 (load 1/2):
+  // 45 + (80 - 45) / 2 = 62.5 J; then 8 s idle in pstate 1 at 40 W: 320 J. 512.5 J in all.
+  scenario::LoadResult r =
+      scenario::load_scenario_file(std::string(XNUSIM_SOURCE_DIR) + "/scenarios/platform/file-pstates.json");
+  REQUIRE(r.scenario);
+  REQUIRE(r.scenario->machine.platform);
+  CHECK(r.scenario->machine.platform->file == "dual-g5.xml");
+  CHECK(r.scenario->machine.platform->pstates.size() == 2);  // read from the file by SimGrid
+  run::Results res = run::run_scenario(*r.scenario);
+  CHECK(res.system.energy_mj == 512'500);
+  CHECK(res.energy.ns_by_pstate == std::vector<int64_t>{1'000'000'000, 9'000'000'000});
+  // The same host inline gives the same joules.
+  std::string inline_host = R"({"format": "xnusim-scenario", "version": 1, "duration": "10s",
+    "machine": {"cpus": 2, "platform": {"pstates": [
+      {"speed": 2e9, "idle_w": 60, "epsilon_w": 70, "all_cores_w": 130},
+      {"speed": 1e9, "idle_w": 40, "epsilon_w": 45, "all_cores_w": 80}]}},
+    "threads": [
+      {"id": "a", "mode": "fixed", "priority": 40, "cpu": 0, "program": [
+        {"op": "run", "for": "1s"}, {"op": "set_pstate", "pstate": 1}, {"op": "run", "for": "1s"}]},
+      {"id": "b", "mode": "fixed", "priority": 40, "cpu": 1, "program": [{"op": "run", "for": "1s"}]}]})";
+  CHECK(run::run_scenario(load_text(inline_host)).system.energy_mj == 512'500);
 }

@@ -169,6 +169,7 @@ class Checker {
   void machine(const Json& m, const std::string& ptr);
   void calibration(const std::string& ptr, const std::vector<std::string>& explicit_costs);
   void platform(const Json& v, const std::string& ptr);
+  bool platform_file(const std::string& ptr, PlatformSpec& out);
   std::optional<double> read_watts(const Json& v, const std::string& ptr, bool positive);
   const Json* declare(const Json& root, const std::string& key, Ids& ids);
   void lock(const Json& e, const std::string& ptr, size_t i);
