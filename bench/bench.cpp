@@ -66,6 +66,16 @@ scenario::Scenario mixed(int cpus, int threads, Duration duration) {
   return s;
 }
 
+// The same with machine.platform (docs/platforms.md): the energy meter listens to every event
+// and SimGrid replays its load table once at the end (bench/README.md, "Platform").
+scenario::Scenario with_platform(scenario::Scenario s) {
+  scenario::PlatformSpec p;
+  p.pstates = {scenario::PstateSpec{2e9, 60, 70, 130}};
+  s.machine.platform = p;
+  s.name += "-platform";
+  return s;
+}
+
 // A bundled scenario run for `duration` (its expects are not checked here).
 scenario::Scenario bundled(const char* file, Duration duration) {
   scenario::LoadResult r = scenario::load_scenario_file(std::string(XNUSIM_SOURCE_DIR "/") + file);
@@ -83,6 +93,11 @@ const std::vector<Case>& cases() {
       {"bench-10", "Bench-10 task set, 1 CPU, 100 s",
        [] { return bundled("scenarios/basics/bench-10.json", Duration::seconds(100)); }},
       {"mixed-50", "2 CPUs, 50 looping threads, 100 s", [] { return mixed(2, 50, Duration::seconds(100)); }},
+      {"mixed-50-platform", "mixed-50 with a platform (energy)",
+       [] { return with_platform(mixed(2, 50, Duration::seconds(100))); }},
+      {"mixed-50-1000s", "mixed-50 for 1000 s", [] { return mixed(2, 50, Duration::seconds(1000)); }},
+      {"mixed-50-1000s-platform", "mixed-50 for 1000 s with a platform (energy)",
+       [] { return with_platform(mixed(2, 50, Duration::seconds(1000))); }},
       {"mixed-1000", "16 CPUs, 1000 looping threads, 10 s", [] { return mixed(16, 1000, Duration::seconds(10)); }},
       {"idle-desktop", "about 150 mostly sleeping threads, 1 simulated hour",
        [] { return bundled("scenarios/basics/idle-desktop.json", Duration::seconds(3600)); }},

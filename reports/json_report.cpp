@@ -23,6 +23,7 @@ template <typename T>
 ordered_json object_json(const std::vector<metrics::Field<T>>& fields, const T& object) {
   ordered_json j = ordered_json::object();
   for (const metrics::Field<T>& f : fields) {
+    if (f.shown && !f.shown(object)) continue;
     ordered_json* node = &j;
     std::string_view path = f.path;
     for (size_t dot = path.find('.'); dot != std::string_view::npos; dot = path.find('.')) {
@@ -150,6 +151,17 @@ ordered_json results_to_json(const metrics::Results& r) {
   j["devices"] = std::move(devices);
 
   j["system"] = object_json(metrics::system_fields(), r.system);
+
+  // Only with machine.platform, so that a run without one is unchanged (results-format.md).
+  if (r.energy.present) {
+    ordered_json e = ordered_json::object();
+    e["host"] = r.energy.host;
+    e["joules"] = r.energy.joules;
+    e["watts"] = r.energy.watts;
+    e["pstate_changes"] = r.energy.pstate_changes;
+    e["ns_by_pstate"] = r.energy.ns_by_pstate;
+    j["energy"] = std::move(e);
+  }
 
   ordered_json expect = ordered_json::array();
   for (const auto& e : r.expect) {

@@ -360,6 +360,10 @@ std::string text_summary(const metrics::Results& r, const TextOptions& options) 
                  r.system.context_switches, r.system.events,
                  panics == 0 ? std::string("no panics")
                              : fmt::format("{} panic{}", panics, panics == 1 ? "" : "s"));
+  if (r.energy.present)
+    fmt::format_to(std::back_inserter(out), "energy: {:.3f} J ({:.3f} W mean) on host {}, {} pstate change{}\n",
+                   r.energy.joules, r.energy.watts, r.energy.host, r.energy.pstate_changes,
+                   r.energy.pstate_changes == 1 ? "" : "s");
   const size_t width = options.wide ? std::string::npos : kSummaryColumns;
   for (const auto& p : r.system.panics) append_wrapped(out, "panic: " + p, width);
   std::string warned;

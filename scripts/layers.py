@@ -28,18 +28,21 @@ LAYERS = {
     "sim/dispatcher": (["sim/policies", "sim/model", "sim/core"], ["fmt/"]),
     "sim/sync": (["sim/dispatcher", "sim/model", "sim/core"], ["fmt/"]),
     "sim/iokit_model": (["sim/sync", "sim/dispatcher", "sim/model", "sim/core"], ["fmt/"]),
+    # The only SimGrid code (ARCHITECTURE.md, "Where SimGrid fits").
+    "sim/platform": (["sim/dispatcher", "sim/model", "sim/core"], ["fmt/", "simgrid/", "xbt/"]),
     "sim/metrics": (["sim/model", "sim/core"], ["fmt/"]),
-    # The loader checks expect metric names against the metric catalogue (sim/metrics).
-    "sim/scenario": (["sim/iokit_model", "sim/sync", "sim/dispatcher", "sim/policies", "sim/model",
+    # The loader checks expect metric names against the metric catalogue (sim/metrics), and has
+    # SimGrid read a platform file (sim/platform, which runs it in a child process).
+    "sim/scenario": (["sim/iokit_model", "sim/platform", "sim/sync", "sim/dispatcher", "sim/policies", "sim/model",
                       "sim/metrics", "sim/core"], ["fmt/", "nlohmann/"]),
     "reports": (["sim/metrics", "sim/core"], ["fmt/", "nlohmann/"]),
-    "sim/run": (["sim/scenario", "sim/iokit_model", "sim/sync", "sim/dispatcher", "sim/policies",
+    "sim/run": (["sim/scenario", "sim/platform", "sim/iokit_model", "sim/sync", "sim/dispatcher", "sim/policies",
                  "sim/model", "sim/metrics", "sim/core"], ["fmt/"]),
     # The real-hardware backend (Linux only): calibrate and replay.
-    "sim/calibration": (["sim/run", "reports", "sim/scenario", "sim/iokit_model", "sim/sync",
+    "sim/calibration": (["sim/run", "reports", "sim/scenario", "sim/platform", "sim/iokit_model", "sim/sync",
                          "sim/dispatcher", "sim/policies", "sim/model", "sim/metrics", "sim/core"],
                         ["fmt/", "nlohmann/"]),
-    "sim/cli": (["sim/calibration", "sim/run", "reports", "sim/scenario", "sim/iokit_model", "sim/sync",
+    "sim/cli": (["sim/calibration", "sim/run", "reports", "sim/scenario", "sim/platform", "sim/iokit_model", "sim/sync",
                  "sim/dispatcher", "sim/policies", "sim/model", "sim/metrics", "sim/core"],
                 ["fmt/", "nlohmann/", "CLI/"]),
 }

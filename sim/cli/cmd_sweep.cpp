@@ -183,7 +183,8 @@ SweepRecord run_point(const SweepManifest& m, const SweepPoint& p, const Variant
 }
 
 // The metrics a sweep records when none is asked for: every metric the scenario's expects name
-// (the numbers its author cared about), then the system's context switches.
+// (the numbers its author cared about), then the system's context switches, and the energy
+// (system.energy_mj) when the scenario has a platform.
 std::vector<std::string> default_metrics(const scenario::Scenario& s) {
   std::vector<std::string> out;
   for (const scenario::ExpectSpec& e : s.expects) {
@@ -200,6 +201,9 @@ std::vector<std::string> default_metrics(const scenario::Scenario& s) {
     if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
   }
   if (std::find(out.begin(), out.end(), "system.context_switches") == out.end()) out.emplace_back("system.context_switches");
+  // With a platform, the run's energy too (docs/platforms.md).
+  if (s.machine.platform && std::find(out.begin(), out.end(), "system.energy_mj") == out.end())
+    out.emplace_back("system.energy_mj");
   return out;
 }
 

@@ -235,6 +235,59 @@ std::string render_compare_tables(const CompareTable& table) {
     if (hidden > 0)
       out += fmt::format("  ({} other thread{}: 0 or no value in every configuration)\n", hidden, hidden == 1 ? "" : "s");
   }
+  // The host's energy (machine.platform, docs/platforms.md): one row, lowest marked "*".
+  bool any_energy = false;
+  for (const CompareColumn& c : table.columns)
+    for (const metrics::Results* r : c.runs) any_energy = any_energy || r->energy.present;
+  if (any_energy) {
+    std::vector<std::string> texts(table.columns.size());
+    std::vector<std::optional<Estimate>> es(table.columns.size());
+    std::string host;
+    for (size_t ci = 0; ci < table.columns.size(); ++ci) {
+      const CompareColumn& c = table.columns[ci];
+      std::vector<double> samples;
+      for (const metrics::Results* r : c.runs)
+        if (r->energy.present) {
+          samples.push_back(r->energy.joules);
+          host = r->energy.host;
+        }
+      if (!c.failures.empty()) texts[ci] = "error";
+      else if (samples.empty()) texts[ci] = "-";
+      else {
+        es[ci] = estimate(samples);
+        texts[ci] = es[ci]->n <= 1 ? fmt::format("{:.3f}", es[ci]->mean)
+                                   : fmt::format("{:.3f} ±{:.3f}", es[ci]->mean, es[ci]->half);
+      }
+    }
+    std::optional<double> best;
+    bool all_equal = true;
+    for (const auto& e : es)
+      if (e) {
+        if (best && e->mean != *best) all_equal = false;
+        if (!best || e->mean < *best) best = e->mean;
+      }
+    std::string row = "host " + host;
+    size_t first_width = std::max(label_width, row.size());
+    std::vector<size_t> widths(table.columns.size(), 0);
+    for (size_t ci = 0; ci < table.columns.size(); ++ci) {
+      for (const auto& h : heads) widths[ci] = std::max(widths[ci], h[ci].size());
+      widths[ci] = std::max(widths[ci], texts[ci].size() + 1);
+    }
+    out += "\nenergy (J)\n";
+    for (size_t h = heads.size(); h-- > 0;) {
+      std::string line = fmt::format("  {:<{}}", h == 0 ? head_labels[0] : head_labels[h], first_width);
+      for (size_t ci = 0; ci < table.columns.size(); ++ci) line += fmt::format("  {:>{}} ", heads[h][ci], widths[ci]);
+      while (!line.empty() && line.back() == ' ') line.pop_back();
+      out += line + '\n';
+    }
+    std::string line = fmt::format("  {:<{}}", row, first_width);
+    for (size_t ci = 0; ci < table.columns.size(); ++ci) {
+      bool mark = es[ci] && best && !all_equal && es[ci]->mean == *best;
+      line += fmt::format("  {:>{}}{:1}", texts[ci], widths[ci], mark ? "*" : "");
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + '\n';
+  }
   // What failed, per column.
   bool any_failure = false;
   for (size_t ci = 0; ci < table.columns.size(); ++ci) {

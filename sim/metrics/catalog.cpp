@@ -89,7 +89,10 @@ template <typename T>
 std::optional<int64_t> value_of(const std::vector<Field<T>>& fields, const T* object, std::string_view path) {
   if (!object) return std::nullopt;
   for (const Field<T>& f : fields)
-    if (f.metric && f.path == path) return f.number(*object);
+    if (f.metric && f.path == path) {
+      if (f.shown && !f.shown(*object)) return std::nullopt;
+      return f.number(*object);
+    }
   return std::nullopt;
 }
 
@@ -223,6 +226,10 @@ const std::vector<Field<SystemResult>>& system_fields() {
     f.push_back(texts<T>("panics", [](const T& s) { return s.panics; }));
     // Extension keys, after v1's.
     f.push_back(member("locks_held_at_exit", &T::locks_held_at_exit));  // sim/sync
+    // The run's energy in millijoules (sim/platform), only with machine.platform.
+    Field<T> energy = member("energy_mj", &T::energy_mj);
+    energy.shown = [](const T& s) { return s.energy_mj >= 0; };
+    f.push_back(std::move(energy));
     return f;
   }();
   return fields;

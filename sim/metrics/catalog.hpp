@@ -39,6 +39,9 @@ struct Field {
   std::function<bool(const T&)> flag;           // when type == flag
   std::function<std::vector<std::string>(const T&)> texts;  // when type == texts
   std::function<const std::vector<HistogramBucket>&(const T&)> histogram;  // when type == histogram
+  // When set and false for an object, the field is absent from it: not in its JSON, no value
+  // for an expect (system.energy_mj without machine.platform).
+  std::function<bool(const T&)> shown;
 };
 
 // The fields of each object, in the order the results JSON writes them.

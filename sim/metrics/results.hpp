@@ -123,6 +123,17 @@ struct SystemResult {
   int64_t events = 0;
   std::vector<std::string> panics;
   int64_t locks_held_at_exit = 0;  // the sum of the locks' held_at_exit (extension key)
+  int64_t energy_mj = -1;  // the run's energy (machine.platform), -1 and absent without one
+};
+
+// The energy of the run (results-format.md, "energy"): only with machine.platform.
+struct EnergyResult {
+  bool present = false;       // false: no platform, no "energy" key
+  std::string host;
+  double joules = 0;          // SimGrid's host energy plugin, rounded to the millijoule
+  double watts = 0;           // joules / duration, rounded to the milliwatt
+  int64_t pstate_changes = 0;
+  std::vector<int64_t> ns_by_pstate;  // time spent in each pstate of the platform
 };
 
 struct ExpectResult {
@@ -164,6 +175,7 @@ struct Results {
   std::vector<WorkloopResult> workloops;
   std::vector<DeviceResult> devices;
   SystemResult system;
+  EnergyResult energy;
   std::vector<ExpectResult> expect;
   Configuration configuration;
 };

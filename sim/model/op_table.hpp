@@ -24,7 +24,7 @@ namespace sim::model {
 
 // Which layer executes an op: the dispatcher's interpreter itself, or a layer that registered
 // a handler for it with Dispatcher::register_op_handler.
-enum class OpLayer : uint8_t { dispatcher, sync, iokit };
+enum class OpLayer : uint8_t { dispatcher, sync, iokit, platform };
 
 // A short constant list of key names.
 class KeyList {
@@ -107,6 +107,7 @@ inline constexpr OpInfo kOpTable[] = {
     {OpKind::terminate_thread, "terminate_thread", {"thread"}, {}, op_detail::kNoTime, op_detail::kNoBlock, OpLayer::sync, op_detail::kPublic},
     {OpKind::funnel_switch, "funnel_switch", {"from", "to"}, {}, op_detail::kNoTime, op_detail::kNoBlock, OpLayer::sync, op_detail::kPublic},
     {OpKind::funnel_merge, "funnel_merge", {}, {}, op_detail::kNoTime, op_detail::kNoBlock, OpLayer::sync, op_detail::kPublic},
+    {OpKind::set_pstate, "set_pstate", {"pstate"}, {}, op_detail::kNoTime, op_detail::kNoBlock, OpLayer::platform, op_detail::kPublic},
     {OpKind::internal_workloop, "internal_workloop", {}, {}, op_detail::kNoTime, op_detail::kBlocks, OpLayer::iokit, op_detail::kInternal},
     {OpKind::internal_callout, "internal_callout", {}, {}, op_detail::kNoTime, op_detail::kBlocks, OpLayer::iokit, op_detail::kInternal},
     {OpKind::internal_activator, "internal_activator", {}, {}, op_detail::kNoTime, op_detail::kBlocks, OpLayer::iokit, op_detail::kInternal},

@@ -48,6 +48,8 @@ enum class OpKind : uint8_t {
   downgrade,
   // Threads created and ended at run time (docs/threads.md), funnels at run time (xnu-517).
   create_thread, exit_thread, terminate_thread, funnel_switch, funnel_merge,
+  // The host's performance state (machine.platform; docs/platforms.md).
+  set_pstate,
   // Internal ops, never produced by the loader: the programs of the IOKit layer's own threads
   // (`ref` = work loop or callout slot), the end of a run_action's computation, and direct
   // IOWorkLoop::closeGate/openGate (`ref` = work loop) for tests.
@@ -93,6 +95,7 @@ struct Op {
   // task_policy: the role asked for and the target task (empty: the caller's own task)
   TaskRole role = TaskRole::unspecified;
   std::string task;
+  int pstate = 0;           // set_pstate: the platform host's pstate index
   int nice = 0;             // setpriority: the value asked for (donice clamps it to -20..20)
   SchedPolicy sched_policy = SchedPolicy::other;  // pthread_setschedparam (priority above)
   std::vector<Op> body;     // loop; try_lock and upgrade: the `else` ops, run when it fails

@@ -1,6 +1,7 @@
 // Simulation: build the world, wire the metric sinks once, run, collect Results and expects.
 #include "sim/run/simulation.hpp"
 
+#include <cmath>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -8,10 +9,12 @@
 #include <fmt/format.h>
 
 #include "sim/core/diag.hpp"
+#include "sim/core/errors.hpp"
 #include "sim/metrics/inversion_detector.hpp"
 #include "sim/metrics/iokit_metrics.hpp"
 #include "sim/metrics/lock_metrics.hpp"
 #include "sim/metrics/metrics_sink.hpp"
+#include "sim/platform/energy.hpp"
 #include "sim/policies/registry.hpp"
 #include "sim/run/expects.hpp"
 #include "sim/scenario/builder.hpp"
@@ -65,6 +68,20 @@ metrics::IoKitLayout iokit_layout(const iokit_model::IoKit& k) {
     l.workloops.push_back(std::move(lw));
   }
   return l;
+}
+
+// The platform's host as the adapter takes it: its cores are the scenario's CPUs.
+platform::HostSpec host_of(const scenario::Scenario& s) {
+  const scenario::PlatformSpec& p = *s.machine.platform;
+  platform::HostSpec h;
+  h.name = p.host;
+  h.file = p.file_path;
+  h.cores = s.machine.cpus;
+  h.off_w = p.off_w;
+  h.pstate = p.pstate;
+  for (const scenario::PstateSpec& ps : p.pstates)
+    h.pstates.push_back(platform::Pstate{ps.speed, ps.idle_w, ps.epsilon_w, ps.all_cores_w});
+  return h;
 }
 
 const policies::PolicyInfo& checked_policy(const std::string& name) {
@@ -121,6 +138,11 @@ struct Simulation::State {
       iokit.emplace(iokit_layout(*world.iokit));
       bus.add(&*iokit);
     }
+    // With a platform only: without one nothing below sim/platform is reached (no SimGrid).
+    if (s.machine.platform) {
+      energy.emplace(host_of(s), *world.dispatcher);
+      bus.add(&*energy);
+    }
   }
 
   const scenario::Scenario& spec;
@@ -134,6 +156,7 @@ struct Simulation::State {
   metrics::MetricsSink metrics;
   metrics::LockMetrics locks;
   std::optional<metrics::IoKitMetrics> iokit;
+  std::optional<platform::EnergyMeter> energy;
   bool ran = false;
 };
 
@@ -205,6 +228,18 @@ Results Simulation::collect() {
     r.interrupts = st.iokit->interrupts();
     r.workloops = st.iokit->workloops();
     r.devices = st.iokit->devices();
+  }
+  if (st.energy) {
+    platform::EnergyReport e = st.energy->report();
+    if (!e.error.empty()) throw core::InternalError(core::SimTime{r.duration_ns}, 0, fmt::format("energy of the run: {}", e.error));
+    r.energy.present = true;
+    r.energy.host = st.spec.machine.platform->host;
+    r.energy.joules = std::round(e.joules * 1000.0) / 1000.0;
+    double seconds = static_cast<double>(r.duration_ns) / 1e9;
+    r.energy.watts = seconds > 0 ? std::round(e.joules / seconds * 1000.0) / 1000.0 : 0.0;
+    r.energy.pstate_changes = e.pstate_changes;
+    r.energy.ns_by_pstate = e.ns_by_pstate;
+    r.system.energy_mj = static_cast<int64_t>(std::llround(e.joules * 1000.0));
   }
   r.scenario = st.spec.name;
   r.policy = st.policy_name;

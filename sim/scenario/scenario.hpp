@@ -26,6 +26,26 @@ struct Costs {
 enum class XnuRelease : uint8_t { r517, r792 };
 enum class FunnelSetup : uint8_t { split, merged };
 
+// machine.platform (docs/platforms.md): the simulated machine as a SimGrid host, for energy.
+struct PstateSpec {
+  double speed = 1e9;      // flop/s of one core
+  double idle_w = 0;       // the host runs nothing
+  double epsilon_w = 0;    // in use at (near) zero load; idle_w when not given
+  double all_cores_w = 0;  // every core busy
+};
+
+struct PlatformSpec {
+  std::string host = "mac";
+  // A platform XML file (docs/platforms.md): as written, and resolved against the scenario's
+  // folder. With a file, SimGrid reads the host's speeds and power figures from it; `pstates`
+  // then only has as many entries as the file's host has pstates (for set_pstate's check).
+  std::string file;
+  std::string file_path;
+  std::vector<PstateSpec> pstates;
+  int pstate = 0;  // at the start of the run
+  double off_w = 0;
+};
+
 struct MachineSpec {
   int cpus = 1;
   XnuRelease xnu = XnuRelease::r517;
@@ -33,6 +53,7 @@ struct MachineSpec {
   Costs costs;
   std::string calibration;  // path, empty when none
   FunnelSetup funnels = FunnelSetup::split;
+  std::optional<PlatformSpec> platform;  // none: SimGrid is not used at all
 };
 
 struct ThreadSpec {

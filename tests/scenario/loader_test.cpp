@@ -477,7 +477,7 @@ TEST_CASE("scenario: unknown keys get a did-you-mean note or the list of valid k
   CHECK(far.pointer == "/machine/zzzzzz");
   CHECK(far.notes ==
         std::vector<std::string>{
-            "valid keys in \"machine\": cpus, xnu, quantum, costs, calibration, funnels"});
+            "valid keys in \"machine\": cpus, xnu, quantum, costs, calibration, funnels, platform"});
 
   const auto op =
       single_error(load(with_program(R"([{"op": "run", "fro": "1ms", "for": "1ms"}])")));

@@ -168,6 +168,9 @@ class Checker {
   bool header(const Json& root);
   void machine(const Json& m, const std::string& ptr);
   void calibration(const std::string& ptr, const std::vector<std::string>& explicit_costs);
+  void platform(const Json& v, const std::string& ptr);
+  bool platform_file(const std::string& ptr, PlatformSpec& out);
+  std::optional<double> read_watts(const Json& v, const std::string& ptr, bool positive);
   const Json* declare(const Json& root, const std::string& key, Ids& ids);
   void lock(const Json& e, const std::string& ptr, size_t i);
   void workloop(const Json& e, const std::string& ptr, size_t i);
@@ -244,6 +247,7 @@ class Checker {
     set(OpKind::terminate_thread, &Checker::read_terminate_thread);
     set(OpKind::funnel_switch, &Checker::read_funnel_switch);
     set(OpKind::funnel_merge, &Checker::read_funnel_merge);
+    set(OpKind::set_pstate, &Checker::read_set_pstate);
     return r;
   }
 
@@ -281,6 +285,7 @@ class Checker {
   void read_terminate_thread(const OpArgs& a);
   void read_funnel_switch(const OpArgs& a);
   void read_funnel_merge(const OpArgs& a);
+  void read_set_pstate(const OpArgs& a);
   bool funnels_517(const OpArgs& a, const char* routine);
   // Every "spawned" thread is created by exactly one create_thread op (after all programs).
   void check_spawns();
@@ -290,7 +295,8 @@ class Checker {
   Diagnostics& diag_;
   Scenario s_;
   int cpus_ = 1;
-  bool cpus_known_ = true;  // false when machine.cpus was wrong: skip CPU index range checks
+  bool cpus_known_ = true;
+  bool platform_refused_ = false;  // machine.platform was given but wrong  // false when machine.cpus was wrong: skip CPU index range checks
   Ids locks_{"lock"};
   Ids events_{"event"};
   Ids workloops_{"work loop"};

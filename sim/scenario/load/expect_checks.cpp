@@ -140,6 +140,10 @@ void Checker::expect(const Json& e, const std::string& ptr) {
         else
           d.notes.push_back(
               fmt::format("{} metrics: {}", target_name(out.target), metric_list(out.target)));
+      } else if (target_ok && out.target == ExpectTarget::system && *path == "energy_mj" &&
+                 !s_.machine.platform && !platform_refused_) {
+        error(mp, "system metric \"energy_mj\" needs a platform: the energy comes from machine.platform")
+            .notes.push_back("add \"platform\": {\"pstates\": [...]} to \"machine\" (docs/platforms.md)");
       }
     }
   }

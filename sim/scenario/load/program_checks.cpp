@@ -548,6 +548,22 @@ void Checker::read_funnel_switch(const OpArgs& a) {
 
 void Checker::read_funnel_merge(const OpArgs& a) { funnels_517(a, "thread_funnel_merge"); }
 
+// The platform host's pstate (docs/platforms.md): only with machine.platform.
+void Checker::read_set_pstate(const OpArgs& a) {
+  const Json* p = require(a.v, a.ptr, "pstate");
+  if (!p) return;
+  std::string pp = at(a.ptr, "pstate");
+  if (!s_.machine.platform) {
+    if (platform_refused_) return;  // machine.platform has its own error
+    error(pp, "needs a platform: the pstates are those of machine.platform")
+        .notes.push_back("add \"platform\": {\"pstates\": [...]} to \"machine\" (docs/platforms.md)");
+    return;
+  }
+  int64_t hi = static_cast<int64_t>(s_.machine.platform->pstates.size()) - 1;
+  if (auto i = read_int(*p, pp, 0, hi, fmt::format("a pstate index from 0 to {} (machine.platform.pstates)", hi)))
+    a.out.pstate = static_cast<int>(*i);
+}
+
 void Checker::check_spawns() {
   std::vector<const Create*> by_target(s_.threads.size(), nullptr);
   for (const Create& c : creates_) {

@@ -2,6 +2,7 @@
 // timers, devices, interrupts, threads). Programs are read by program_checks.cpp.
 #include <cctype>
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -10,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "sim/model/priorities.hpp"
+#include "sim/platform/energy.hpp"
 #include "sim/scenario/calibration_file.hpp"
 #include "sim/scenario/load/checker.hpp"
 
@@ -147,7 +149,7 @@ bool Checker::header(const Json& root) {
 
 void Checker::machine(const Json& m, const std::string& ptr) {
   if (!require_object(m, ptr)) return;
-  check_keys(m, ptr, {"cpus", "xnu", "quantum", "costs", "calibration", "funnels"},
+  check_keys(m, ptr, {"cpus", "xnu", "quantum", "costs", "calibration", "funnels", "platform"},
              "in \"machine\"");
   MachineSpec& out = s_.machine;
   std::vector<std::string> explicit_costs;  // the costs the scenario gives itself
@@ -202,6 +204,146 @@ void Checker::machine(const Json& m, const std::string& ptr) {
     return read_enum<FunnelSetup>(v, p,
                                   {{"split", FunnelSetup::split}, {"merged", FunnelSetup::merged}});
   });
+  if (const Json* p = member(m, "platform")) platform(*p, at(ptr, "platform"));
+}
+
+// machine.platform's file: SimGrid reads it (in a child process, sim/platform) and says what
+// it declares for the host: it must exist, have the scenario's CPUs as cores and the power
+// figures the energy plugin reads. Fills `out` (file_path, pstates, pstate); false on an error.
+bool Checker::platform_file(const std::string& ptr, PlatformSpec& out) {
+  out.file_path = resolve_calibration_path(file_, out.file);
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(out.file_path, ec)) {
+    error(ptr, fmt::format("platform file {}: cannot open it", quote(out.file_path)))
+        .notes.push_back("paths are relative to the scenario's folder (docs/platforms.md)");
+    return false;
+  }
+  platform::FileHostRead r = platform::inspect_platform_file(out.file_path, out.host);
+  if (!r.error.empty() || r.host.status == 1) {
+    error(ptr, fmt::format("platform file {}: SimGrid cannot read it{}", quote(out.file_path),
+                           r.error.empty() ? "" : " (" + r.error + ")"))
+        .notes.push_back("check it with SimGrid's own tools; the format is SimGrid 3.32's platform XML (version 4.1)");
+    return false;
+  }
+  if (r.host.status == 2) {
+    error(ptr, fmt::format("platform file {} has no host {}", quote(out.file_path), quote(out.host)))
+        .notes.push_back(fmt::format("its hosts: {}; name the simulated machine with \"host\"", r.host.hosts));
+    return false;
+  }
+  bool ok = true;
+  if (cpus_known_ && r.host.cores != cpus_) {
+    error(ptr, fmt::format("host {} has {} core{} in {}, but the machine has {} CPU{}", quote(out.host), r.host.cores,
+                           r.host.cores == 1 ? "" : "s", quote(out.file_path), cpus_, cpus_ == 1 ? "" : "s"))
+        .notes.push_back("the host's cores are the scenario's CPUs: make \"core\" and \"cpus\" agree");
+    ok = false;
+  }
+  if (!r.host.has_wattage) {
+    error(ptr, fmt::format("host {} in {} has no \"wattage_per_state\" property", quote(out.host), quote(out.file_path)))
+        .notes.push_back("SimGrid's energy plugin reads it: <prop id=\"wattage_per_state\" value=\"idle:epsilon:all_cores\" /> (docs/platforms.md)");
+    ok = false;
+  }
+  out.pstates.assign(static_cast<size_t>(std::max(1, r.host.pstates)), PstateSpec{});
+  out.pstate = r.host.pstate;
+  return ok;
+}
+
+// A finite number of watts (or flop/s): >= 0, or > 0 when `positive`.
+std::optional<double> Checker::read_watts(const Json& v, const std::string& ptr, bool positive) {
+  if (v.is_number()) {
+    double d = v.as_double();
+    if (std::isfinite(d) && (positive ? d > 0 : d >= 0) && d < 1e18) return d;
+  }
+  error(ptr, fmt::format("must be a {} number (got {})", positive ? "positive" : "non-negative", got(v)));
+  return std::nullopt;
+}
+
+// machine.platform: the machine as a SimGrid host (docs/platforms.md). Its cores are the
+// scenario's CPUs. Disks, links and platform files are not built yet: the keys are refused.
+void Checker::platform(const Json& v, const std::string& ptr) {
+  if (v.is_string()) {  // "platform": "mac.xml": a file whose host "mac" is the machine
+    PlatformSpec out;
+    if (auto f = read_text(v, ptr, false)) {
+      out.file = *f;
+      if (platform_file(ptr, out)) s_.machine.platform = out;
+      else platform_refused_ = true;
+    } else {
+      platform_refused_ = true;
+    }
+    return;
+  }
+  if (!require_object(v, ptr)) return;
+  // SimGrid disks, links and other hosts are not built yet (docs/platforms.md): said so, rather
+  // than "unknown key".
+  bool unbuilt = false;
+  for (const char* k : {"disks", "links", "hosts"})
+    if (member(v, k)) {
+      error(at(ptr, k), fmt::format("not supported yet: platform {} (only the host and its pstates are built)", k))
+          .notes.push_back("remove it; I/O takes a device's fixed \"service\" time (docs/platforms.md, \"Not built yet\")");
+      unbuilt = true;
+    }
+  check_keys(v, ptr, {"host", "file", "pstates", "pstate", "off_w", "disks", "links", "hosts"},
+             "in \"platform\"");
+  PlatformSpec out;
+  optional_key(v, ptr, "host", out.host,
+               [&](const Json& h, const std::string& p) { return read_name(h, p, "host name"); });
+  if (const Json* f = member(v, "file")) {
+    for (const char* k : {"pstates", "pstate", "off_w"})
+      if (member(v, k))
+        error(at(ptr, k), fmt::format("comes from the platform file; remove {} here", quote(k)))
+            .notes.push_back("with \"file\", SimGrid reads the host's pstates and power figures from it");
+    auto name = read_text(*f, at(ptr, "file"), false);
+    bool given = !member(v, "pstates") && !member(v, "pstate") && !member(v, "off_w");
+    if (name) out.file = *name;
+    if (name && given && !unbuilt && platform_file(at(ptr, "file"), out)) s_.machine.platform = out;
+    else platform_refused_ = true;
+    return;
+  }
+  optional_key(v, ptr, "off_w", out.off_w,
+               [&](const Json& w, const std::string& p) { return read_watts(w, p, false); });
+  const Json* ps = require(v, ptr, "pstates");
+  bool ok = ps != nullptr;
+  if (ps) {
+    std::string pp = at(ptr, "pstates");
+    if (!ps->is_array() || ps->size() == 0) {
+      error(pp, fmt::format("must be a non-empty array of pstates (got {})",
+                            ps->is_array() ? std::string("an empty array") : got(*ps)))
+          .notes.push_back("{\"speed\": 1e9, \"idle_w\": 10, \"all_cores_w\": 30}: flop/s of a core, watts");
+      ok = false;
+    } else {
+      for (size_t i = 0; i < ps->size(); ++i) {
+        const Json& e = (*ps)[i];
+        std::string ep = at(pp, std::to_string(i));
+        if (!require_object(e, ep)) {
+          ok = false;
+          continue;
+        }
+        check_keys(e, ep, {"speed", "idle_w", "epsilon_w", "all_cores_w"}, "in a pstate");
+        PstateSpec st;
+        bool have = true;
+        auto need = [&](const char* key, double& dst, bool positive) {
+          const Json* k = require(e, ep, key);
+          std::optional<double> d = k ? read_watts(*k, at(ep, key), positive) : std::nullopt;
+          if (d) dst = *d;
+          else have = false;
+        };
+        need("speed", st.speed, true);
+        need("idle_w", st.idle_w, false);
+        need("all_cores_w", st.all_cores_w, false);
+        st.epsilon_w = st.idle_w;
+        optional_key(e, ep, "epsilon_w", st.epsilon_w,
+                     [&](const Json& w, const std::string& p) { return read_watts(w, p, false); });
+        ok = ok && have;
+        out.pstates.push_back(st);
+      }
+    }
+  }
+  if (const Json* p = member(v, "pstate")) {
+    int64_t hi = out.pstates.empty() ? 0 : static_cast<int64_t>(out.pstates.size()) - 1;
+    if (auto i = read_int(*p, at(ptr, "pstate"), 0, hi, fmt::format("a pstate index from 0 to {}", hi)))
+      out.pstate = static_cast<int>(*i);
+  }
+  if (ok && !unbuilt) s_.machine.platform = out;
+  else platform_refused_ = true;
 }
 
 // machine.calibration: reads the file `xnusim calibrate` wrote (docs/calibration.md) and fills
