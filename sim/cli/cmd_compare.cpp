@@ -117,17 +117,7 @@ int compare_command(const CompareArgs& a) {
       !e.empty())
     return fail(e);
 
-  // Every combination of --vary values, the first --vary outermost.
-  std::vector<std::vector<size_t>> combos = {{}};
-  for (const Vary& v : varies) {
-    std::vector<std::vector<size_t>> next;
-    for (const auto& c : combos)
-      for (size_t i = 0; i < v.values.size(); ++i) {
-        next.push_back(c);
-        next.back().push_back(i);
-      }
-    combos = std::move(next);
-  }
+  std::vector<std::vector<size_t>> combos = vary_combinations(varies);  // the first --vary outermost
   size_t total_runs = combos.size() * grid.policies.size() * seeds.size();
   if (total_runs > kMaxRuns)
     return fail(fmt::format("xnusim: error: compare: {} runs asked for (policies x --vary values x seeds); "

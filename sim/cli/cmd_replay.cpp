@@ -10,7 +10,6 @@
 
 #include "reports/html_report.hpp"
 #include "reports/json_report.hpp"
-#include "reports/perfetto.hpp"
 #include "reports/trace_text.hpp"
 #include "sim/calibration/replay.hpp"
 #include "sim/cli/commands.hpp"
@@ -151,16 +150,8 @@ Command add_replay_command(CLI::App& parent) {
     }
     std::optional<reports::PerfettoWriter> perfetto_writer;
     if (perfetto.is_open()) {
-      reports::PerfettoConfig pc;
-      pc.scenario = s.name;
-      pc.policy = "replay (real threads)";
-      pc.seed = simulated.seed();
-      pc.xnu = s.machine.xnu == scenario::XnuRelease::r792 ? "792" : "517";
-      pc.duration_ns = real.end_ns;
-      pc.cpus = s.machine.cpus;
-      pc.scenario_sha256 = loaded->sha256;
-      pc.sets = loaded->sets;
-      perfetto_writer.emplace(perfetto.file(), recorded.names(), std::move(pc));
+      perfetto_writer.emplace(perfetto.file(), recorded.names(),
+                              perfetto_config(*loaded, "replay (real threads)", simulated.seed(), real.end_ns));
       recorded.add_sink(&*perfetto_writer);
     }
     std::unique_ptr<reports::Timeline> timeline;

@@ -158,16 +158,8 @@ int run_command(const RunArgs& a) {
   }
   std::optional<reports::PerfettoWriter> perfetto_writer;
   if (perfetto.is_open()) {
-    reports::PerfettoConfig pc;
-    pc.scenario = s.name;
-    pc.policy = sim.policy_name();
-    pc.seed = sim.seed();
-    pc.xnu = s.machine.xnu == scenario::XnuRelease::r792 ? "792" : "517";
-    pc.duration_ns = sim.duration().ns;
-    pc.cpus = s.machine.cpus;
-    pc.scenario_sha256 = loaded->sha256;
-    pc.sets = loaded->sets;
-    perfetto_writer.emplace(perfetto.file(), sim.names(), std::move(pc));
+    perfetto_writer.emplace(perfetto.file(), sim.names(),
+                            perfetto_config(*loaded, std::string(sim.policy_name()), sim.seed(), sim.duration().ns));
     sim.add_sink(&*perfetto_writer);
   }
   std::unique_ptr<reports::Timeline> timeline;

@@ -59,15 +59,6 @@ struct SweepArgs {
   bool quiet = false;
 };
 
-std::string shell_quote(const std::string& s) {
-  if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.,/=:+@%") ==
-                        std::string::npos)
-    return s;
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
 std::string trim_newlines(std::string s) {
   while (!s.empty() && s.back() == '\n') s.pop_back();
   return s;
@@ -244,15 +235,15 @@ std::string current_dir() {
 
 // The sweep's own arguments, for the shard commands (-o, --shard, --emit and the like left out).
 std::string grid_arguments(const SweepArgs& a) {
-  std::string c = shell_quote(a.file);
+  std::string c = shell_word(a.file);
   const GridArgs& g = a.grid;
-  if (!g.policies.empty()) c += " --policies " + shell_quote(g.policies);
-  if (g.cpus) c += " --cpus " + shell_quote(*g.cpus);
-  for (const std::string& s : g.sets) c += " --set " + shell_quote(s);
-  for (const std::string& v : g.varies) c += " --vary " + shell_quote(v);
-  if (g.seeds) c += " --seeds " + shell_quote(*g.seeds);
-  if (g.duration) c += " --duration " + shell_quote(*g.duration);
-  for (const std::string& m : a.metrics) c += " --metric " + shell_quote(m);
+  if (!g.policies.empty()) c += " --policies " + shell_word(g.policies);
+  if (g.cpus) c += " --cpus " + shell_word(*g.cpus);
+  for (const std::string& s : g.sets) c += " --set " + shell_word(s);
+  for (const std::string& v : g.varies) c += " --vary " + shell_word(v);
+  if (g.seeds) c += " --seeds " + shell_word(*g.seeds);
+  if (g.duration) c += " --duration " + shell_word(*g.duration);
+  for (const std::string& m : a.metrics) c += " --metric " + shell_word(m);
   if (a.ignore_expects) c += " --ignore-expects";
   return c;
 }
@@ -264,10 +255,10 @@ std::string shards_dir(const std::string& out) {
 }
 
 std::string emit_slurm(const SweepArgs& a, size_t n, const std::string& jobs) {
-  std::string exe = shell_quote(self_path()), cwd = shell_quote(current_dir());
+  std::string exe = shell_word(self_path()), cwd = shell_word(current_dir());
   std::string sd = shards_dir(a.out);
   std::string merge_dirs;
-  for (size_t k = 1; k <= n; ++k) merge_dirs += " " + shell_quote(fmt::format("{}/{}", sd, k));
+  for (size_t k = 1; k <= n; ++k) merge_dirs += " " + shell_word(fmt::format("{}/{}", sd, k));
   std::string cpus = jobs == "0" ? "" : fmt::format(" --cpus-per-task={}", jobs);
   return fmt::format(
       "#!/bin/bash\n"
@@ -290,23 +281,23 @@ std::string emit_slurm(const SweepArgs& a, size_t n, const std::string& jobs) {
       ")\n"
       "merge=${{merge%%;*}}\n"
       "echo \"$array $merge\"\n",
-      fmt::arg("n", n), fmt::arg("sd", sd), fmt::arg("out", a.out), fmt::arg("cwd", cwd), fmt::arg("sdq", shell_quote(sd)),
+      fmt::arg("n", n), fmt::arg("sd", sd), fmt::arg("out", a.out), fmt::arg("cwd", cwd), fmt::arg("sdq", shell_word(sd)),
       fmt::arg("cpus", cpus), fmt::arg("exe", exe), fmt::arg("args", grid_arguments(a)), fmt::arg("jobs", jobs),
-      fmt::arg("dirs", merge_dirs), fmt::arg("outq", shell_quote(a.out)));
+      fmt::arg("dirs", merge_dirs), fmt::arg("outq", shell_word(a.out)));
 }
 
 std::string emit_parallel(const SweepArgs& a, size_t n, const std::string& jobs) {
-  std::string exe = shell_quote(self_path()), cwd = shell_quote(current_dir());
+  std::string exe = shell_word(self_path()), cwd = shell_word(current_dir());
   std::string sd = shards_dir(a.out);
   std::string shard_cmd = fmt::format("cd {} && {} sweep {} -j {} --shard {{}}/{} -o {}/{{}} -q", cwd, exe,
-                                      grid_arguments(a), jobs, n, shell_quote(sd), shell_quote(sd));
+                                      grid_arguments(a), jobs, n, shell_word(sd), shell_word(sd));
   std::string ks, dirs;
   for (size_t k = 1; k <= n; ++k) {
     ks += fmt::format(" {}", k);
-    dirs += " " + shell_quote(fmt::format("{}/{}", sd, k));
+    dirs += " " + shell_word(fmt::format("{}/{}", sd, k));
   }
   return fmt::format("cd {} && parallel --will-cite --halt soon,fail=1 -j 1 -S {} {} :::{} && {} merge{} -o {} -q\n", cwd,
-                     shell_quote(a.hosts), shell_quote(shard_cmd), ks, exe, dirs, shell_quote(a.out));
+                     shell_word(a.hosts), shell_word(shard_cmd), ks, exe, dirs, shell_word(a.out));
 }
 
 int sweep_command(const SweepArgs& a) {

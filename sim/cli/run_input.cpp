@@ -84,4 +84,19 @@ void print_time_overflow(const std::string& file, const core::TimeOverflow& e) {
            file, e.pointer(), e.what());
 }
 
+reports::PerfettoConfig perfetto_config(const ScenarioInput& loaded, std::string policy, uint64_t seed,
+                                        int64_t duration_ns) {
+  const scenario::Scenario& s = *loaded.scenario;
+  reports::PerfettoConfig pc;
+  pc.scenario = s.name;
+  pc.policy = std::move(policy);
+  pc.seed = seed;
+  pc.xnu = s.machine.xnu == scenario::XnuRelease::r792 ? "792" : "517";
+  pc.duration_ns = duration_ns;
+  pc.cpus = s.machine.cpus;
+  pc.scenario_sha256 = loaded.sha256;
+  pc.sets = loaded.sets;
+  return pc;
+}
+
 }  // namespace sim::cli

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "reports/perfetto.hpp"
 #include "sim/cli/commands.hpp"
 #include "sim/cli/overrides.hpp"
 #include "sim/core/time.hpp"
@@ -33,6 +34,10 @@ bool parse_duration_option(const std::optional<std::string>& text, run::Options&
 std::optional<ScenarioInput> load_checked_scenario(const std::string& file, const std::vector<std::string>& sets,
                                                    const std::optional<std::string>& cpus, const std::string& policy,
                                                    run::Options& options);
+
+// The metadata of a Perfetto trace of `loaded` (its scenario, digest and edits) run under `policy`.
+reports::PerfettoConfig perfetto_config(const ScenarioInput& loaded, std::string policy, uint64_t seed,
+                                        int64_t duration_ns);
 
 // The bad-input message for a random duration that took simulated time past its limit.
 void print_time_overflow(const std::string& file, const core::TimeOverflow& e);

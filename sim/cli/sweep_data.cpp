@@ -240,15 +240,6 @@ std::optional<SweepRecord> record_from_line(const std::string& line, const Sweep
   }
 }
 
-namespace {
-
-std::string seeds_text(const std::vector<uint64_t>& seeds) {
-  bool run = seeds.size() > 2;
-  for (size_t i = 1; i < seeds.size() && run; ++i) run = seeds[i] == seeds[i - 1] + 1;
-  if (run) return fmt::format("{}..{}", seeds.front(), seeds.back());
-  return fmt::format("{}", fmt::join(seeds, ","));
-}
-
 std::string shell_word(const std::string& s) {
   if (!s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.,/=:+@%") ==
                         std::string::npos)
@@ -256,6 +247,15 @@ std::string shell_word(const std::string& s) {
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return q + "'";
+}
+
+namespace {
+
+std::string seeds_text(const std::vector<uint64_t>& seeds) {
+  bool run = seeds.size() > 2;
+  for (size_t i = 1; i < seeds.size() && run; ++i) run = seeds[i] == seeds[i - 1] + 1;
+  if (run) return fmt::format("{}..{}", seeds.front(), seeds.back());
+  return fmt::format("{}", fmt::join(seeds, ","));
 }
 
 // The command line a manifest stands for (shown on the page).

@@ -77,6 +77,9 @@ inline bool in_shard(size_t index, size_t k, size_t n) { return index % n == k -
 // key is already recorded (with every metric asked for).
 std::string sweep_point_key(const SweepManifest& m, const SweepPoint& p);
 
+// `s` as one word for a POSIX shell: as it is when it needs no quoting, else in single quotes.
+std::string shell_word(const std::string& s);
+
 // One line of points.jsonl.
 struct SweepRecord {
   size_t index = 0;
