@@ -46,6 +46,12 @@ int sim_priority(const scenario::ThreadSpec& t) {
   return t.mode == model::ThreadMode::realtime ? kRealtimeSimPriority : t.priority;
 }
 
+// The SCHED_OTHER nice of a timeshare thread at base priority `base`: the default base, 31, is
+// nice 0, and each level above it one step of nice lower; the task's nice adds.
+int timeshare_nice(int base, const scenario::ThreadSpec& t) {
+  return std::clamp(31 - base + t.nice.value_or(0), -20, 19);
+}
+
 bool fifo_mode(const scenario::ThreadSpec& t) {
   return t.kernel || t.mode != model::ThreadMode::timeshare;
 }
@@ -292,8 +298,7 @@ class Worker {
       if (int rc = pthread_setschedparam(pthread_self(), SCHED_FIFO, &sp); rc != 0 && rc != EPERM && error.empty())
         error = fmt::format("pthread_setschedparam for \"{}\": {}", spec_.id, std::strerror(rc));
     } else {
-      int nice = std::clamp(31 - p + spec_.nice.value_or(0), -20, 19);
-      setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), nice);  // lowering nice may be refused
+      setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), timeshare_nice(p, spec_));  // lowering nice may be refused
     }
     log(TraceKind::priority_changed, static_cast<uint8_t>(core::PriorityReason::set_priority), -1, old, p);
   }
@@ -451,7 +456,7 @@ std::vector<RealPolicy> map_priorities(const Scenario& s) {
       p.fifo = true;
       p.priority = fifo_of(levels, sim_priority(t));
     } else {
-      p.nice = std::clamp(31 - t.priority + t.nice.value_or(0), -20, 19);
+      p.nice = timeshare_nice(t.priority, t);
     }
     out.push_back(p);
   }
