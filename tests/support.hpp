@@ -106,6 +106,14 @@ inline scenario::Scenario load_text(const std::string& text, const std::string& 
   return *r.scenario;
 }
 
+// A file under the repository (e.g. "scenarios/locks/interrupt-spinlock.json") that must load.
+inline scenario::Scenario load_bundled(const std::string& relative) {
+  std::string path = (std::filesystem::path(XNUSIM_SOURCE_DIR) / relative).string();
+  scenario::LoadResult r = scenario::load_scenario_file(path);
+  if (!r.scenario) throw std::runtime_error(path + " does not load:\n" + r.diagnostics.format());
+  return *r.scenario;
+}
+
 inline scenario::Scenario scenario_of(std::vector<scenario::ThreadSpec> threads, Duration duration, int cpus = 1) {
   scenario::Scenario s;
   s.file = "test.json";

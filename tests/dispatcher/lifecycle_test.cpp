@@ -18,14 +18,6 @@ Traced traced(const scenario::Scenario& s, const std::string& policy = "xnu") { 
 
 Traced traced(const std::string& text, const std::string& policy = "xnu") { return traced(load_text(text), policy); }
 
-scenario::Scenario bundled(const std::string& relative) {
-  scenario::LoadResult r =
-      scenario::load_scenario_file((std::filesystem::path(XNUSIM_SOURCE_DIR) / relative).string());
-  INFO(r.diagnostics.format());
-  REQUIRE(r.scenario);
-  return *r.scenario;
-}
-
 std::string make_scenario(const std::string& machine, const std::string& threads, const std::string& extra = "",
                      const std::string& duration = "50ms") {
   return R"({"format": "xnusim-scenario", "version": 1, "name": "lc", "duration": ")" + duration +
@@ -238,7 +230,7 @@ TEST_CASE("lifecycle: a timer armed by a thread that was terminated panics when 
 // thread_funnel_set(new, TRUE).
 TEST_CASE("lifecycle: funnel_switch releases the old funnel before it waits for the new one",
           "[sync][fidelity]") {
-  Traced t = traced(bundled("scenarios/funnels/switch-holds-neither.json"));
+  Traced t = traced(load_bundled("scenarios/funnels/switch-holds-neither.json"));
   CHECK(lines_with(t.trace, {"lock_acquired", "lock_released"}) ==
         std::vector<std::string>{
             "0.000000000 cpu0 lock_acquired nfs lock=kernel_funnel waited=0ns",
@@ -272,7 +264,7 @@ TEST_CASE("lifecycle: funnel_switch panics without the funnel it switches from, 
 // models xnu-517 osfmk/kern/thread.c thread_funnel_merge and funnel_lock's restart.
 TEST_CASE("lifecycle: funnel_merge waits for the network funnel, then both names are one lock for good",
           "[sync][fidelity]") {
-  Traced t = traced(bundled("scenarios/funnels/merge-at-run-time.json"));
+  Traced t = traced(load_bundled("scenarios/funnels/merge-at-run-time.json"));
   CHECK(lines_with(t.trace, {"funnel_merged"}) ==
         std::vector<std::string>{"0.004000000 cpu0 funnel_merged merger kern_return=0"});
   CHECK(t.out.results.system.panics.empty());

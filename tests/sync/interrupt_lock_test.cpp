@@ -18,19 +18,12 @@ namespace {
 
 Traced traced(const scenario::Scenario& s, const std::string& policy) { return run_traced(s, policy); }
 
-scenario::Scenario bundled(const std::string& name) {
-  sim::scenario::LoadResult r = sim::scenario::load_scenario_file(std::string(XNUSIM_SOURCE_DIR) + "/scenarios/" + name);
-  INFO(r.diagnostics.format());
-  REQUIRE(r.scenario);
-  return *r.scenario;
-}
-
 }  // namespace
 
 TEST_CASE("interrupt lock: a handler spins for a lock held on another CPU; disabled interrupts hold an arrival back",
           "[sync][iokit][fidelity]") {
   // scenarios/locks/interrupt-spinlock.json (its description derives every time).
-  scenario::Scenario s = bundled("locks/interrupt-spinlock.json");
+  scenario::Scenario s = load_bundled("scenarios/locks/interrupt-spinlock.json");
   for (const char* policy : {"fixed", "xnu"}) {
     INFO(policy);
     Traced t = traced(s, policy);
@@ -64,7 +57,7 @@ TEST_CASE("interrupt lock: a handler spinning for the lock of the thread it inte
           "[sync][iokit][fidelity]") {
   // scenarios/locks/interrupt-deadlock-panic.json: t takes s at 0 with interrupts on; dev's
   // handler interrupts t on cpu0 at 1 ms and spins; 1 ms + 250 ms = 0.251 s.
-  scenario::Scenario s = bundled("locks/interrupt-deadlock-panic.json");
+  scenario::Scenario s = load_bundled("scenarios/locks/interrupt-deadlock-panic.json");
   for (const char* policy : {"fixed", "xnu", "edf", "bsd44", "cfs"}) {
     INFO(policy);
     Traced t = traced(s, policy);
