@@ -595,25 +595,6 @@ class Gen:
         if k == "exit_thread":
             self.cov["op:exit_thread"] += 1
             return [{"op": "exit_thread"}]
-        if k == "try_lock":
-            free = [lk for lk in self.locks if lk["id"] not in c["held"]]
-            if not free:
-                self.cov["op:run"] += 1
-                return [{"op": "run", "for": self.dur(10, 100)}]
-            lk = self.pick(free)
-            mode = self.pick(["read", "write"]) if lk["kind"] == "rw" else None
-            op = {"op": "try_lock", "lock": lk["id"]}
-            fallback = {"op": "lock", "lock": lk["id"]}
-            if mode:
-                op["mode"] = fallback["mode"] = mode
-            # the `else` takes it by waiting, so either way the thread holds it after the try
-            op["else"] = [fallback]
-            self.cov[f"op:try_lock:{lk['kind']}"] += 1
-            c["held"].add(lk["id"])
-            if lk["kind"] == "spin":
-                c["spin"] += 1
-            taken.append(("lock", lk, mode))
-            return [op]
         if k in ("upgrade", "downgrade"):
             want = "read" if k == "upgrade" else "write"
             i = self.pick([i for i, x in enumerate(taken) if x[0] == "lock" and x[2] == want])
@@ -638,7 +619,7 @@ class Gen:
                 return [{"op": "run", "for": self.dur(10, 100)}]
             self.cov["op:funnel_merge"] += 1
             return [{"op": "funnel_merge"}]
-        if k == "lock":
+        if k in ("lock", "try_lock"):
             free = [lk for lk in self.locks if lk["id"] not in c["held"]]
             if not free:
                 self.cov["op:run"] += 1
@@ -648,10 +629,15 @@ class Gen:
             op = {"op": "lock", "lock": lk["id"]}
             if mode:
                 op["mode"] = mode
-            if lk["kind"] == "spin" and self.chance(0.3):
-                op["disable_interrupts"] = True
-                self.feat("lock:disable_interrupts")
-            self.cov[f"op:lock:{lk['kind']}" + (f":{mode}" if mode else "")] += 1
+            if k == "lock":
+                if lk["kind"] == "spin" and self.chance(0.3):
+                    op["disable_interrupts"] = True
+                    self.feat("lock:disable_interrupts")
+                self.cov[f"op:lock:{lk['kind']}" + (f":{mode}" if mode else "")] += 1
+            else:
+                # the `else` takes it by waiting, so either way the thread holds it after the try
+                op = {**op, "op": "try_lock", "else": [op]}
+                self.cov[f"op:try_lock:{lk['kind']}"] += 1
             c["held"].add(lk["id"])
             if lk["kind"] == "spin":
                 c["spin"] += 1

@@ -37,6 +37,15 @@ stage_time() {  # name start: wall seconds since start, CPU seconds since the pr
   cpu_mark=$cpu
 }
 
+# Adds P passed and F failed (a non-zero exit status S with nothing failed counts as one failure:
+# a crash or a timeout).
+add_counts() {  # P F S
+  local p=$1 f=$2
+  if [ "$3" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+  passed=$((passed + p))
+  failed=$((failed + f))
+}
+
 # Adds the counts of a Catch2 2.x run (its log in $1, its exit status in $2).
 count_catch2() {
   local log=$1 status=$2 line p=0 f=0
@@ -50,9 +59,7 @@ count_catch2() {
     p=${p:-0}
     f=${f:-0}
   fi
-  if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi  # a crash or a timeout counts too
-  passed=$((passed + p))
-  failed=$((failed + f))
+  add_counts "$p" "$f" "$status"
 }
 
 finish() {
@@ -135,9 +142,7 @@ if [ "${SKIP_GEN:-0}" != 1 ]; then
     p=0
     f=1
   fi
-  if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-  passed=$((passed + p))
-  failed=$((failed + f))
+  add_counts "$p" "$f" "$status"
   rm -f "$log"
   stage_time generated "$t"
 fi
@@ -159,9 +164,7 @@ if [ "${SKIP_FUZZ:-0}" != 1 ]; then
     p=0
     f=1
   fi
-  if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
-  passed=$((passed + p))
-  failed=$((failed + f))
+  add_counts "$p" "$f" "$status"
   rm -f "$log"
   stage_time fuzzed "$t"
 fi
