@@ -24,11 +24,11 @@ size_t parse_decimal(std::string_view s, Decimal& out, std::string& error) {
   }
   size_t digits_start = i;
   while (i < s.size() && s[i] >= '0' && s[i] <= '9') {
-    if (out.integer > (std::numeric_limits<int64_t>::max() - 9) / 10) {
-      error = "number is too large";
-      return 0;
-    }
-    out.integer = out.integer * 10 + (s[i] - '0');
+    // Past int64 the number is over every limit anyway: saturate and let the caller say so.
+    if (out.integer > (std::numeric_limits<int64_t>::max() - 9) / 10)
+      out.integer = std::numeric_limits<int64_t>::max();
+    else
+      out.integer = out.integer * 10 + (s[i] - '0');
     ++i;
   }
   bool have_int = i > digits_start;
