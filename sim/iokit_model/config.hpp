@@ -76,6 +76,7 @@ struct DeviceConfig {
   int32_t workloop = -1;  // its own work loop, or -1: its provider's
   DurationSpec service;   // hardware time of a request, drawn per request, added up along the chain
   IoPath path = IoPath::workloop;
+  int32_t disk = -1;      // the platform disk its sized transfers use (io read/write), or -1
 };
 
 struct Config {

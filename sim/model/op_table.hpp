@@ -90,7 +90,7 @@ inline constexpr OpInfo kOpTable[] = {
     {OpKind::run_action, "run_action", {"workloop", "for"}, {}, op_detail::kTime, op_detail::kBlocks, OpLayer::iokit, op_detail::kPublic},
     {OpKind::command_sleep, "command_sleep", {"workloop", "event"}, {}, op_detail::kNoTime, op_detail::kBlocks, OpLayer::iokit, op_detail::kPublic},
     {OpKind::command_wakeup, "command_wakeup", {"workloop", "event"}, {"all"}, op_detail::kNoTime, op_detail::kNoBlock, OpLayer::iokit, op_detail::kPublic},
-    {OpKind::io, "io", {"device", "for"}, {}, op_detail::kTime, op_detail::kBlocks, OpLayer::iokit, op_detail::kPublic},
+    {OpKind::io, "io", {"device"}, {"for", "read", "write"}, op_detail::kTime, op_detail::kBlocks, OpLayer::iokit, op_detail::kPublic},
     {OpKind::timer_arm, "timer_arm", {"timer", "after"}, {}, op_detail::kNoTime, op_detail::kNoBlock, OpLayer::iokit, op_detail::kPublic},
     {OpKind::timer_cancel, "timer_cancel", {"timer"}, {}, op_detail::kNoTime, op_detail::kNoBlock, OpLayer::iokit, op_detail::kPublic},
     {OpKind::terminate, "terminate", {"device"}, {}, op_detail::kNoTime, op_detail::kNoBlock, OpLayer::iokit, op_detail::kPublic},

@@ -96,6 +96,8 @@ struct Op {
   TaskRole role = TaskRole::unspecified;
   std::string task;
   int pstate = 0;           // set_pstate: the platform host's pstate index
+  int64_t bytes = 0;        // io: bytes read or written on the device's platform disk (0: none)
+  bool write = false;       // io: the transfer is a write
   int nice = 0;             // setpriority: the value asked for (donice clamps it to -20..20)
   SchedPolicy sched_policy = SchedPolicy::other;  // pthread_setschedparam (priority above)
   std::vector<Op> body;     // loop; try_lock and upgrade: the `else` ops, run when it fails

@@ -118,7 +118,7 @@ iokit_model::Config iokit_config(const Scenario& s, uint64_t seed) {
   for (const DeviceSpec& d : s.devices)
     c.devices.push_back(iokit_model::DeviceConfig{
         d.id, d.provider, d.workloop, d.service,
-        d.direct ? iokit_model::IoPath::direct : iokit_model::IoPath::workloop});
+        d.direct ? iokit_model::IoPath::direct : iokit_model::IoPath::workloop, d.disk});
   for (const ThreadSpec& t : s.threads) c.terminate_thread = c.terminate_thread || terminates(t.program);
   return c;
 }

@@ -34,6 +34,14 @@ struct PstateSpec {
   double all_cores_w = 0;  // every core busy
 };
 
+// A disk of the platform host (SimGrid's <disk>), bandwidths in bytes/s (0 when it comes from
+// the platform file).
+struct DiskSpec {
+  std::string id;
+  double read_bw = 0;
+  double write_bw = 0;
+};
+
 struct PlatformSpec {
   std::string host = "mac";
   // A platform XML file (docs/platforms.md): as written, and resolved against the scenario's
@@ -44,6 +52,7 @@ struct PlatformSpec {
   std::vector<PstateSpec> pstates;
   int pstate = 0;  // at the start of the run
   double off_w = 0;
+  std::vector<DiskSpec> disks;  // the host's disks (inline, or named in the file)
 };
 
 struct MachineSpec {
@@ -150,6 +159,8 @@ struct DeviceSpec {
   int32_t workloop = -1;  // own work loop, or -1 to use the provider's
   DurationSpec service;
   bool direct = false;    // "path": "direct": I/O by the client in a runAction (docs/iokit.md)
+  int32_t disk = -1;      // "disk": index into machine.platform's disks (docs/platforms.md);
+                          // -2 only while loading: given, but wrong
   std::string pointer;
 };
 

@@ -171,6 +171,10 @@ class Checker {
   void platform(const Json& v, const std::string& ptr);
   bool platform_file(const std::string& ptr, PlatformSpec& out);
   std::optional<double> read_watts(const Json& v, const std::string& ptr, bool positive);
+  // A size in bytes: a positive integer, or a string such as "4MiB", "64KiB", "1500B", "2MB".
+  std::optional<int64_t> read_size(const Json& v, const std::string& ptr);
+  std::optional<double> read_bandwidth(const Json& v, const std::string& ptr);
+  void platform_disks(const Json& v, const std::string& ptr, PlatformSpec& out);
   const Json* declare(const Json& root, const std::string& key, Ids& ids);
   void lock(const Json& e, const std::string& ptr, size_t i);
   void workloop(const Json& e, const std::string& ptr, size_t i);

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -242,9 +243,65 @@ bool Checker::platform_file(const std::string& ptr, PlatformSpec& out) {
         .notes.push_back("SimGrid's energy plugin reads it: <prop id=\"wattage_per_state\" value=\"idle:epsilon:all_cores\" /> (docs/platforms.md)");
     ok = false;
   }
+  std::string names(r.host.disks);
+  for (size_t b = 0, e; (e = names.find('\n', b)) != std::string::npos; b = e + 1)
+    out.disks.push_back(DiskSpec{names.substr(b, e - b), 0, 0});
   out.pstates.assign(static_cast<size_t>(std::max(1, r.host.pstates)), PstateSpec{});
   out.pstate = r.host.pstate;
   return ok;
+}
+
+// A size in bytes: a positive integer, or digits and a unit: B, kB, MB, GB (powers of 1000) or
+// KiB, MiB, GiB (powers of 1024), e.g. "4MiB" (4194304), "1500B".
+std::optional<int64_t> Checker::read_size(const Json& v, const std::string& ptr) {
+  constexpr int64_t kMaxSize = int64_t{1} << 50;  // 1 PiB: far beyond any one transfer
+  if (v.is_number_integer() || v.is_number_unsigned()) {
+    if (v.is_number_unsigned() ? v.as_uint() <= static_cast<uint64_t>(kMaxSize) : v.as_int() > 0) {
+      int64_t n = v.is_number_unsigned() ? static_cast<int64_t>(v.as_uint()) : v.as_int();
+      if (n > 0) return n;
+    }
+  } else if (v.is_string()) {
+    const std::string& t = v.str();
+    size_t digits = 0;
+    while (digits < t.size() && digits < 16 && t[digits] >= '0' && t[digits] <= '9') ++digits;
+    static const std::pair<const char*, int64_t> kUnits[] = {
+        {"B", 1}, {"kB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000},
+        {"KiB", 1024}, {"MiB", 1024 * 1024}, {"GiB", 1024 * 1024 * 1024}};
+    if (digits > 0 && digits < t.size()) {
+      int64_t n = std::stoll(t.substr(0, digits));
+      std::string unit = t.substr(digits);
+      for (const auto& [name, mult] : kUnits)
+        if (unit == name && n > 0 && n <= kMaxSize / mult) return n * mult;
+    }
+  }
+  error(ptr, fmt::format("must be a positive size in bytes (got {})", v.is_number() ? v.dump() : v.is_string() ? written(v) : got(v)))
+      .notes.push_back("an integer number of bytes, or a string such as \"4MiB\", \"64KiB\", \"1500B\", \"2MB\"");
+  return std::nullopt;
+}
+
+// A bandwidth in bytes/s: a positive number, or a string in SimGrid's spelling: a number and
+// Bps, kBps, MBps, GBps (powers of 1000) or KiBps, MiBps, GiBps (powers of 1024), e.g. "100MBps".
+std::optional<double> Checker::read_bandwidth(const Json& v, const std::string& ptr) {
+  if (v.is_string()) {
+    const std::string& t = v.str();
+    static const std::pair<const char*, double> kUnits[] = {
+        {"Bps", 1}, {"kBps", 1e3}, {"MBps", 1e6}, {"GBps", 1e9},
+        {"KiBps", 1024.0}, {"MiBps", 1024.0 * 1024}, {"GiBps", 1024.0 * 1024 * 1024}};
+    size_t end = 0;
+    while (end < t.size() && ((t[end] >= '0' && t[end] <= '9') || t[end] == '.')) ++end;
+    if (end > 0 && end < t.size()) {
+      char* stop = nullptr;
+      std::string num = t.substr(0, end);
+      double n = std::strtod(num.c_str(), &stop);
+      if (stop && *stop == '\0' && std::isfinite(n) && n > 0)
+        for (const auto& [name, mult] : kUnits)
+          if (t.substr(end) == name && n * mult < 1e18) return n * mult;
+    }
+    error(ptr, fmt::format("must be a positive bandwidth (got {})", written(v)))
+        .notes.push_back("bytes/s as a number, or a string such as \"100MBps\", \"40MiBps\"");
+    return std::nullopt;
+  }
+  return read_watts(v, ptr, true);
 }
 
 // A finite number of watts (or flop/s): >= 0, or > 0 when `positive`.
@@ -272,13 +329,13 @@ void Checker::platform(const Json& v, const std::string& ptr) {
     return;
   }
   if (!require_object(v, ptr)) return;
-  // SimGrid disks, links and other hosts are not built yet (docs/platforms.md): said so, rather
-  // than "unknown key".
+  // SimGrid links and other hosts are not built yet (docs/platforms.md): said so, rather than
+  // "unknown key".
   bool unbuilt = false;
-  for (const char* k : {"disks", "links", "hosts"})
+  for (const char* k : {"links", "hosts"})
     if (member(v, k)) {
-      error(at(ptr, k), fmt::format("not supported yet: platform {} (only the host and its pstates are built)", k))
-          .notes.push_back("remove it; I/O takes a device's fixed \"service\" time (docs/platforms.md, \"Not built yet\")");
+      error(at(ptr, k), fmt::format("not supported yet: platform {} (the host, its pstates and its disks are built)", k))
+          .notes.push_back("remove it; the network is not modelled yet (docs/platforms.md, \"Not built yet\")");
       unbuilt = true;
     }
   check_keys(v, ptr, {"host", "file", "pstates", "pstate", "off_w", "disks", "links", "hosts"},
@@ -287,12 +344,12 @@ void Checker::platform(const Json& v, const std::string& ptr) {
   optional_key(v, ptr, "host", out.host,
                [&](const Json& h, const std::string& p) { return read_name(h, p, "host name"); });
   if (const Json* f = member(v, "file")) {
-    for (const char* k : {"pstates", "pstate", "off_w"})
+    for (const char* k : {"pstates", "pstate", "off_w", "disks"})
       if (member(v, k))
         error(at(ptr, k), fmt::format("comes from the platform file; remove {} here", quote(k)))
-            .notes.push_back("with \"file\", SimGrid reads the host's pstates and power figures from it");
+            .notes.push_back("with \"file\", SimGrid reads the host's pstates, power figures and disks from it");
     auto name = read_text(*f, at(ptr, "file"), false);
-    bool given = !member(v, "pstates") && !member(v, "pstate") && !member(v, "off_w");
+    bool given = !member(v, "pstates") && !member(v, "pstate") && !member(v, "off_w") && !member(v, "disks");
     if (name) out.file = *name;
     if (name && given && !unbuilt && platform_file(at(ptr, "file"), out)) s_.machine.platform = out;
     else platform_refused_ = true;
@@ -342,8 +399,39 @@ void Checker::platform(const Json& v, const std::string& ptr) {
     if (auto i = read_int(*p, at(ptr, "pstate"), 0, hi, fmt::format("a pstate index from 0 to {}", hi)))
       out.pstate = static_cast<int>(*i);
   }
+  if (const Json* dk = member(v, "disks")) platform_disks(*dk, at(ptr, "disks"), out);
   if (ok && !unbuilt) s_.machine.platform = out;
   else platform_refused_ = true;
+}
+
+// machine.platform.disks: [{"id", "read_bw", "write_bw"}], bandwidths in bytes/s (SimGrid's
+// <disk> elements of the host).
+void Checker::platform_disks(const Json& v, const std::string& ptr, PlatformSpec& out) {
+  if (!v.is_array()) {
+    error(ptr, fmt::format("must be an array of disks (got {})", got(v)))
+        .notes.push_back("[{\"id\": \"d0\", \"read_bw\": \"100MBps\", \"write_bw\": \"40MBps\"}] (docs/platforms.md)");
+    return;
+  }
+  for (size_t i = 0; i < v.size(); ++i) {
+    const Json& e = v[i];
+    std::string ep = at(ptr, std::to_string(i));
+    if (!require_object(e, ep)) continue;
+    check_keys(e, ep, {"id", "read_bw", "write_bw"}, "in a disk");
+    DiskSpec d;
+    if (const Json* id = require(e, ep, "id"))
+      if (auto n = read_name(*id, at(ep, "id"), "disk id")) {
+        d.id = *n;
+        for (const DiskSpec& other : out.disks)
+          if (other.id == d.id)
+            error(at(ep, "id"), fmt::format("duplicate disk id {}", quote(d.id)))
+                .notes.push_back("each disk of the host needs its own id");
+      }
+    if (const Json* r = require(e, ep, "read_bw"))
+      if (auto b = read_bandwidth(*r, at(ep, "read_bw"))) d.read_bw = *b;
+    if (const Json* w = require(e, ep, "write_bw"))
+      if (auto b = read_bandwidth(*w, at(ep, "write_bw"))) d.write_bw = *b;
+    out.disks.push_back(d);
+  }
 }
 
 // machine.calibration: reads the file `xnusim calibrate` wrote (docs/calibration.md) and fills
@@ -553,7 +641,27 @@ void Checker::device(const Json& e, const std::string& ptr, size_t i) {
     device_ref_error_[i] = true;
     return;
   }
-  check_keys(e, ptr, {"id", "provider", "workloop", "service", "path"}, "in a device");
+  check_keys(e, ptr, {"id", "provider", "workloop", "service", "path", "disk"}, "in a device");
+  if (const Json* dk = member(e, "disk")) {
+    std::string dp = at(ptr, "disk");
+    out.disk = -2;  // given but not (yet) resolved: no second error on the device's io ops
+    if (!s_.machine.platform) {
+      if (!platform_refused_)
+        error(dp, "needs a platform: the disk is one of machine.platform's disks")
+            .notes.push_back("add \"platform\": {\"pstates\": [...], \"disks\": [{\"id\": \"d0\", \"read_bw\": 1e8, \"write_bw\": 4e7}]} to \"machine\" (docs/platforms.md)");
+    } else if (auto name = read_text(*dk, dp, false)) {
+      const std::vector<DiskSpec>& disks = s_.machine.platform->disks;
+      for (size_t k = 0; k < disks.size(); ++k)
+        if (disks[k].id == *name) out.disk = static_cast<int32_t>(k);
+      if (out.disk == -2) {
+        std::vector<std::string> names;
+        for (const DiskSpec& d : disks) names.push_back(quote(d.id));
+        error(dp, fmt::format("unknown disk {}", quote(*name)))
+            .notes.push_back(names.empty() ? std::string("the platform host has no disk: declare one in machine.platform.disks (docs/platforms.md)")
+                                           : fmt::format("the platform host's disks: {}", fmt::join(names, ", ")));
+      }
+    }
+  }
   if (const Json* p = member(e, "provider")) {
     if (auto r = resolve(*p, at(ptr, "provider"), devices_))
       out.provider = *r;
@@ -566,7 +674,8 @@ void Checker::device(const Json& e, const std::string& ptr, size_t i) {
     else
       device_ref_error_[i] = true;
   }
-  if (const Json* s = require(e, ptr, "service"))
+  // With a disk, "service" is optional (zero): sized transfers take the disk's time instead.
+  if (const Json* s = member(e, "disk") ? member(e, "service") : require(e, ptr, "service"))
     if (auto d = read_duration_spec(*s, at(ptr, "service"))) out.service = *d;
   if (const Json* p = member(e, "path"))
     if (auto path = read_enum<bool>(*p, at(ptr, "path"), {{"workloop", false}, {"direct", true}}))
