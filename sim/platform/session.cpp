@@ -44,7 +44,11 @@ bool write_full(int fd, const void* p, size_t n) {
   return true;
 }
 
+int64_t g_round_trips = 0;  // every session of this process (one run at a time per thread)
+
 }  // namespace
+
+int64_t session_round_trips_total() { return g_round_trips; }
 
 PlatformSession::PlatformSession(const HostSpec& host, dispatcher::Dispatcher& d) : host_(host), d_(&d) {
   d.set_external_clock(this);
@@ -149,6 +153,7 @@ void PlatformSession::sync(core::SimTime next) {
       fail("SimGrid stopped without an answer");
     }
     ++round_trips_;
+    ++g_round_trips;
     if (r.kind == SessionReply::reached) return;
     auto it = pending_.find(r.id);
     if (r.kind != SessionReply::completion || it == pending_.end()) fail("an answer about no transfer");

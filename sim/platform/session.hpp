@@ -23,6 +23,9 @@
 
 namespace sim::platform {
 
+// Round trips to SimGrid children made by every session of this process so far (bench/).
+int64_t session_round_trips_total();
+
 class PlatformSession final : public dispatcher::ExternalClock, public dispatcher::HardwareModel {
  public:
   PlatformSession(const HostSpec& host, dispatcher::Dispatcher& d);
