@@ -136,7 +136,8 @@ class ExternalClock {
   virtual void sync(SimTime next) = 0;
 };
 
-// Hardware whose transfer times a model outside the kernel decides (SimGrid disks, sim/platform).
+// Hardware whose transfer times a model outside the kernel decides (SimGrid disks and links,
+// sim/platform).
 class HardwareModel {
  public:
   virtual ~HardwareModel() = default;
@@ -144,6 +145,10 @@ class HardwareModel {
   // a write when `write`. When the model says it is done, the model schedules the event
   // (kind, target, arg) at that instant (kRankTimer), through the dispatcher's ExternalClock.
   virtual void start_disk(int32_t disk, bool write, int64_t bytes, uint16_t kind, int32_t target, int64_t arg) = 0;
+  // A message of `bytes` (> 0) leaves host `from` for host `to` now, over the platform's links
+  // (-1 is the simulated machine, k >= 0 the peer host of link k); the event is scheduled when
+  // it has fully arrived, as above.
+  virtual void start_send(int32_t from, int32_t to, int64_t bytes, uint16_t kind, int32_t target, int64_t arg) = 0;
 };
 
 class Dispatcher final : public policies::PolicyHost {

@@ -55,13 +55,19 @@ void IoKit::finish_service(int32_t w) {
 // A sized io (read/write) on a device with a platform disk: the disk's transfer replaces the
 // services along the chain (none is drawn); otherwise those services, drawn now.
 IoKit::Request IoKit::make_request(const Op& op, const Thread& t, Duration service, bool direct) {
-  Request r{op.ref, t.index, service, Duration{}, direct, false, op.bytes, op.write};
+  Request r{op.ref, t.index, service, Duration{}, direct, false, op.bytes, op.write,
+            op.kind == model::OpKind::send ? op.host : -1};
   if (op.bytes == 0) r.hardware = draw_hardware(op.ref);
   return r;
 }
 
 void IoKit::start_hardware(int64_t id, const Request& r) {
   const Device& dev = devices_[static_cast<size_t>(r.device)];
+  if (r.bytes > 0 && r.to >= 0) {  // send: the NIC puts the message on its link to the peer
+    if (!hardware_) throw d_->internal_error(fmt::format("I/O request {}: a send without a platform", id));
+    hardware_->start_send(-1, r.to, r.bytes, kinds_[kHardwareDone], dev.owner, id);
+    return;
+  }
   if (r.bytes > 0) {
     if (!hardware_ || dev.config.disk < 0)
       throw d_->internal_error(fmt::format("I/O request {}: a transfer on a device without a platform disk", id));

@@ -147,6 +147,7 @@ class IoKit final : public dispatcher::OpHandler, public dispatcher::EventHandle
     bool asleep = false;          // direct: its client sleeps in commandSleep
     int64_t bytes = 0;            // a sized transfer on the device's platform disk (io read/write):
     bool write = false;           // the hardware time is the HardwareModel's, not `hardware`
+    int32_t to = -1;              // send: the peer host the NIC sends `bytes` to
   };
   // What a thread calling into IOKit is in the middle of.
   struct Caller {
@@ -171,7 +172,7 @@ class IoKit final : public dispatcher::OpHandler, public dispatcher::EventHandle
     size_t i = 0;
     int32_t holding = -1;          // work loop whose gate the terminate thread holds
   };
-  enum EventTag : int64_t { kArrival = 0, kCallDeadline = 1, kHardwareDone = 2 };
+  enum EventTag : int64_t { kArrival = 0, kCallDeadline = 1, kHardwareDone = 2, kPacketSent = 3 };
 
   // --- helpers ---------------------------------------------------------------------------
   // One value of `d`: a fixed duration without touching `rng` (so a scenario without random
@@ -190,6 +191,7 @@ class IoKit final : public dispatcher::OpHandler, public dispatcher::EventHandle
   // --- interrupts (iokit.cpp) --------------------------------------------------------------
   void schedule_arrival(int32_t irq);
   void on_arrival(int32_t irq);
+  void packet_sent(int32_t irq);
   // models IOWorkLoop::signalWorkAvailable: from primary interrupt context (`from` null) or
   // from a thread.
   void signal_work_available(int32_t w, int32_t source, const Thread* from, int cpu);
@@ -242,7 +244,7 @@ class IoKit final : public dispatcher::OpHandler, public dispatcher::EventHandle
   dispatcher::Dispatcher* d_ = nullptr;
   dispatcher::HardwareModel* hardware_ = nullptr;
   model::Release release_ = model::Release::xnu517;
-  uint16_t kinds_[3] = {0, 0, 0};
+  uint16_t kinds_[4] = {0, 0, 0, 0};
   int32_t first_event_ = 0;
 
   std::vector<Interrupt> interrupts_;

@@ -108,6 +108,7 @@ inline constexpr OpInfo kOpTable[] = {
     {OpKind::funnel_switch, "funnel_switch", {"from", "to"}, {}, op_detail::kNoTime, op_detail::kNoBlock, OpLayer::sync, op_detail::kPublic},
     {OpKind::funnel_merge, "funnel_merge", {}, {}, op_detail::kNoTime, op_detail::kNoBlock, OpLayer::sync, op_detail::kPublic},
     {OpKind::set_pstate, "set_pstate", {"pstate"}, {}, op_detail::kNoTime, op_detail::kNoBlock, OpLayer::platform, op_detail::kPublic},
+    {OpKind::send, "send", {"device", "to", "bytes"}, {"for"}, op_detail::kTime, op_detail::kBlocks, OpLayer::iokit, op_detail::kPublic},
     {OpKind::internal_workloop, "internal_workloop", {}, {}, op_detail::kNoTime, op_detail::kBlocks, OpLayer::iokit, op_detail::kInternal},
     {OpKind::internal_callout, "internal_callout", {}, {}, op_detail::kNoTime, op_detail::kBlocks, OpLayer::iokit, op_detail::kInternal},
     {OpKind::internal_activator, "internal_activator", {}, {}, op_detail::kNoTime, op_detail::kBlocks, OpLayer::iokit, op_detail::kInternal},

@@ -25,6 +25,15 @@ struct DiskSpec {
   double write_bw = 0;
 };
 
+// A network link between the host and one peer host (inline platforms): the route between the
+// two is this link alone. Bandwidth in bytes/s, latency in seconds.
+struct LinkSpec {
+  std::string name;
+  std::string peer;
+  double bandwidth = 0;
+  double latency = 0;
+};
+
 struct HostSpec {
   std::string name = "mac";
   std::string file;  // a platform XML file that declares the host (then the figures below are
@@ -36,6 +45,8 @@ struct HostSpec {
   // Its disks, in the scenario's order (indices are those of the devices' "disk"); with a file
   // only the names are used (SimGrid reads the bandwidths from the file).
   std::vector<DiskSpec> disks;
+  // Its links, one per peer host (peer indices are link indices).
+  std::vector<LinkSpec> links;
 };
 
 // Time (ns) the host spent in each pstate with each number of active cores.
@@ -76,10 +87,12 @@ extern "C" void xnusim_simgrid_inspect(const char* platform_file, const char* ho
 // The live session (session.hpp): fixed-size records on two pipes, the child reads commands on
 // `in_fd` and answers on `out_fd`.
 struct SessionCommand {
-  enum Kind : int32_t { start_io = 1, advance = 2, quit = 3 };
+  enum Kind : int32_t { start_io = 1, advance = 2, quit = 3, start_send = 4 };
   int32_t kind = 0;
   int32_t disk = -1;    // start_io: index into HostSpec::disks
   int32_t write = 0;    // start_io: 1 write, 0 read
+  int32_t from = -1;    // start_send: the sending host: -1 the machine, k >= 0 the peer of link k
+  int32_t to = -1;      // start_send: the receiving host, the same way
   int32_t pad = 0;
   int64_t id = 0;       // start_io: the activity's id
   int64_t bytes = 0;    // start_io

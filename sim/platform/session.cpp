@@ -134,6 +134,19 @@ void PlatformSession::start_disk(int32_t disk, bool write, int64_t bytes, uint16
   pending_.emplace(c.id, Pending{kind, target, arg, c.at_ns});
 }
 
+void PlatformSession::start_send(int32_t from, int32_t to, int64_t bytes, uint16_t kind, int32_t target, int64_t arg) {
+  if (pid_ < 0) start_child();
+  SessionCommand c;
+  c.kind = SessionCommand::start_send;
+  c.from = from;
+  c.to = to;
+  c.id = next_id_++;
+  c.bytes = bytes;
+  c.at_ns = d_->now().ns;
+  send(c);
+  pending_.emplace(c.id, Pending{kind, target, arg, c.at_ns});
+}
+
 // Lazy synchronisation: only while a transfer is pending, SimGrid runs up to `next`; each
 // completion on the way becomes the dispatcher event the transfer was started with.
 void PlatformSession::sync(core::SimTime next) {

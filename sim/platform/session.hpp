@@ -35,6 +35,7 @@ class PlatformSession final : public dispatcher::ExternalClock, public dispatche
 
   void sync(core::SimTime next) override;
   void start_disk(int32_t disk, bool write, int64_t bytes, uint16_t kind, int32_t target, int64_t arg) override;
+  void start_send(int32_t from, int32_t to, int64_t bytes, uint16_t kind, int32_t target, int64_t arg) override;
 
   // Round trips to the child so far (each advance is one), for the benchmark.
   int64_t round_trips() const { return round_trips_; }

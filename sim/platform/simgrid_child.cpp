@@ -30,6 +30,15 @@ std::string platform_xml(const HostSpec& host) {
     speeds += fmt::format("{:.17g}f", p.speed);
     watts += fmt::format("{:.17g}:{:.17g}:{:.17g}", p.idle_w, p.epsilon_w, p.all_cores_w);
   }
+  // Peer hosts, their links and the routes (symmetrical) between the host and each peer.
+  std::string network;
+  for (const LinkSpec& l : host.links)
+    network += fmt::format("    <host id=\"{}\" speed=\"1Gf\" />\n", l.peer);
+  for (const LinkSpec& l : host.links)
+    network += fmt::format("    <link id=\"{}\" bandwidth=\"{:.17g}Bps\" latency=\"{:.17g}s\" />\n", l.name, l.bandwidth,
+                           l.latency);
+  for (const LinkSpec& l : host.links)
+    network += fmt::format("    <route src=\"{}\" dst=\"{}\"><link_ctn id=\"{}\" /></route>\n", host.name, l.peer, l.name);
   std::string disks;
   for (const DiskSpec& d : host.disks)
     disks += fmt::format("      <disk id=\"{}\" read_bw=\"{:.17g}Bps\" write_bw=\"{:.17g}Bps\" />\n", d.name, d.read_bw,
@@ -44,9 +53,10 @@ std::string platform_xml(const HostSpec& host) {
       "      <prop id=\"wattage_off\" value=\"{:.17g}\" />\n"
       "{}"
       "    </host>\n"
+      "{}"
       "  </zone>\n"
       "</platform>\n",
-      host.name, speeds, host.pstate, host.cores, watts, host.off_w, disks);
+      host.name, speeds, host.pstate, host.cores, watts, host.off_w, disks, network);
 }
 
 const char* simgrid_module_path() {

@@ -90,8 +90,8 @@ constexpr double kSlack = 1e-13;
 
 // The controller actor on the host: starts the activities the native side asks for and, on
 // advance, runs SimGrid to the first completion at or before the instant asked for, or to it.
-void controller(simgrid::s4u::Host* host, const std::vector<simgrid::s4u::Disk*>& disks, int in_fd, int out_fd,
-                int* status) {
+void controller(simgrid::s4u::Host* host, const std::vector<simgrid::s4u::Disk*>& disks,
+                const std::vector<simgrid::s4u::Host*>& peers, int in_fd, int out_fd, int* status) {
   namespace s4u = simgrid::s4u;
   std::vector<s4u::ActivityPtr> pending;
   std::vector<int64_t> ids;
@@ -104,6 +104,15 @@ void controller(simgrid::s4u::Host* host, const std::vector<simgrid::s4u::Disk*>
       s4u::Disk* d = disks.at(static_cast<size_t>(c.disk));
       auto bytes = static_cast<sg_size_t>(c.bytes);
       pending.push_back(c.write ? d->write_async(bytes) : d->read_async(bytes));
+      ids.push_back(c.id);
+      continue;
+    }
+    if (c.kind == SessionCommand::start_send) {
+      double at = static_cast<double>(c.at_ns) / 1e9;
+      if (at > s4u::Engine::get_clock()) s4u::this_actor::sleep_until(at);
+      s4u::Host* from = c.from < 0 ? host : peers.at(static_cast<size_t>(c.from));
+      s4u::Host* to = c.to < 0 ? host : peers.at(static_cast<size_t>(c.to));
+      pending.push_back(s4u::Comm::sendto_async(from, to, static_cast<uint64_t>(c.bytes)));
       ids.push_back(c.id);
       continue;
     }
@@ -126,7 +135,10 @@ void controller(simgrid::s4u::Host* host, const std::vector<simgrid::s4u::Disk*>
     }
     if (!write_full(out_fd, &r, sizeof r)) break;
   }
-  (void)host;
+  // The run ended with transfers in flight: cancel them (SimGrid objects to a communication
+  // dropped while it runs).
+  for (s4u::ActivityPtr& a : pending) a->cancel();
+  pending.clear();
   *status = 0;
 }
 
@@ -135,13 +147,20 @@ void controller(simgrid::s4u::Host* host, const std::vector<simgrid::s4u::Disk*>
 extern "C" int xnusim_simgrid_serve(const HostSpec* spec, const char* platform_file, int in_fd, int out_fd) {
   int status = 1;
   try {
-    int argc = 2;
+    // The network model is pinned (docs/platforms.md, "Network"): CM02, whose flows take
+    // latency + bytes / bandwidth alone and share links max-min, with no cross traffic (3.32's
+    // default, LV08, scales both by empirical factors and charges 5 % of each flow backwards).
+    int argc = 4;
     char arg0[] = "xnusim";
     char arg1[] = "--log=root.thres:critical";
-    char* argv[] = {arg0, arg1, nullptr};
+    char arg2[] = "--cfg=network/model:CM02";
+    char arg3[] = "--cfg=network/crosstraffic:0";
+    char* argv[] = {arg0, arg1, arg2, arg3, nullptr};
     simgrid::s4u::Engine e(&argc, argv);
     e.load_platform(platform_file);
     simgrid::s4u::Host* host = simgrid::s4u::Host::by_name(spec->name);
+    std::vector<simgrid::s4u::Host*> peers;
+    for (const LinkSpec& l : spec->links) peers.push_back(simgrid::s4u::Host::by_name(l.peer));
     std::vector<simgrid::s4u::Disk*> disks;
     for (const DiskSpec& want : spec->disks) {
       simgrid::s4u::Disk* found = nullptr;
@@ -150,7 +169,7 @@ extern "C" int xnusim_simgrid_serve(const HostSpec* spec, const char* platform_f
       if (!found) return 1;
       disks.push_back(found);
     }
-    simgrid::s4u::Actor::create("xnusim", host, [&] { controller(host, disks, in_fd, out_fd, &status); });
+    simgrid::s4u::Actor::create("xnusim", host, [&] { controller(host, disks, peers, in_fd, out_fd, &status); });
     e.run();
   } catch (const std::exception&) {
     status = 1;

@@ -83,6 +83,8 @@ platform::HostSpec host_of(const scenario::Scenario& s) {
   for (const scenario::PstateSpec& ps : p.pstates)
     h.pstates.push_back(platform::Pstate{ps.speed, ps.idle_w, ps.epsilon_w, ps.all_cores_w});
   for (const scenario::DiskSpec& d : p.disks) h.disks.push_back(platform::DiskSpec{d.id, d.read_bw, d.write_bw});
+  for (const scenario::LinkSpec& l : p.links)
+    h.links.push_back(platform::LinkSpec{l.id, l.peer, l.bandwidth, static_cast<double>(l.latency.ns) / 1e9});
   return h;
 }
 
@@ -144,8 +146,9 @@ struct Simulation::State {
     if (s.machine.platform) {
       energy.emplace(host_of(s), *world.dispatcher);
       bus.add(&*energy);
-      // Disks: a live SimGrid session times the sized transfers (its child starts at the first).
-      if (!s.machine.platform->disks.empty() && world.iokit) {
+      // Disks and links: a live SimGrid session times the sized transfers and the packets (its
+      // child starts at the first).
+      if ((!s.machine.platform->disks.empty() || !s.machine.platform->links.empty()) && world.iokit) {
         session.emplace(host_of(s), *world.dispatcher);
         world.iokit->set_hardware(&*session);
       }

@@ -509,6 +509,36 @@ void Checker::read_io(const OpArgs& a) {
   duration_spec_key(a, "for");
 }
 
+// send: a message of `bytes` to host `to` through NIC `device` (docs/platforms.md, "Network");
+// the thread waits for the NIC's completion interrupt, as io does. `for` is the driver's CPU time.
+void Checker::read_send(const OpArgs& a) {
+  ref_key(a, "device", devices_, a.out.ref);
+  if (const Json* b = require(a.v, a.ptr, "bytes"))
+    if (auto n = read_size(*b, at(a.ptr, "bytes"))) a.out.bytes = *n;
+  if (const Json* f = member(a.v, "for"))
+    if (auto d = read_duration_spec(*f, at(a.ptr, "for"))) a.out.duration = *d;
+  const Json* to = require(a.v, a.ptr, "to");
+  if (!to || a.out.ref < 0) return;
+  std::string tp = at(a.ptr, "to");
+  auto name = read_text(*to, tp, false);
+  if (!name) return;
+  const DeviceSpec& dev = s_.devices[static_cast<size_t>(a.out.ref)];
+  if (dev.nic == -1) {
+    error(at(a.ptr, "device"), fmt::format("device {} is not a NIC: send needs one", quote(dev.id)))
+        .notes.push_back("give the device \"nic\": one of machine.platform's links (docs/platforms.md)");
+    return;
+  }
+  if (dev.nic < 0) return;  // the device's own error was given
+  const LinkSpec& link = s_.machine.platform->links[static_cast<size_t>(dev.nic)];
+  if (*name != link.peer) {
+    error(tp, fmt::format("NIC {} reaches host {} only (its link {}), not {}", quote(dev.id), quote(link.peer),
+                          quote(link.id), quote(*name)))
+        .notes.push_back("send through the NIC whose link leads to that host");
+    return;
+  }
+  a.out.host = dev.nic;
+}
+
 void Checker::read_timer_arm(const OpArgs& a) {
   ref_key(a, "timer", timers_, a.out.ref);
   duration_spec_key(a, "after");

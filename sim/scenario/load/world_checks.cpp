@@ -332,12 +332,11 @@ void Checker::platform(const Json& v, const std::string& ptr) {
   // SimGrid links and other hosts are not built yet (docs/platforms.md): said so, rather than
   // "unknown key".
   bool unbuilt = false;
-  for (const char* k : {"links", "hosts"})
-    if (member(v, k)) {
-      error(at(ptr, k), fmt::format("not supported yet: platform {} (the host, its pstates and its disks are built)", k))
-          .notes.push_back("remove it; the network is not modelled yet (docs/platforms.md, \"Not built yet\")");
-      unbuilt = true;
-    }
+  if (member(v, "hosts")) {
+    error(at(ptr, "hosts"), "not supported: platform hosts (peer hosts come from \"links\")")
+        .notes.push_back("declare each peer with its link: \"links\": [{\"id\": \"eth0\", \"peer\": \"server\", \"bandwidth\": \"125MBps\", \"latency\": \"50us\"}] (docs/platforms.md)");
+    unbuilt = true;
+  }
   check_keys(v, ptr, {"host", "file", "pstates", "pstate", "off_w", "disks", "links", "hosts"},
              "in \"platform\"");
   PlatformSpec out;
@@ -348,8 +347,12 @@ void Checker::platform(const Json& v, const std::string& ptr) {
       if (member(v, k))
         error(at(ptr, k), fmt::format("comes from the platform file; remove {} here", quote(k)))
             .notes.push_back("with \"file\", SimGrid reads the host's pstates, power figures and disks from it");
+    if (member(v, "links"))
+      error(at(ptr, "links"), "not supported with a platform file: links are declared inline only")
+          .notes.push_back("describe the host inline (\"pstates\", \"disks\", \"links\") to use the network (docs/platforms.md, \"Network\")");
     auto name = read_text(*f, at(ptr, "file"), false);
-    bool given = !member(v, "pstates") && !member(v, "pstate") && !member(v, "off_w") && !member(v, "disks");
+    bool given = !member(v, "pstates") && !member(v, "pstate") && !member(v, "off_w") && !member(v, "disks") &&
+                 !member(v, "links");
     if (name) out.file = *name;
     if (name && given && !unbuilt && platform_file(at(ptr, "file"), out)) s_.machine.platform = out;
     else platform_refused_ = true;
@@ -400,8 +403,98 @@ void Checker::platform(const Json& v, const std::string& ptr) {
       out.pstate = static_cast<int>(*i);
   }
   if (const Json* dk = member(v, "disks")) platform_disks(*dk, at(ptr, "disks"), out);
+  if (const Json* lk = member(v, "links")) platform_links(*lk, at(ptr, "links"), out);
   if (ok && !unbuilt) s_.machine.platform = out;
   else platform_refused_ = true;
+}
+
+// "arrival": {"packets": {"nic", "bytes", "every", "count"}}: the NIC's peer host sends a packet
+// of `bytes` every `every` (from `every` on; `count` of them, default until the end), carried
+// by SimGrid over the NIC's link; each arrival is an interrupt (docs/platforms.md, "Network").
+bool Checker::packets_arrival(const Json& a, const std::string& ptr, ArrivalSpec& out) {
+  check_keys(a, ptr, {"packets"}, "in \"arrival\" with \"packets\"");
+  std::string pp = at(ptr, "packets");
+  const Json& p = *member(a, "packets");
+  if (!require_object(p, pp)) return false;
+  check_keys(p, pp, {"nic", "bytes", "every", "count"}, "in \"packets\"");
+  out.kind = ArrivalSpec::Kind::packets;
+  bool ok = true;
+  if (const Json* n = require(p, pp, "nic")) {
+    if (auto r = resolve(*n, at(pp, "nic"), devices_)) {
+      const DeviceSpec& dev = s_.devices[static_cast<size_t>(*r)];
+      if (dev.nic == -1) {
+        error(at(pp, "nic"), fmt::format("device {} is not a NIC", quote(dev.id)))
+            .notes.push_back("give it \"nic\": one of machine.platform's links (docs/platforms.md)");
+        ok = false;
+      } else if (dev.nic < 0) {
+        ok = false;  // its own error was given
+      } else {
+        out.nic = *r;
+      }
+    } else {
+      ok = false;
+    }
+  } else {
+    ok = false;
+  }
+  if (const Json* b = require(p, pp, "bytes")) {
+    if (auto n = read_size(*b, at(pp, "bytes"))) out.bytes = *n;
+    else ok = false;
+  } else {
+    ok = false;
+  }
+  if (const Json* e = require(p, pp, "every")) {
+    if (auto d = read_duration(*e, at(pp, "every"), Sign::positive)) out.period = *d;
+    else ok = false;
+  } else {
+    ok = false;
+  }
+  if (const Json* c = member(p, "count")) {
+    if (auto n = read_int(*c, at(pp, "count"), 1, 1'000'000'000, "a count from 1 to 1000000000")) out.count = *n;
+    else ok = false;
+  }
+  return ok;
+}
+
+// machine.platform.links: [{"id", "peer", "bandwidth", "latency"}]: each link joins the host to
+// its own peer host, and is the route between them (docs/platforms.md, "Network").
+void Checker::platform_links(const Json& v, const std::string& ptr, PlatformSpec& out) {
+  if (!v.is_array()) {
+    error(ptr, fmt::format("must be an array of links (got {})", got(v)))
+        .notes.push_back("[{\"id\": \"eth0\", \"peer\": \"server\", \"bandwidth\": \"125MBps\", \"latency\": \"50us\"}] (docs/platforms.md)");
+    return;
+  }
+  for (size_t i = 0; i < v.size(); ++i) {
+    const Json& e = v[i];
+    std::string ep = at(ptr, std::to_string(i));
+    if (!require_object(e, ep)) continue;
+    check_keys(e, ep, {"id", "peer", "bandwidth", "latency"}, "in a link");
+    LinkSpec l;
+    if (const Json* id = require(e, ep, "id"))
+      if (auto n = read_name(*id, at(ep, "id"), "link id")) {
+        l.id = *n;
+        for (const LinkSpec& other : out.links)
+          if (other.id == l.id)
+            error(at(ep, "id"), fmt::format("duplicate link id {}", quote(l.id)))
+                .notes.push_back("each link needs its own id");
+      }
+    if (const Json* p = require(e, ep, "peer"))
+      if (auto n = read_name(*p, at(ep, "peer"), "host name")) {
+        l.peer = *n;
+        if (l.peer == out.host)
+          error(at(ep, "peer"), fmt::format("the peer must be another host than the machine {}", quote(out.host)))
+              .notes.push_back("a link joins the simulated machine to a peer host");
+        for (const LinkSpec& other : out.links)
+          if (other.peer == l.peer)
+            error(at(ep, "peer"), fmt::format("host {} already has a link ({})", quote(l.peer), quote(other.id)))
+                .notes.push_back("one link per peer host: it is the route between the machine and that host");
+      }
+    if (const Json* b = require(e, ep, "bandwidth"))
+      if (auto bw = read_bandwidth(*b, at(ep, "bandwidth"))) l.bandwidth = *bw;
+    if (const Json* lat = require(e, ep, "latency"))
+      if (auto d = read_duration(*lat, at(ep, "latency"), Sign::non_negative)) l.latency = *d;
+    out.links.push_back(l);
+  }
 }
 
 // machine.platform.disks: [{"id", "read_bw", "write_bw"}], bandwidths in bytes/s (SimGrid's
@@ -641,7 +734,30 @@ void Checker::device(const Json& e, const std::string& ptr, size_t i) {
     device_ref_error_[i] = true;
     return;
   }
-  check_keys(e, ptr, {"id", "provider", "workloop", "service", "path", "disk"}, "in a device");
+  check_keys(e, ptr, {"id", "provider", "workloop", "service", "path", "disk", "nic"}, "in a device");
+  if (const Json* nk = member(e, "nic")) {
+    std::string np = at(ptr, "nic");
+    out.nic = -2;  // given but not (yet) resolved
+    if (member(e, "disk")) {
+      error(np, "a device is either a disk's or a NIC, not both")
+          .notes.push_back("declare two devices, one with \"disk\" and one with \"nic\"");
+    } else if (!s_.machine.platform) {
+      if (!platform_refused_)
+        error(np, "needs a platform: the NIC sends on one of machine.platform's links")
+            .notes.push_back("add \"platform\": {\"pstates\": [...], \"links\": [{\"id\": \"eth0\", \"peer\": \"server\", \"bandwidth\": \"125MBps\", \"latency\": \"50us\"}]} to \"machine\" (docs/platforms.md)");
+    } else if (auto name = read_text(*nk, np, false)) {
+      const std::vector<LinkSpec>& links = s_.machine.platform->links;
+      for (size_t k = 0; k < links.size(); ++k)
+        if (links[k].id == *name) out.nic = static_cast<int32_t>(k);
+      if (out.nic == -2) {
+        std::vector<std::string> names;
+        for (const LinkSpec& l : links) names.push_back(quote(l.id));
+        error(np, fmt::format("unknown link {}", quote(*name)))
+            .notes.push_back(names.empty() ? std::string("the platform has no link: declare one in machine.platform.links (docs/platforms.md)")
+                                           : fmt::format("the platform's links: {}", fmt::join(names, ", ")));
+      }
+    }
+  }
   if (const Json* dk = member(e, "disk")) {
     std::string dp = at(ptr, "disk");
     out.disk = -2;  // given but not (yet) resolved: no second error on the device's io ops
@@ -674,8 +790,8 @@ void Checker::device(const Json& e, const std::string& ptr, size_t i) {
     else
       device_ref_error_[i] = true;
   }
-  // With a disk, "service" is optional (zero): sized transfers take the disk's time instead.
-  if (const Json* s = member(e, "disk") ? member(e, "service") : require(e, ptr, "service"))
+  // With a disk or a NIC, "service" is optional (zero): sized transfers take SimGrid's time.
+  if (const Json* s = member(e, "disk") || member(e, "nic") ? member(e, "service") : require(e, ptr, "service"))
     if (auto d = read_duration_spec(*s, at(ptr, "service"))) out.service = *d;
   if (const Json* p = member(e, "path"))
     if (auto path = read_enum<bool>(*p, at(ptr, "path"), {{"workloop", false}, {"direct", true}}))
@@ -867,6 +983,7 @@ void Checker::handler_program(const Json& v, const std::string& ptr, InterruptSp
 
 bool Checker::arrival(const Json& a, const std::string& ptr, ArrivalSpec& out) {
   if (!require_object(a, ptr)) return false;
+  if (member(a, "packets")) return packets_arrival(a, ptr, out);
   check_keys(a, ptr, {"periodic", "jitter", "poisson", "at"}, "in \"arrival\"");
   std::vector<std::string> kinds;
   for (const char* k : {"periodic", "poisson", "at"})
