@@ -200,6 +200,7 @@ int main(int argc, char** argv) {
 
   fmt::print("{:<12} {:<7} {:>11} {:>9} {:>12} {:>12} {:>10} {:>11}  {}\n", "case", "policy", "events", "wall s",
              "events/s", "sim s/wall s", "peak RSS", "round trips", "what");
+  std::fflush(stdout);  // before any fork: a child that flushes must not print it again
   for (const std::string& policy : policies) {
     if (!policies::find_policy(policy)) {
       fmt::print(stderr, "xnusim-bench: unknown policy \"{}\"; valid: {}\n", policy, policies::policy_names_joined());

@@ -105,6 +105,10 @@ struct SessionReply {
   int64_t id = 0;       // completion: the activity
   int64_t ns = 0;       // completion: when it ended, SimGrid's time rounded up to ns
   double seconds = 0;   // completion: SimGrid's time as it is
+  // No transfer still in flight can end before this instant (ns; INT64_MAX when none is in
+  // flight): a lower bound from each one's bytes left and the bandwidth that bounds it, less a
+  // margin, so that the native side skips the round trips of the instants before it.
+  int64_t horizon_ns = 0;
 };
 // Serves commands until quit or end of input; returns 0, or non-zero when SimGrid failed.
 extern "C" int xnusim_simgrid_serve(const HostSpec* host, const char* platform_file, int in_fd, int out_fd);

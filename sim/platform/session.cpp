@@ -132,6 +132,7 @@ void PlatformSession::start_disk(int32_t disk, bool write, int64_t bytes, uint16
   c.at_ns = d_->now().ns;
   send(c);
   pending_.emplace(c.id, Pending{kind, target, arg, c.at_ns});
+  horizon_ = 0;
 }
 
 void PlatformSession::start_send(int32_t from, int32_t to, int64_t bytes, uint16_t kind, int32_t target, int64_t arg) {
@@ -145,11 +146,15 @@ void PlatformSession::start_send(int32_t from, int32_t to, int64_t bytes, uint16
   c.at_ns = d_->now().ns;
   send(c);
   pending_.emplace(c.id, Pending{kind, target, arg, c.at_ns});
+  horizon_ = 0;
 }
 
 // Lazy synchronisation: only while a transfer is pending, SimGrid runs up to `next`; each
 // completion on the way becomes the dispatcher event the transfer was started with.
 void PlatformSession::sync(core::SimTime next) {
+  // Nothing in flight can have ended by `next`: SimGrid need not catch up yet (it will when an
+  // instant reaches the horizon, or before a new transfer starts, which sleeps it to its start).
+  if (next.ns < horizon_) return;
   while (!pending_.empty()) {
     SessionCommand c;
     c.kind = SessionCommand::advance;
@@ -167,6 +172,7 @@ void PlatformSession::sync(core::SimTime next) {
     }
     ++round_trips_;
     ++g_round_trips;
+    horizon_ = r.horizon_ns;
     if (r.kind == SessionReply::reached) return;
     auto it = pending_.find(r.id);
     if (r.kind != SessionReply::completion || it == pending_.end()) fail("an answer about no transfer");

@@ -61,6 +61,8 @@ class PlatformSession final : public dispatcher::ExternalClock, public dispatche
   int from_child_ = -1;
   int64_t next_id_ = 0;
   int64_t round_trips_ = 0;
+  // No pending transfer ends before this (the child's last horizon_ns); a start resets it.
+  int64_t horizon_ = 0;
   std::unordered_map<int64_t, Pending> pending_;
 };
 

@@ -6,6 +6,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -90,11 +92,28 @@ constexpr double kSlack = 1e-13;
 
 // The controller actor on the host: starts the activities the native side asks for and, on
 // advance, runs SimGrid to the first completion at or before the instant asked for, or to it.
+// The earliest instant any pending transfer could end: each one's bytes left over the bandwidth
+// it can never exceed, from now (a transfer still in its latency is later still). SimGrid's
+// solver may end a shared transfer a few nanoseconds before the fluid formula (docs/platforms.md,
+// "Disks"): the margin (a millionth of the time, and 1 us) keeps far clear of that.
+int64_t horizon(const std::vector<simgrid::s4u::ActivityPtr>& pending, const std::vector<double>& bounds) {
+  if (pending.empty()) return INT64_MAX;
+  double soonest = -1;
+  for (size_t i = 0; i < pending.size(); ++i) {
+    double left = pending[i]->get_remaining() / bounds[i];
+    if (soonest < 0 || left < soonest) soonest = left;
+  }
+  double at = simgrid::s4u::Engine::get_clock() + soonest * (1 - 1e-6);
+  return std::max<int64_t>(0, static_cast<int64_t>(std::floor(at * 1e9)) - 1000);
+}
+
 void controller(simgrid::s4u::Host* host, const std::vector<simgrid::s4u::Disk*>& disks,
-                const std::vector<simgrid::s4u::Host*>& peers, int in_fd, int out_fd, int* status) {
+                const std::vector<simgrid::s4u::Host*>& peers, const std::vector<simgrid::s4u::Link*>& links,
+                int in_fd, int out_fd, int* status) {
   namespace s4u = simgrid::s4u;
   std::vector<s4u::ActivityPtr> pending;
   std::vector<int64_t> ids;
+  std::vector<double> bounds;  // by pending transfer: the bandwidth it can never exceed (bytes/s)
   SessionCommand c;
   while (read_full(in_fd, &c, sizeof c)) {
     if (c.kind == SessionCommand::quit) break;
@@ -105,6 +124,7 @@ void controller(simgrid::s4u::Host* host, const std::vector<simgrid::s4u::Disk*>
       auto bytes = static_cast<sg_size_t>(c.bytes);
       pending.push_back(c.write ? d->write_async(bytes) : d->read_async(bytes));
       ids.push_back(c.id);
+      bounds.push_back(c.write ? d->get_write_bandwidth() : d->get_read_bandwidth());
       continue;
     }
     if (c.kind == SessionCommand::start_send) {
@@ -114,6 +134,8 @@ void controller(simgrid::s4u::Host* host, const std::vector<simgrid::s4u::Disk*>
       s4u::Host* to = c.to < 0 ? host : peers.at(static_cast<size_t>(c.to));
       pending.push_back(s4u::Comm::sendto_async(from, to, static_cast<uint64_t>(c.bytes)));
       ids.push_back(c.id);
+      // The route is the peer's one link: the message never goes faster than its bandwidth.
+      bounds.push_back(links.at(static_cast<size_t>(c.from < 0 ? c.to : c.from))->get_bandwidth());
       continue;
     }
     SessionReply r;
@@ -131,8 +153,10 @@ void controller(simgrid::s4u::Host* host, const std::vector<simgrid::s4u::Disk*>
         r.ns = ceil_ns(r.seconds);
         pending.erase(pending.begin() + i);
         ids.erase(ids.begin() + i);
+        bounds.erase(bounds.begin() + i);
       }
     }
+    r.horizon_ns = horizon(pending, bounds);
     if (!write_full(out_fd, &r, sizeof r)) break;
   }
   // The run ended with transfers in flight: cancel them (SimGrid objects to a communication
@@ -160,7 +184,11 @@ extern "C" int xnusim_simgrid_serve(const HostSpec* spec, const char* platform_f
     e.load_platform(platform_file);
     simgrid::s4u::Host* host = simgrid::s4u::Host::by_name(spec->name);
     std::vector<simgrid::s4u::Host*> peers;
-    for (const LinkSpec& l : spec->links) peers.push_back(simgrid::s4u::Host::by_name(l.peer));
+    std::vector<simgrid::s4u::Link*> links;
+    for (const LinkSpec& l : spec->links) {
+      peers.push_back(simgrid::s4u::Host::by_name(l.peer));
+      links.push_back(simgrid::s4u::Link::by_name(l.name));
+    }
     std::vector<simgrid::s4u::Disk*> disks;
     for (const DiskSpec& want : spec->disks) {
       simgrid::s4u::Disk* found = nullptr;
@@ -169,7 +197,7 @@ extern "C" int xnusim_simgrid_serve(const HostSpec* spec, const char* platform_f
       if (!found) return 1;
       disks.push_back(found);
     }
-    simgrid::s4u::Actor::create("xnusim", host, [&] { controller(host, disks, peers, in_fd, out_fd, &status); });
+    simgrid::s4u::Actor::create("xnusim", host, [&] { controller(host, disks, peers, links, in_fd, out_fd, &status); });
     e.run();
   } catch (const std::exception&) {
     status = 1;
