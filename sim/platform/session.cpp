@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
@@ -44,11 +45,11 @@ bool write_full(int fd, const void* p, size_t n) {
   return true;
 }
 
-int64_t g_round_trips = 0;  // every session of this process (one run at a time per thread)
+std::atomic<int64_t> g_round_trips{0};  // every session of this process (sweep runs several at once)
 
 }  // namespace
 
-int64_t session_round_trips_total() { return g_round_trips; }
+int64_t session_round_trips_total() { return g_round_trips.load(std::memory_order_relaxed); }
 
 PlatformSession::PlatformSession(const HostSpec& host, dispatcher::Dispatcher& d) : host_(host), d_(&d) {
   d.set_external_clock(this);
@@ -171,7 +172,7 @@ void PlatformSession::sync(core::SimTime next) {
       fail("SimGrid stopped without an answer");
     }
     ++round_trips_;
-    ++g_round_trips;
+    g_round_trips.fetch_add(1, std::memory_order_relaxed);
     horizon_ = r.horizon_ns;
     if (r.kind == SessionReply::reached) return;
     auto it = pending_.find(r.id);

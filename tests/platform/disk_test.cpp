@@ -17,12 +17,15 @@
 // Completion times are SimGrid's double seconds rounded up to the nanosecond.
 #include <catch2/catch.hpp>
 
+#include <cstdlib>
+#include <stdexcept>
 #include <string>
 
 #include <nlohmann/json.hpp>
 
 #include "reports/json_report.hpp"
 #include "sim/platform/energy.hpp"
+#include "sim/platform/session.hpp"
 #include "sim/run/simulation.hpp"
 #include "sim/scenario/loader.hpp"
 #include "tests/support.hpp"
@@ -167,11 +170,45 @@ TEST_CASE("disk: a platform with disks but no sized io gives the same results as
         {"id": "b", "priority": 20, "program": [{"op": "run", "for": "10s"}]}]})";
   };
   std::string plain = reports::results_to_json_text(run::run_scenario(load_text(scenario("", ""))));
+  int64_t trips = platform::session_round_trips_total();
   run::Results with = run::run_scenario(load_text(scenario(", \"platform\": " + kDiskPlatform, R"(, "disk": "d0")")));
+  CHECK(platform::session_round_trips_total() == trips);  // SimGrid was never asked anything
   nlohmann::ordered_json j = nlohmann::ordered_json::parse(reports::results_to_json_text(with));
   j.erase("energy");
   j["system"].erase("energy_mj");
   CHECK(reports::json_text(j) == plain);
+}
+
+TEST_CASE("disk: a missing SimGrid module stops a run with a transfer, naming the module", "[platform][disk][unit]") {
+  // The energy needs the module too, but the first transfer needs it first: at 0, mid-run.
+  const char* old = std::getenv("XNUSIM_SIMGRID_MODULE");
+  std::string saved = old ? old : "";
+  setenv("XNUSIM_SIMGRID_MODULE", "/nonexistent/libxnusim-simgrid.so", 1);
+  std::string message;
+  try {
+    run::run_scenario(load_text(disk_scenario(io_thread("a", R"("read": "1MB")"))));
+  } catch (const std::exception& e) {
+    message = e.what();
+  }
+  if (old) setenv("XNUSIM_SIMGRID_MODULE", saved.c_str(), 1);
+  else unsetenv("XNUSIM_SIMGRID_MODULE");
+  CHECK(message.find("the SimGrid platform: cannot load the SimGrid module /nonexistent/libxnusim-simgrid.so") !=
+        std::string::npos);
+}
+
+TEST_CASE("disk: a transfer in flight asks SimGrid only at its horizon and at its end", "[platform][disk][unit]") {
+  // One 1 MB read (10 ms) beside a thread whose 100 us runs make 100 instants meanwhile: the
+  // child is asked at the first instant after the start (its horizon: 10 ms less the margin)
+  // and then only when an instant reaches it; the result is unchanged.
+  std::string busy = R"({"id": "busy", "program": [{"op": "loop", "times": 150, "body": [
+      {"op": "run", "for": "100us"}, {"op": "sleep", "for": "1ns"}]}]})";
+  int64_t trips = platform::session_round_trips_total();
+  run::Results r = run::run_scenario(load_text(disk_scenario(io_thread("a", R"("read": "1MB")") + "," + busy)));
+  int64_t used = platform::session_round_trips_total() - trips;
+  CHECK(response(r, "a") == 10'000'000);
+  // The first instant after the start (reached, horizon 9.99899 ms) and the completion at 10 ms
+  // (asked at the first instant past the horizon): two, where one per instant would be 100.
+  CHECK(used == 2);
 }
 
 TEST_CASE("disk: the platform XML declares the host's disks", "[platform][disk][unit]") {
