@@ -78,6 +78,16 @@ TEST_CASE("network: a send takes the link's latency plus its size over the bandw
   CHECK(r.devices[0].completed == 2);
 }
 
+TEST_CASE("network: a send on the direct path sleeps in commandSleep until the NIC's interrupt", "[platform][network][unit]") {
+  // The client programs the NIC in a runAction (30 us), then 62 us on the link for 1500 B.
+  std::string text = net_scenario(sender("a", R"("bytes": 1500, "for": "30us")"));
+  size_t at = text.find(R"("nic": "eth0")");
+  REQUIRE(at != std::string::npos);
+  text.insert(at, R"("path": "direct", )");
+  run::Results r = run::run_scenario(load_text(text));
+  CHECK(response(r, "a") == 92'000);
+}
+
 TEST_CASE("network: two sends at once share the link", "[platform][network][unit]") {
   run::Results r = run::run_scenario(
       load_text(net_scenario(sender("a", R"("bytes": "1MB")") + "," + sender("b", R"("bytes": "1MB")"))));
