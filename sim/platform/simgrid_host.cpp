@@ -86,12 +86,10 @@ bool write_full(int fd, const void* p, size_t n) {
 // 0.0009999999999999998 s), far below any time SimGrid's models distinguish.
 int64_t ceil_ns(double seconds) { return static_cast<int64_t>(std::ceil(seconds * 1e9 - 1e-3)); }
 
-// A ten-thousandth of a nanosecond: an advance waits that much past the instant it is asked for so
-// that an activity ending exactly at it (up to the double's rounding) is reported then.
+// A ten-thousandth of a nanosecond: an advance waits that much past the instant it is asked
+// for so that an activity ending exactly at it (up to the double's rounding) is reported then.
 constexpr double kSlack = 1e-13;
 
-// The controller actor on the host: starts the activities the native side asks for and, on
-// advance, runs SimGrid to the first completion at or before the instant asked for, or to it.
 // The earliest instant any pending transfer could end: each one's bytes left over the bandwidth
 // it can never exceed, from now (a transfer still in its latency is later still). SimGrid's
 // solver may end a shared transfer a few nanoseconds before the fluid formula (docs/platforms.md,
@@ -107,6 +105,8 @@ int64_t horizon(const std::vector<simgrid::s4u::ActivityPtr>& pending, const std
   return std::max<int64_t>(0, static_cast<int64_t>(std::floor(at * 1e9)) - 1000);
 }
 
+// The controller actor on the host: starts the activities the native side asks for and, on
+// advance, runs SimGrid to the first completion at or before the instant asked for, or to it.
 void controller(simgrid::s4u::Host* host, const std::vector<simgrid::s4u::Disk*>& disks,
                 const std::vector<simgrid::s4u::Host*>& peers, const std::vector<simgrid::s4u::Link*>& links,
                 int in_fd, int out_fd, int* status) {
