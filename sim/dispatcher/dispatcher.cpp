@@ -49,8 +49,8 @@ void Dispatcher::run(SimTime end) {
 
   try {
     for (;;) {
-      // The external model (a platform's disks) catches up to the next instant first: its
-      // completions up to then join the queue. Without one this is a single test per instant.
+      // The external model (a platform's disks and links) catches up to the next instant
+      // first: its completions up to then join the queue. Without one: one test per instant.
       if (clock_) clock_->sync(!queue_.empty() && queue_.top_time() < end ? queue_.top_time() : end);
       if (queue_.empty() || queue_.top_time() >= end) break;
       if (queue_.top_time() != now_) instant_steps_ = 0;
