@@ -18,6 +18,8 @@
 #include <catch2/catch.hpp>
 
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 
@@ -222,6 +224,17 @@ TEST_CASE("disk: a transfer in flight asks SimGrid only at its horizon and at it
   // The first instant after the start (reached, horizon 9.99899 ms) and the completion at 10 ms
   // (asked at the first instant past the horizon): two, where one per instant would be 100.
   CHECK(used == 2);
+}
+
+TEST_CASE("disk: the transfers run in the SimGrid child; this process never loads SimGrid", "[platform][disk][unit]") {
+  // issue 14: SimGrid is used only inside sim/platform's module, loaded by a child process.
+  run::Results r = run::run_scenario(load_text(disk_scenario(io_thread("a", R"("read": "1MB")"))));
+  CHECK(response(r, "a") == 10'000'000);
+  std::ifstream maps("/proc/self/maps");
+  std::string text((std::istreambuf_iterator<char>(maps)), std::istreambuf_iterator<char>());
+  REQUIRE_FALSE(text.empty());
+  CHECK(text.find("libsimgrid") == std::string::npos);
+  CHECK(text.find("libxnusim-simgrid") == std::string::npos);
 }
 
 TEST_CASE("disk: the platform XML declares the host's disks", "[platform][disk][unit]") {
