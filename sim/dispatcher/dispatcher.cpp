@@ -48,7 +48,11 @@ void Dispatcher::run(SimTime end) {
     queue_.push(SimTime{tick.ns}, kRankTick, kEvTick, -1);
 
   try {
-    while (!queue_.empty() && queue_.top_time() < end) {
+    for (;;) {
+      // The external model (a platform's disks and links) catches up to the next instant
+      // first: its completions up to then join the queue. Without one: one test per instant.
+      if (clock_) clock_->sync(!queue_.empty() && queue_.top_time() < end ? queue_.top_time() : end);
+      if (queue_.empty() || queue_.top_time() >= end) break;
       if (queue_.top_time() != now_) instant_steps_ = 0;
       now_ = queue_.top_time();
       do {

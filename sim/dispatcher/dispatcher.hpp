@@ -125,6 +125,32 @@ class InterruptLocks {
   [[noreturn]] virtual void irq_spin_timed_out(int cpu, int32_t source, int32_t lock) = 0;
 };
 
+// A model of the world outside the kernel whose clock follows the dispatcher's lazily (the
+// SimGrid platform, sim/platform): before each instant the dispatcher calls sync with that
+// instant (or the end of the run when nothing is queued); the model may then schedule events at
+// times in (now, next] (the completions of its activities) and they are handled in time order
+// with the rest. A model with nothing pending returns at once.
+class ExternalClock {
+ public:
+  virtual ~ExternalClock() = default;
+  virtual void sync(SimTime next) = 0;
+};
+
+// Hardware whose transfer times a model outside the kernel decides (SimGrid disks and links,
+// sim/platform).
+class HardwareModel {
+ public:
+  virtual ~HardwareModel() = default;
+  // A transfer of `bytes` (> 0) starts now on disk `disk` (an index into the platform's disks),
+  // a write when `write`. When the model says it is done, the model schedules the event
+  // (kind, target, arg) at that instant (kRankTimer), through the dispatcher's ExternalClock.
+  virtual void start_disk(int32_t disk, bool write, int64_t bytes, uint16_t kind, int32_t target, int64_t arg) = 0;
+  // A message of `bytes` (> 0) leaves host `from` for host `to` now, over the platform's links
+  // (-1 is the simulated machine, k >= 0 the peer host of link k); the event is scheduled when
+  // it has fully arrived, as above.
+  virtual void start_send(int32_t from, int32_t to, int64_t bytes, uint16_t kind, int32_t target, int64_t arg) = 0;
+};
+
 class Dispatcher final : public policies::PolicyHost {
  public:
   using PolicyFactory = std::unique_ptr<policies::Policy> (*)(const policies::PolicyContext&);
@@ -173,6 +199,8 @@ class Dispatcher final : public policies::PolicyHost {
   // Returns the event kind to schedule for `handler` (one per handler).
   uint16_t register_event_handler(EventHandler* handler);
   void set_block_hook(BlockHook* hook) { block_hook_ = hook; }
+  // The external model synchronised before each instant (none: nothing is called).
+  void set_external_clock(ExternalClock* clock) { clock_ = clock; }
   void set_switch_observer(SwitchObserver* observer) { switch_observer_ = observer; }
   void schedule(SimTime at, uint32_t rank, uint16_t kind, int32_t target, uint32_t generation = 0, int64_t arg = 0) {
     queue_.push(at, rank, kind, target, generation, arg);
@@ -324,6 +352,7 @@ class Dispatcher final : public policies::PolicyHost {
   std::vector<OpHandler*> op_handlers_;        // by OpKind
   std::vector<EventHandler*> event_handlers_;  // kind - kFirstExtensionKind
   BlockHook* block_hook_ = nullptr;
+  ExternalClock* clock_ = nullptr;
   SwitchObserver* switch_observer_ = nullptr;
   std::string panic_report_;
   std::vector<InterruptClient*> interrupt_clients_;  // by interrupt source index

@@ -21,12 +21,17 @@ inline constexpr int64_t kIOReturnOffline = 0xE00002D7;
 inline constexpr int64_t kIOReturnNotPermitted = 0xE00002E2;
 
 struct ArrivalConfig {
-  enum class Kind : uint8_t { periodic, poisson, at };
+  // packets: a peer host sends `bytes` to the machine every `period` (from `period` on, at most
+  // `count` times, -1 unbounded) over the platform's links; each arrival raises the interrupt.
+  enum class Kind : uint8_t { periodic, poisson, at, packets };
   Kind kind = Kind::periodic;
   Duration period;              // periodic: arrivals at k * period (k >= 1) plus a jitter draw
   Duration jitter;              // periodic: uniform in [0, jitter]
   Duration mean;                // poisson: mean interarrival time
   std::vector<Duration> times;  // at
+  int32_t peer = -1;            // packets: the sending host (index of the platform's link to it)
+  int64_t bytes = 0;            // packets
+  int64_t count = -1;           // packets
 };
 
 struct InterruptConfig {
@@ -76,6 +81,8 @@ struct DeviceConfig {
   int32_t workloop = -1;  // its own work loop, or -1: its provider's
   DurationSpec service;   // hardware time of a request, drawn per request, added up along the chain
   IoPath path = IoPath::workloop;
+  int32_t disk = -1;      // the platform disk its sized transfers use (io read/write), or -1
+  int32_t link = -1;      // a NIC: the platform link it sends on (send), or -1
 };
 
 struct Config {

@@ -32,7 +32,7 @@ bool IoKit::io(Thread& t, const Op& op) {
     return go_on(t);
   }
   Duration service = draw_duration(op.duration, t.rng);
-  requests_.emplace(id, Request{op.ref, t.index, service, draw_hardware(op.ref), false, false});
+  requests_.emplace(id, make_request(op, t, service, false));
   WorkLoop& loop = wl(dev.workloop);
   loop.commands.push_back(id);
   signal_work_available(dev.workloop, loop.command_source, &t, t.cpu);
@@ -49,8 +49,32 @@ void IoKit::finish_service(int32_t w) {
   loop.servicing = -1;
   auto it = requests_.find(id);
   if (it == requests_.end()) return;
-  const Device& dev = devices_[static_cast<size_t>(it->second.device)];
-  d_->schedule(now() + it->second.hardware, dispatcher::kRankTimer, kinds_[kHardwareDone], dev.owner, 0, id);
+  start_hardware(id, it->second);
+}
+
+// A sized io (read/write) on a device with a platform disk: the disk's transfer replaces the
+// services along the chain (none is drawn); otherwise those services, drawn now.
+IoKit::Request IoKit::make_request(const Op& op, const Thread& t, Duration service, bool direct) {
+  Request r{op.ref, t.index, service, Duration{}, direct, false, op.bytes, op.write,
+            op.kind == model::OpKind::send ? op.host : -1};
+  if (op.bytes == 0) r.hardware = draw_hardware(op.ref);
+  return r;
+}
+
+void IoKit::start_hardware(int64_t id, const Request& r) {
+  const Device& dev = devices_[static_cast<size_t>(r.device)];
+  if (r.bytes > 0 && r.to >= 0) {  // send: the NIC puts the message on its link to the peer
+    if (!hardware_) throw d_->internal_error(fmt::format("I/O request {}: a send without a platform", id));
+    hardware_->start_send(-1, r.to, r.bytes, kinds_[kHardwareDone], dev.owner, id);
+    return;
+  }
+  if (r.bytes > 0) {
+    if (!hardware_ || dev.config.disk < 0)
+      throw d_->internal_error(fmt::format("I/O request {}: a transfer on a device without a platform disk", id));
+    hardware_->start_disk(dev.config.disk, r.write, r.bytes, kinds_[kHardwareDone], dev.owner, id);
+    return;
+  }
+  d_->schedule(now() + r.hardware, dispatcher::kRankTimer, kinds_[kHardwareDone], dev.owner, 0, id);
 }
 
 Duration IoKit::draw_hardware(int32_t dev) {
@@ -93,7 +117,7 @@ bool IoKit::io_direct(Thread& t, const Op& op) {
         return go_on(t);
       }
       Duration service = draw_duration(op.duration, t.rng);
-      requests_.emplace(c.request, Request{op.ref, t.index, service, draw_hardware(op.ref), true, false});
+      requests_.emplace(c.request, make_request(op, t, service, true));
       c.step = Caller::Step::io_gate;
       [[fallthrough]];
     }
@@ -111,7 +135,7 @@ bool IoKit::io_direct(Thread& t, const Op& op) {
     case Caller::Step::io_service: {
       // Still in the gate, so terminate (which needs it) cannot have completed the request.
       Request& r = requests_.at(c.request);
-      d_->schedule(now() + r.hardware, dispatcher::kRankTimer, kinds_[kHardwareDone], dev.owner, 0, c.request);
+      start_hardware(c.request, r);
       r.asleep = true;
       c.saved_depth = gate.release_for_sleep(t);
       c.step = Caller::Step::io_sleep;

@@ -224,6 +224,7 @@ bool IoKit::execute(Thread& t, const Op& op) {
     case OpKind::command_sleep: return command_sleep(t, op);
     case OpKind::command_wakeup: return command_wakeup(t, op);
     case OpKind::io: return io(t, op);
+    case OpKind::send: return io(t, op);  // the same driver path; the hardware is the NIC's link
     case OpKind::timer_arm: return timer_arm(t, op);
     case OpKind::timer_cancel: return timer_cancel(t, op);
     case OpKind::terminate: return terminate(t, op);
@@ -241,6 +242,7 @@ bool IoKit::execute(Thread& t, const Op& op) {
 
 void IoKit::on_event(const core::Event& e) {
   if (e.kind == kinds_[kArrival]) on_arrival(e.target);
+  else if (e.kind == kinds_[kPacketSent]) packet_sent(e.target);
   else if (e.kind == kinds_[kCallDeadline]) calls_.on_deadline(e.target, e.generation);
   else hardware_done(e.target, e.arg);
 }
@@ -289,8 +291,23 @@ void IoKit::schedule_arrival(int32_t i) {
       if (static_cast<size_t>(irq.next) >= a.times.size()) return;
       at = SimTime{a.times[static_cast<size_t>(irq.next++)].ns};
       break;
+    case ArrivalConfig::Kind::packets:
+      // The peer sends at k * period (k >= 1); the interrupt comes when the packet has arrived.
+      if (a.count >= 0 && irq.next >= a.count) return;
+      ++irq.next;
+      d_->schedule(SimTime{(a.period * irq.next).ns}, dispatcher::kRankTimer, kinds_[kPacketSent], i);
+      return;
   }
   d_->schedule(at, dispatcher::kRankTimer, kinds_[kArrival], i);
+}
+
+// A packet of interrupt `i`'s traffic leaves its peer host now: SimGrid carries it over the
+// platform's links to the machine, and its arrival is the interrupt (kArrival).
+void IoKit::packet_sent(int32_t i) {
+  const ArrivalConfig& a = interrupts_[static_cast<size_t>(i)].config.arrival;
+  if (!hardware_) throw d_->internal_error("network traffic without a platform");
+  hardware_->start_send(a.peer, -1, a.bytes, kinds_[kArrival], i, 0);
+  schedule_arrival(i);
 }
 
 void IoKit::on_arrival(int32_t i) {
@@ -306,7 +323,7 @@ void IoKit::on_arrival(int32_t i) {
     if (c.handler_program.empty()) handler += draw_duration(src.filter, src.durations);
   }
   d_->raise_interrupt(c.cpu, i, handler, client, c.handler_program.empty() ? nullptr : &c.handler_program);
-  schedule_arrival(i);
+  if (c.arrival.kind != ArrivalConfig::Kind::packets) schedule_arrival(i);  // packets: at each send
 }
 
 // models xnu-792 iokit/Kernel/IOInterruptEventSource.cpp normalInterruptOccurred and

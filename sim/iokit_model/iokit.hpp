@@ -40,6 +40,9 @@ class IoKit final : public dispatcher::OpHandler, public dispatcher::EventHandle
   // Gates are traced as locks from `first_gate_lock` on, the work loops' workToDo events as
   // events from `first_event` on.
   void attach(dispatcher::Dispatcher& d, sync::SyncLayer& sync, int32_t first_gate_lock, int32_t first_event);
+  // The model that times sized transfers on platform disks (sim/platform); needed only when a
+  // program has an io with read/write.
+  void set_hardware(dispatcher::HardwareModel* hw) { hardware_ = hw; }
 
   // --- names by trace index ------------------------------------------------------------------
   std::vector<std::string> interrupt_names() const;  // the scenario's, then "<device>.irq"
@@ -142,6 +145,9 @@ class IoKit final : public dispatcher::OpHandler, public dispatcher::EventHandle
     Duration hardware;            // the services along the provider chain, drawn at issue
     bool direct = false;          // the client programs the hardware itself (IoPath::direct)
     bool asleep = false;          // direct: its client sleeps in commandSleep
+    int64_t bytes = 0;            // a sized transfer on the device's platform disk (io read/write):
+    bool write = false;           // the hardware time is the HardwareModel's, not `hardware`
+    int32_t to = -1;              // send: the peer host the NIC sends `bytes` to
   };
   // What a thread calling into IOKit is in the middle of.
   struct Caller {
@@ -166,7 +172,7 @@ class IoKit final : public dispatcher::OpHandler, public dispatcher::EventHandle
     size_t i = 0;
     int32_t holding = -1;          // work loop whose gate the terminate thread holds
   };
-  enum EventTag : int64_t { kArrival = 0, kCallDeadline = 1, kHardwareDone = 2 };
+  enum EventTag : int64_t { kArrival = 0, kCallDeadline = 1, kHardwareDone = 2, kPacketSent = 3 };
 
   // --- helpers ---------------------------------------------------------------------------
   // One value of `d`: a fixed duration without touching `rng` (so a scenario without random
@@ -185,6 +191,7 @@ class IoKit final : public dispatcher::OpHandler, public dispatcher::EventHandle
   // --- interrupts (iokit.cpp) --------------------------------------------------------------
   void schedule_arrival(int32_t irq);
   void on_arrival(int32_t irq);
+  void packet_sent(int32_t irq);
   // models IOWorkLoop::signalWorkAvailable: from primary interrupt context (`from` null) or
   // from a thread.
   void signal_work_available(int32_t w, int32_t source, const Thread* from, int cpu);
@@ -194,6 +201,9 @@ class IoKit final : public dispatcher::OpHandler, public dispatcher::EventHandle
   // One source's checkForWork; true when the work thread now computes its action.
   bool check_for_work(Thread& t, int32_t w, size_t s);
   void finish_service(int32_t w);
+  // A request's hardware starts now: its fixed services, or its transfer on the platform disk.
+  void start_hardware(int64_t id, const Request& r);
+  Request make_request(const Op& op, const Thread& t, Duration service, bool direct);
 
   // --- command gates (command_gate.cpp) ----------------------------------------------------
   bool run_action(Thread& t, const Op& op);
@@ -232,8 +242,9 @@ class IoKit final : public dispatcher::OpHandler, public dispatcher::EventHandle
 
   Config config_;
   dispatcher::Dispatcher* d_ = nullptr;
+  dispatcher::HardwareModel* hardware_ = nullptr;
   model::Release release_ = model::Release::xnu517;
-  uint16_t kinds_[3] = {0, 0, 0};
+  uint16_t kinds_[4] = {0, 0, 0, 0};
   int32_t first_event_ = 0;
 
   std::vector<Interrupt> interrupts_;

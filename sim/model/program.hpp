@@ -50,6 +50,8 @@ enum class OpKind : uint8_t {
   create_thread, exit_thread, terminate_thread, funnel_switch, funnel_merge,
   // The host's performance state (machine.platform; docs/platforms.md).
   set_pstate,
+  // A message to a peer host through a NIC over the platform's links (docs/platforms.md).
+  send,
   // Internal ops, never produced by the loader: the programs of the IOKit layer's own threads
   // (`ref` = work loop or callout slot), the end of a run_action's computation, and direct
   // IOWorkLoop::closeGate/openGate (`ref` = work loop) for tests.
@@ -96,6 +98,10 @@ struct Op {
   TaskRole role = TaskRole::unspecified;
   std::string task;
   int pstate = 0;           // set_pstate: the platform host's pstate index
+  int64_t bytes = 0;        // io: bytes read or written on the device's platform disk (0: none);
+                            // send: the message's size
+  bool write = false;       // io: the transfer is a write
+  int32_t host = -1;        // send: the peer host (index of machine.platform's link to it)
   int nice = 0;             // setpriority: the value asked for (donice clamps it to -20..20)
   SchedPolicy sched_policy = SchedPolicy::other;  // pthread_setschedparam (priority above)
   std::vector<Op> body;     // loop; try_lock and upgrade: the `else` ops, run when it fails

@@ -37,6 +37,12 @@ struct FileHostRead {
 };
 FileHostRead inspect_platform_file(const std::string& path, const std::string& host);
 
+// The SimGrid module's path: $XNUSIM_SIMGRID_MODULE when set, else where the build put it.
+const char* simgrid_module_path();
+// Writes platform_xml(host) to a new temporary file and returns its path ("" and `error` set
+// when it cannot); the caller removes it.
+std::string write_platform_file(const HostSpec& host, std::string& error);
+
 class EnergyMeter final : public core::TraceSink, public dispatcher::OpHandler {
  public:
   // Registers the set_pstate op with the dispatcher. `host.cores` must be the scenario's CPUs.

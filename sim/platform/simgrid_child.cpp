@@ -30,6 +30,19 @@ std::string platform_xml(const HostSpec& host) {
     speeds += fmt::format("{:.17g}f", p.speed);
     watts += fmt::format("{:.17g}:{:.17g}:{:.17g}", p.idle_w, p.epsilon_w, p.all_cores_w);
   }
+  // Peer hosts, their links and the routes (symmetrical) between the host and each peer.
+  std::string network;
+  for (const LinkSpec& l : host.links)
+    network += fmt::format("    <host id=\"{}\" speed=\"1Gf\" />\n", l.peer);
+  for (const LinkSpec& l : host.links)
+    network += fmt::format("    <link id=\"{}\" bandwidth=\"{:.17g}Bps\" latency=\"{:.17g}s\" />\n", l.name, l.bandwidth,
+                           l.latency);
+  for (const LinkSpec& l : host.links)
+    network += fmt::format("    <route src=\"{}\" dst=\"{}\"><link_ctn id=\"{}\" /></route>\n", host.name, l.peer, l.name);
+  std::string disks;
+  for (const DiskSpec& d : host.disks)
+    disks += fmt::format("      <disk id=\"{}\" read_bw=\"{:.17g}Bps\" write_bw=\"{:.17g}Bps\" />\n", d.name, d.read_bw,
+                         d.write_bw);
   return fmt::format(
       "<?xml version='1.0'?>\n"
       "<!DOCTYPE platform SYSTEM \"https://simgrid.org/simgrid.dtd\">\n"
@@ -38,21 +51,36 @@ std::string platform_xml(const HostSpec& host) {
       "    <host id=\"{}\" speed=\"{}\" pstate=\"{}\" core=\"{}\">\n"
       "      <prop id=\"wattage_per_state\" value=\"{}\" />\n"
       "      <prop id=\"wattage_off\" value=\"{:.17g}\" />\n"
+      "{}"
       "    </host>\n"
+      "{}"
       "  </zone>\n"
       "</platform>\n",
-      host.name, speeds, host.pstate, host.cores, watts, host.off_w);
+      host.name, speeds, host.pstate, host.cores, watts, host.off_w, disks, network);
 }
 
-namespace {
-
-// The module: $XNUSIM_SIMGRID_MODULE when set, else where the build put it.
-const char* module_path() {
+const char* simgrid_module_path() {
   const char* env = std::getenv("XNUSIM_SIMGRID_MODULE");
   return env && *env ? env : XNUSIM_SIMGRID_MODULE;
 }
 
-}  // namespace
+std::string write_platform_file(const HostSpec& host, std::string& error) {
+  char path[] = "/tmp/xnusim-platform-XXXXXX";
+  int fd = mkstemp(path);
+  if (fd < 0) {
+    error = fmt::format("cannot write the platform file: {}", std::strerror(errno));
+    return "";
+  }
+  std::string xml = platform_xml(host);
+  bool written = write(fd, xml.data(), xml.size()) == static_cast<ssize_t>(xml.size());
+  close(fd);
+  if (!written) {
+    unlink(path);
+    error = "cannot write the platform file";
+    return "";
+  }
+  return path;
+}
 
 // GCC 12 takes the whole-struct write below for a read of its first member (a false positive
 // of -Wstringop-overread through inlining, as the ones meson.build lists for libstdc++).
@@ -72,7 +100,7 @@ std::string in_child(void* result, size_t size, Work work) {
   if (pid == 0) {
     close(pipe_fds[0]);
     int code = 2;
-    if (void* m = dlopen(module_path(), RTLD_NOW | RTLD_LOCAL)) code = work(m);
+    if (void* m = dlopen(simgrid_module_path(), RTLD_NOW | RTLD_LOCAL)) code = work(m);
     if (code == 0 && write(pipe_fds[1], result, size) != static_cast<ssize_t>(size)) code = 5;
     _exit(code);
   }
@@ -84,8 +112,8 @@ std::string in_child(void* result, size_t size, Work work) {
   waitpid(pid, &status, 0);
   if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && got == static_cast<ssize_t>(size)) return "";
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  if (code == 2) return fmt::format("cannot load the SimGrid module {} (set XNUSIM_SIMGRID_MODULE)", module_path());
-  if (code == 3) return fmt::format("{} has no entry point for xnusim", module_path());
+  if (code == 2) return fmt::format("cannot load the SimGrid module {} (set XNUSIM_SIMGRID_MODULE)", simgrid_module_path());
+  if (code == 3) return fmt::format("{} has no entry point for xnusim", simgrid_module_path());
   return "SimGrid stopped without an answer";
 }
 
@@ -94,22 +122,9 @@ std::string in_child(void* result, size_t size, Work work) {
 EnergyReport energy_from_simgrid(const HostSpec& host, const LoadTable& table) {
   EnergyReport r;
   std::string file = host.file;
-  char path[] = "/tmp/xnusim-platform-XXXXXX";
   if (file.empty()) {
-    int fd = mkstemp(path);
-    if (fd < 0) {
-      r.error = fmt::format("cannot write the platform file: {}", std::strerror(errno));
-      return r;
-    }
-    std::string xml = platform_xml(host);
-    bool written = write(fd, xml.data(), xml.size()) == static_cast<ssize_t>(xml.size());
-    close(fd);
-    if (!written) {
-      unlink(path);
-      r.error = "cannot write the platform file";
-      return r;
-    }
-    file = path;
+    file = write_platform_file(host, r.error);
+    if (file.empty()) return r;
   }
   double joules = 0;
   r.error = in_child(&joules, sizeof joules, [&](void* m) {
@@ -118,7 +133,7 @@ EnergyReport energy_from_simgrid(const HostSpec& host, const LoadTable& table) {
     if (!entry) return 3;
     return entry(&host, &table, file.c_str(), &joules) == 0 ? 0 : 4;
   });
-  if (host.file.empty()) unlink(path);
+  if (host.file.empty()) unlink(file.c_str());
   if (r.error.empty()) r.joules = joules;
   return r;
 }

@@ -15,6 +15,7 @@
 #include "sim/metrics/lock_metrics.hpp"
 #include "sim/metrics/metrics_sink.hpp"
 #include "sim/platform/energy.hpp"
+#include "sim/platform/session.hpp"
 #include "sim/policies/registry.hpp"
 #include "sim/run/expects.hpp"
 #include "sim/scenario/builder.hpp"
@@ -81,6 +82,9 @@ platform::HostSpec host_of(const scenario::Scenario& s) {
   h.pstate = p.pstate;
   for (const scenario::PstateSpec& ps : p.pstates)
     h.pstates.push_back(platform::Pstate{ps.speed, ps.idle_w, ps.epsilon_w, ps.all_cores_w});
+  for (const scenario::DiskSpec& d : p.disks) h.disks.push_back(platform::DiskSpec{d.id, d.read_bw, d.write_bw});
+  for (const scenario::LinkSpec& l : p.links)
+    h.links.push_back(platform::LinkSpec{l.id, l.peer, l.bandwidth, static_cast<double>(l.latency.ns) / 1e9});
   return h;
 }
 
@@ -142,6 +146,12 @@ struct Simulation::State {
     if (s.machine.platform) {
       energy.emplace(host_of(s), *world.dispatcher);
       bus.add(&*energy);
+      // Disks and links: a live SimGrid session times the sized transfers and the packets (its
+      // child starts at the first).
+      if ((!s.machine.platform->disks.empty() || !s.machine.platform->links.empty()) && world.iokit) {
+        session.emplace(host_of(s), *world.dispatcher);
+        world.iokit->set_hardware(&*session);
+      }
     }
   }
 
@@ -157,6 +167,7 @@ struct Simulation::State {
   metrics::LockMetrics locks;
   std::optional<metrics::IoKitMetrics> iokit;
   std::optional<platform::EnergyMeter> energy;
+  std::optional<platform::PlatformSession> session;
   bool ran = false;
 };
 

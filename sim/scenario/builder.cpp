@@ -80,7 +80,13 @@ iokit_model::Config iokit_config(const Scenario& s, uint64_t seed) {
     ic.cpu = i.cpu;
     ic.arrival.kind = i.arrival.kind == ArrivalSpec::Kind::periodic ? iokit_model::ArrivalConfig::Kind::periodic
                       : i.arrival.kind == ArrivalSpec::Kind::poisson ? iokit_model::ArrivalConfig::Kind::poisson
+                      : i.arrival.kind == ArrivalSpec::Kind::packets ? iokit_model::ArrivalConfig::Kind::packets
                                                                      : iokit_model::ArrivalConfig::Kind::at;
+    if (i.arrival.kind == ArrivalSpec::Kind::packets) {
+      ic.arrival.peer = s.devices[static_cast<size_t>(i.arrival.nic)].nic;  // a link's index is its peer's
+      ic.arrival.bytes = i.arrival.bytes;
+      ic.arrival.count = i.arrival.count;
+    }
     ic.arrival.period = i.arrival.period;
     ic.arrival.jitter = i.arrival.jitter;
     ic.arrival.mean = i.arrival.mean;
@@ -118,7 +124,7 @@ iokit_model::Config iokit_config(const Scenario& s, uint64_t seed) {
   for (const DeviceSpec& d : s.devices)
     c.devices.push_back(iokit_model::DeviceConfig{
         d.id, d.provider, d.workloop, d.service,
-        d.direct ? iokit_model::IoPath::direct : iokit_model::IoPath::workloop});
+        d.direct ? iokit_model::IoPath::direct : iokit_model::IoPath::workloop, d.disk, d.nic});
   for (const ThreadSpec& t : s.threads) c.terminate_thread = c.terminate_thread || terminates(t.program);
   return c;
 }

@@ -34,6 +34,23 @@ struct PstateSpec {
   double all_cores_w = 0;  // every core busy
 };
 
+// A disk of the platform host (SimGrid's <disk>), bandwidths in bytes/s (0 when it comes from
+// the platform file).
+struct DiskSpec {
+  std::string id;
+  double read_bw = 0;
+  double write_bw = 0;
+};
+
+// A network link between the platform host and a peer host (inline platforms only): the route
+// between the two. Bandwidth in bytes/s, latency in ns.
+struct LinkSpec {
+  std::string id;
+  std::string peer;
+  double bandwidth = 0;
+  Duration latency;
+};
+
 struct PlatformSpec {
   std::string host = "mac";
   // A platform XML file (docs/platforms.md): as written, and resolved against the scenario's
@@ -44,6 +61,8 @@ struct PlatformSpec {
   std::vector<PstateSpec> pstates;
   int pstate = 0;  // at the start of the run
   double off_w = 0;
+  std::vector<DiskSpec> disks;  // the host's disks (inline, or named in the file)
+  std::vector<LinkSpec> links;  // its links, one per peer host (inline)
 };
 
 struct MachineSpec {
@@ -98,8 +117,12 @@ struct EventSpec {
 };
 
 struct ArrivalSpec {
-  enum class Kind : uint8_t { periodic, poisson, at };
+  enum class Kind : uint8_t { periodic, poisson, at, packets };
   Kind kind = Kind::periodic;
+  // packets: the NIC's peer sends `bytes` every `period` (docs/platforms.md, "Network")
+  int32_t nic = -1;      // device index of the NIC
+  int64_t bytes = 0;
+  int64_t count = -1;    // -1: until the end of the run
   Duration period;       // periodic
   Duration jitter;       // periodic
   Duration mean;         // poisson: mean interval (1 / rate)
@@ -150,6 +173,9 @@ struct DeviceSpec {
   int32_t workloop = -1;  // own work loop, or -1 to use the provider's
   DurationSpec service;
   bool direct = false;    // "path": "direct": I/O by the client in a runAction (docs/iokit.md)
+  int32_t disk = -1;      // "disk": index into machine.platform's disks (docs/platforms.md);
+                          // -2 only while loading: given, but wrong
+  int32_t nic = -1;       // "nic": index into machine.platform's links (a NIC); -2 as above
   std::string pointer;
 };
 

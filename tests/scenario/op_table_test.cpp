@@ -46,8 +46,19 @@ std::string with_platform(const std::string& program) {
          program + R"(]}]})";
 }
 
+// send needs a NIC on a platform link (docs/platforms.md, "Network").
+std::string with_nic(const std::string& program) {
+  return R"({"format": "xnusim-scenario", "version": 1, "duration": "10ms",
+    "machine": {"platform": {"pstates": [{"speed": 1e9, "idle_w": 1, "all_cores_w": 2}],
+      "links": [{"id": "eth0", "peer": "server", "bandwidth": "125MBps", "latency": "50us"}]}},
+    "workloops": [{"id": "wl"}], "devices": [{"id": "en0", "workloop": "wl", "nic": "eth0"}],
+    "threads": [{"id": "t", "program": [)" +
+         program + R"(]}]})";
+}
+
 std::string scenario_for(const OpInfo& op, const std::string& program) {
   if (op.kind == OpKind::set_pstate) return with_platform(program);
+  if (op.kind == OpKind::send) return with_nic(program);
   return op.kind == OpKind::create_thread ? with_creator(program) : with_program(program);
 }
 
@@ -88,6 +99,7 @@ const std::map<std::string, std::string>& examples() {
       {"funnel_switch", R"({"op": "funnel_switch", "from": "kernel", "to": "network"})"},
       {"funnel_merge", R"({"op": "funnel_merge"})"},
       {"set_pstate", R"({"op": "set_pstate", "pstate": 0})"},
+      {"send", R"({"op": "send", "device": "en0", "to": "server", "bytes": 1500})"},
   };
   return m;
 }
@@ -113,9 +125,9 @@ TEST_CASE("op table: every op is spelt one way, and only public ops have a spell
     CHECK(*sim::model::op_from_name(op.name) == op.kind);
   }
   CHECK(sim::model::public_op_names().size() == public_ops);
-  CHECK(public_ops == 34);
+  CHECK(public_ops == 35);
   CHECK(sim::model::time_passing_op_list() ==
-        "run, sleep, sleep_until_next_period, lock, wait, funnel, run_action, command_sleep, io or upgrade");
+        "run, sleep, sleep_until_next_period, lock, wait, funnel, run_action, command_sleep, io, upgrade or send");
 }
 
 TEST_CASE("op table: every public op loads from a minimal example", "[scenario][unit]") {

@@ -171,6 +171,12 @@ class Checker {
   void platform(const Json& v, const std::string& ptr);
   bool platform_file(const std::string& ptr, PlatformSpec& out);
   std::optional<double> read_watts(const Json& v, const std::string& ptr, bool positive);
+  // A size in bytes: a positive integer, or a string such as "4MiB", "64KiB", "1500B", "2MB".
+  std::optional<int64_t> read_size(const Json& v, const std::string& ptr);
+  std::optional<double> read_bandwidth(const Json& v, const std::string& ptr);
+  void platform_disks(const Json& v, const std::string& ptr, PlatformSpec& out);
+  void platform_links(const Json& v, const std::string& ptr, PlatformSpec& out);
+  bool packets_arrival(const Json& a, const std::string& ptr, ArrivalSpec& out);
   const Json* declare(const Json& root, const std::string& key, Ids& ids);
   void lock(const Json& e, const std::string& ptr, size_t i);
   void workloop(const Json& e, const std::string& ptr, size_t i);
@@ -231,6 +237,7 @@ class Checker {
     set(OpKind::command_sleep, &Checker::read_command_sleep);
     set(OpKind::command_wakeup, &Checker::read_command_wakeup);
     set(OpKind::io, &Checker::read_io);
+    set(OpKind::send, &Checker::read_send);
     set(OpKind::timer_arm, &Checker::read_timer_arm);
     set(OpKind::timer_cancel, &Checker::read_timer_cancel);
     set(OpKind::terminate, &Checker::read_terminate);
@@ -270,6 +277,7 @@ class Checker {
   void read_command_sleep(const OpArgs& a);
   void read_command_wakeup(const OpArgs& a);
   void read_io(const OpArgs& a);
+  void read_send(const OpArgs& a);
   void read_timer_arm(const OpArgs& a);
   void read_timer_cancel(const OpArgs& a);
   void read_terminate(const OpArgs& a);

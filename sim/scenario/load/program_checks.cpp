@@ -477,9 +477,66 @@ void Checker::read_command_wakeup(const OpArgs& a) {
   all_key(a);
 }
 
+// io: `for` is the driver's CPU time for the request; `read` or `write` (a size) makes the
+// hardware part a transfer on the device's platform disk, timed by SimGrid (docs/platforms.md).
+// With a size, `for` may be left out (no driver time).
 void Checker::read_io(const OpArgs& a) {
   ref_key(a, "device", devices_, a.out.ref);
+  const Json* r = member(a.v, "read");
+  const Json* w = member(a.v, "write");
+  if (r && w) {
+    error(at(a.ptr, "write"), "an io is either a read or a write, not both")
+        .notes.push_back("split it into two io ops, one \"read\" and one \"write\"");
+    return;
+  }
+  if (r || w) {
+    const char* key = r ? "read" : "write";
+    std::string kp = at(a.ptr, key);
+    if (auto n = read_size(r ? *r : *w, kp)) {
+      a.out.bytes = *n;
+      a.out.write = w != nullptr;
+    }
+    if (a.out.ref >= 0 && s_.devices[static_cast<size_t>(a.out.ref)].disk == -1) {
+      const DeviceSpec& dev = s_.devices[static_cast<size_t>(a.out.ref)];
+      error(kp, fmt::format("device {} has no disk: a sized {} needs one", quote(dev.id), key))
+          .notes.push_back(s_.machine.platform ? "give the device \"disk\": one of machine.platform's disks (docs/platforms.md)"
+                                               : "declare disks in machine.platform and give the device \"disk\" (docs/platforms.md)");
+    }
+    if (const Json* f = member(a.v, "for"))
+      if (auto d = read_duration_spec(*f, at(a.ptr, "for"))) a.out.duration = *d;
+    return;
+  }
   duration_spec_key(a, "for");
+}
+
+// send: a message of `bytes` to host `to` through NIC `device` (docs/platforms.md, "Network");
+// the thread waits for the NIC's completion interrupt, as io does. `for` is the driver's CPU time.
+void Checker::read_send(const OpArgs& a) {
+  ref_key(a, "device", devices_, a.out.ref);
+  if (const Json* b = require(a.v, a.ptr, "bytes"))
+    if (auto n = read_size(*b, at(a.ptr, "bytes"))) a.out.bytes = *n;
+  if (const Json* f = member(a.v, "for"))
+    if (auto d = read_duration_spec(*f, at(a.ptr, "for"))) a.out.duration = *d;
+  const Json* to = require(a.v, a.ptr, "to");
+  if (!to || a.out.ref < 0) return;
+  std::string tp = at(a.ptr, "to");
+  auto name = read_text(*to, tp, false);
+  if (!name) return;
+  const DeviceSpec& dev = s_.devices[static_cast<size_t>(a.out.ref)];
+  if (dev.nic == -1) {
+    error(at(a.ptr, "device"), fmt::format("device {} is not a NIC: send needs one", quote(dev.id)))
+        .notes.push_back("give the device \"nic\": one of machine.platform's links (docs/platforms.md)");
+    return;
+  }
+  if (dev.nic < 0) return;  // the device's own error was given
+  const LinkSpec& link = s_.machine.platform->links[static_cast<size_t>(dev.nic)];
+  if (*name != link.peer) {
+    error(tp, fmt::format("NIC {} reaches host {} only (its link {}), not {}", quote(dev.id), quote(link.peer),
+                          quote(link.id), quote(*name)))
+        .notes.push_back("send through the NIC whose link leads to that host");
+    return;
+  }
+  a.out.host = dev.nic;
 }
 
 void Checker::read_timer_arm(const OpArgs& a) {

@@ -3,6 +3,7 @@
 #include <cctype>
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <limits>
 #include <map>
@@ -242,9 +243,65 @@ bool Checker::platform_file(const std::string& ptr, PlatformSpec& out) {
         .notes.push_back("SimGrid's energy plugin reads it: <prop id=\"wattage_per_state\" value=\"idle:epsilon:all_cores\" /> (docs/platforms.md)");
     ok = false;
   }
+  std::string names(r.host.disks);
+  for (size_t b = 0, e; (e = names.find('\n', b)) != std::string::npos; b = e + 1)
+    out.disks.push_back(DiskSpec{names.substr(b, e - b), 0, 0});
   out.pstates.assign(static_cast<size_t>(std::max(1, r.host.pstates)), PstateSpec{});
   out.pstate = r.host.pstate;
   return ok;
+}
+
+// A size in bytes: a positive integer, or digits and a unit: B, kB, MB, GB (powers of 1000) or
+// KiB, MiB, GiB (powers of 1024), e.g. "4MiB" (4194304), "1500B".
+std::optional<int64_t> Checker::read_size(const Json& v, const std::string& ptr) {
+  constexpr int64_t kMaxSize = int64_t{1} << 50;  // 1 PiB: far beyond any one transfer
+  if (v.is_number_integer() || v.is_number_unsigned()) {
+    if (v.is_number_unsigned() ? v.as_uint() <= static_cast<uint64_t>(kMaxSize) : v.as_int() > 0) {
+      int64_t n = v.is_number_unsigned() ? static_cast<int64_t>(v.as_uint()) : v.as_int();
+      if (n > 0) return n;
+    }
+  } else if (v.is_string()) {
+    const std::string& t = v.str();
+    size_t digits = 0;
+    while (digits < t.size() && digits < 16 && t[digits] >= '0' && t[digits] <= '9') ++digits;
+    static const std::pair<const char*, int64_t> kUnits[] = {
+        {"B", 1}, {"kB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000 * 1000 * 1000},
+        {"KiB", 1024}, {"MiB", 1024 * 1024}, {"GiB", 1024 * 1024 * 1024}};
+    if (digits > 0 && digits < t.size()) {
+      int64_t n = std::stoll(t.substr(0, digits));
+      std::string unit = t.substr(digits);
+      for (const auto& [name, mult] : kUnits)
+        if (unit == name && n > 0 && n <= kMaxSize / mult) return n * mult;
+    }
+  }
+  error(ptr, fmt::format("must be a positive size in bytes (got {})", v.is_number() ? v.dump() : v.is_string() ? written(v) : got(v)))
+      .notes.push_back("an integer number of bytes, or a string such as \"4MiB\", \"64KiB\", \"1500B\", \"2MB\"");
+  return std::nullopt;
+}
+
+// A bandwidth in bytes/s: a positive number, or a string in SimGrid's spelling: a number and
+// Bps, kBps, MBps, GBps (powers of 1000) or KiBps, MiBps, GiBps (powers of 1024), e.g. "100MBps".
+std::optional<double> Checker::read_bandwidth(const Json& v, const std::string& ptr) {
+  if (v.is_string()) {
+    const std::string& t = v.str();
+    static const std::pair<const char*, double> kUnits[] = {
+        {"Bps", 1}, {"kBps", 1e3}, {"MBps", 1e6}, {"GBps", 1e9},
+        {"KiBps", 1024.0}, {"MiBps", 1024.0 * 1024}, {"GiBps", 1024.0 * 1024 * 1024}};
+    size_t end = 0;
+    while (end < t.size() && ((t[end] >= '0' && t[end] <= '9') || t[end] == '.')) ++end;
+    if (end > 0 && end < t.size()) {
+      char* stop = nullptr;
+      std::string num = t.substr(0, end);
+      double n = std::strtod(num.c_str(), &stop);
+      if (stop && *stop == '\0' && std::isfinite(n) && n > 0)
+        for (const auto& [name, mult] : kUnits)
+          if (t.substr(end) == name && n * mult < 1e18) return n * mult;
+    }
+    error(ptr, fmt::format("must be a positive bandwidth (got {})", written(v)))
+        .notes.push_back("bytes/s as a number, or a string such as \"100MBps\", \"40MiBps\"");
+    return std::nullopt;
+  }
+  return read_watts(v, ptr, true);
 }
 
 // A finite number of watts (or flop/s): >= 0, or > 0 when `positive`.
@@ -272,27 +329,30 @@ void Checker::platform(const Json& v, const std::string& ptr) {
     return;
   }
   if (!require_object(v, ptr)) return;
-  // SimGrid disks, links and other hosts are not built yet (docs/platforms.md): said so, rather
-  // than "unknown key".
+  // SimGrid links and other hosts are not built yet (docs/platforms.md): said so, rather than
+  // "unknown key".
   bool unbuilt = false;
-  for (const char* k : {"disks", "links", "hosts"})
-    if (member(v, k)) {
-      error(at(ptr, k), fmt::format("not supported yet: platform {} (only the host and its pstates are built)", k))
-          .notes.push_back("remove it; I/O takes a device's fixed \"service\" time (docs/platforms.md, \"Not built yet\")");
-      unbuilt = true;
-    }
+  if (member(v, "hosts")) {
+    error(at(ptr, "hosts"), "not supported: platform hosts (peer hosts come from \"links\")")
+        .notes.push_back("declare each peer with its link: \"links\": [{\"id\": \"eth0\", \"peer\": \"server\", \"bandwidth\": \"125MBps\", \"latency\": \"50us\"}] (docs/platforms.md)");
+    unbuilt = true;
+  }
   check_keys(v, ptr, {"host", "file", "pstates", "pstate", "off_w", "disks", "links", "hosts"},
              "in \"platform\"");
   PlatformSpec out;
   optional_key(v, ptr, "host", out.host,
                [&](const Json& h, const std::string& p) { return read_name(h, p, "host name"); });
   if (const Json* f = member(v, "file")) {
-    for (const char* k : {"pstates", "pstate", "off_w"})
+    for (const char* k : {"pstates", "pstate", "off_w", "disks"})
       if (member(v, k))
         error(at(ptr, k), fmt::format("comes from the platform file; remove {} here", quote(k)))
-            .notes.push_back("with \"file\", SimGrid reads the host's pstates and power figures from it");
+            .notes.push_back("with \"file\", SimGrid reads the host's pstates, power figures and disks from it");
+    if (member(v, "links"))
+      error(at(ptr, "links"), "not supported with a platform file: links are declared inline only")
+          .notes.push_back("describe the host inline (\"pstates\", \"disks\", \"links\") to use the network (docs/platforms.md, \"Network\")");
     auto name = read_text(*f, at(ptr, "file"), false);
-    bool given = !member(v, "pstates") && !member(v, "pstate") && !member(v, "off_w");
+    bool given = !member(v, "pstates") && !member(v, "pstate") && !member(v, "off_w") && !member(v, "disks") &&
+                 !member(v, "links");
     if (name) out.file = *name;
     if (name && given && !unbuilt && platform_file(at(ptr, "file"), out)) s_.machine.platform = out;
     else platform_refused_ = true;
@@ -342,8 +402,129 @@ void Checker::platform(const Json& v, const std::string& ptr) {
     if (auto i = read_int(*p, at(ptr, "pstate"), 0, hi, fmt::format("a pstate index from 0 to {}", hi)))
       out.pstate = static_cast<int>(*i);
   }
+  if (const Json* dk = member(v, "disks")) platform_disks(*dk, at(ptr, "disks"), out);
+  if (const Json* lk = member(v, "links")) platform_links(*lk, at(ptr, "links"), out);
   if (ok && !unbuilt) s_.machine.platform = out;
   else platform_refused_ = true;
+}
+
+// "arrival": {"packets": {"nic", "bytes", "every", "count"}}: the NIC's peer host sends a packet
+// of `bytes` every `every` (from `every` on; `count` of them, default until the end), carried
+// by SimGrid over the NIC's link; each arrival is an interrupt (docs/platforms.md, "Network").
+bool Checker::packets_arrival(const Json& a, const std::string& ptr, ArrivalSpec& out) {
+  check_keys(a, ptr, {"packets"}, "in \"arrival\" with \"packets\"");
+  std::string pp = at(ptr, "packets");
+  const Json& p = *member(a, "packets");
+  if (!require_object(p, pp)) return false;
+  check_keys(p, pp, {"nic", "bytes", "every", "count"}, "in \"packets\"");
+  out.kind = ArrivalSpec::Kind::packets;
+  bool ok = true;
+  if (const Json* n = require(p, pp, "nic")) {
+    if (auto r = resolve(*n, at(pp, "nic"), devices_)) {
+      const DeviceSpec& dev = s_.devices[static_cast<size_t>(*r)];
+      if (dev.nic == -1) {
+        error(at(pp, "nic"), fmt::format("device {} is not a NIC", quote(dev.id)))
+            .notes.push_back("give it \"nic\": one of machine.platform's links (docs/platforms.md)");
+        ok = false;
+      } else if (dev.nic < 0) {
+        ok = false;  // its own error was given
+      } else {
+        out.nic = *r;
+      }
+    } else {
+      ok = false;
+    }
+  } else {
+    ok = false;
+  }
+  if (const Json* b = require(p, pp, "bytes")) {
+    if (auto n = read_size(*b, at(pp, "bytes"))) out.bytes = *n;
+    else ok = false;
+  } else {
+    ok = false;
+  }
+  if (const Json* e = require(p, pp, "every")) {
+    if (auto d = read_duration(*e, at(pp, "every"), Sign::positive)) out.period = *d;
+    else ok = false;
+  } else {
+    ok = false;
+  }
+  if (const Json* c = member(p, "count")) {
+    if (auto n = read_int(*c, at(pp, "count"), 1, 1'000'000'000, "a count from 1 to 1000000000")) out.count = *n;
+    else ok = false;
+  }
+  return ok;
+}
+
+// machine.platform.links: [{"id", "peer", "bandwidth", "latency"}]: each link joins the host to
+// its own peer host, and is the route between them (docs/platforms.md, "Network").
+void Checker::platform_links(const Json& v, const std::string& ptr, PlatformSpec& out) {
+  if (!v.is_array()) {
+    error(ptr, fmt::format("must be an array of links (got {})", got(v)))
+        .notes.push_back("[{\"id\": \"eth0\", \"peer\": \"server\", \"bandwidth\": \"125MBps\", \"latency\": \"50us\"}] (docs/platforms.md)");
+    return;
+  }
+  for (size_t i = 0; i < v.size(); ++i) {
+    const Json& e = v[i];
+    std::string ep = at(ptr, std::to_string(i));
+    if (!require_object(e, ep)) continue;
+    check_keys(e, ep, {"id", "peer", "bandwidth", "latency"}, "in a link");
+    LinkSpec l;
+    if (const Json* id = require(e, ep, "id"))
+      if (auto n = read_name(*id, at(ep, "id"), "link id")) {
+        l.id = *n;
+        for (const LinkSpec& other : out.links)
+          if (other.id == l.id)
+            error(at(ep, "id"), fmt::format("duplicate link id {}", quote(l.id)))
+                .notes.push_back("each link needs its own id");
+      }
+    if (const Json* p = require(e, ep, "peer"))
+      if (auto n = read_name(*p, at(ep, "peer"), "host name")) {
+        l.peer = *n;
+        if (l.peer == out.host)
+          error(at(ep, "peer"), fmt::format("the peer must be another host than the machine {}", quote(out.host)))
+              .notes.push_back("a link joins the simulated machine to a peer host");
+        for (const LinkSpec& other : out.links)
+          if (other.peer == l.peer)
+            error(at(ep, "peer"), fmt::format("host {} already has a link ({})", quote(l.peer), quote(other.id)))
+                .notes.push_back("one link per peer host: it is the route between the machine and that host");
+      }
+    if (const Json* b = require(e, ep, "bandwidth"))
+      if (auto bw = read_bandwidth(*b, at(ep, "bandwidth"))) l.bandwidth = *bw;
+    if (const Json* lat = require(e, ep, "latency"))
+      if (auto d = read_duration(*lat, at(ep, "latency"), Sign::non_negative)) l.latency = *d;
+    out.links.push_back(l);
+  }
+}
+
+// machine.platform.disks: [{"id", "read_bw", "write_bw"}], bandwidths in bytes/s (SimGrid's
+// <disk> elements of the host).
+void Checker::platform_disks(const Json& v, const std::string& ptr, PlatformSpec& out) {
+  if (!v.is_array()) {
+    error(ptr, fmt::format("must be an array of disks (got {})", got(v)))
+        .notes.push_back("[{\"id\": \"d0\", \"read_bw\": \"100MBps\", \"write_bw\": \"40MBps\"}] (docs/platforms.md)");
+    return;
+  }
+  for (size_t i = 0; i < v.size(); ++i) {
+    const Json& e = v[i];
+    std::string ep = at(ptr, std::to_string(i));
+    if (!require_object(e, ep)) continue;
+    check_keys(e, ep, {"id", "read_bw", "write_bw"}, "in a disk");
+    DiskSpec d;
+    if (const Json* id = require(e, ep, "id"))
+      if (auto n = read_name(*id, at(ep, "id"), "disk id")) {
+        d.id = *n;
+        for (const DiskSpec& other : out.disks)
+          if (other.id == d.id)
+            error(at(ep, "id"), fmt::format("duplicate disk id {}", quote(d.id)))
+                .notes.push_back("each disk of the host needs its own id");
+      }
+    if (const Json* r = require(e, ep, "read_bw"))
+      if (auto b = read_bandwidth(*r, at(ep, "read_bw"))) d.read_bw = *b;
+    if (const Json* w = require(e, ep, "write_bw"))
+      if (auto b = read_bandwidth(*w, at(ep, "write_bw"))) d.write_bw = *b;
+    out.disks.push_back(d);
+  }
 }
 
 // machine.calibration: reads the file `xnusim calibrate` wrote (docs/calibration.md) and fills
@@ -553,7 +734,50 @@ void Checker::device(const Json& e, const std::string& ptr, size_t i) {
     device_ref_error_[i] = true;
     return;
   }
-  check_keys(e, ptr, {"id", "provider", "workloop", "service", "path"}, "in a device");
+  check_keys(e, ptr, {"id", "provider", "workloop", "service", "path", "disk", "nic"}, "in a device");
+  if (const Json* nk = member(e, "nic")) {
+    std::string np = at(ptr, "nic");
+    out.nic = -2;  // given but not (yet) resolved
+    if (member(e, "disk")) {
+      error(np, "a device is either a disk's or a NIC, not both")
+          .notes.push_back("declare two devices, one with \"disk\" and one with \"nic\"");
+    } else if (!s_.machine.platform) {
+      if (!platform_refused_)
+        error(np, "needs a platform: the NIC sends on one of machine.platform's links")
+            .notes.push_back("add \"platform\": {\"pstates\": [...], \"links\": [{\"id\": \"eth0\", \"peer\": \"server\", \"bandwidth\": \"125MBps\", \"latency\": \"50us\"}]} to \"machine\" (docs/platforms.md)");
+    } else if (auto name = read_text(*nk, np, false)) {
+      const std::vector<LinkSpec>& links = s_.machine.platform->links;
+      for (size_t k = 0; k < links.size(); ++k)
+        if (links[k].id == *name) out.nic = static_cast<int32_t>(k);
+      if (out.nic == -2) {
+        std::vector<std::string> names;
+        for (const LinkSpec& l : links) names.push_back(quote(l.id));
+        error(np, fmt::format("unknown link {}", quote(*name)))
+            .notes.push_back(names.empty() ? std::string("the platform has no link: declare one in machine.platform.links (docs/platforms.md)")
+                                           : fmt::format("the platform's links: {}", fmt::join(names, ", ")));
+      }
+    }
+  }
+  if (const Json* dk = member(e, "disk")) {
+    std::string dp = at(ptr, "disk");
+    out.disk = -2;  // given but not (yet) resolved: no second error on the device's io ops
+    if (!s_.machine.platform) {
+      if (!platform_refused_)
+        error(dp, "needs a platform: the disk is one of machine.platform's disks")
+            .notes.push_back("add \"platform\": {\"pstates\": [...], \"disks\": [{\"id\": \"d0\", \"read_bw\": 1e8, \"write_bw\": 4e7}]} to \"machine\" (docs/platforms.md)");
+    } else if (auto name = read_text(*dk, dp, false)) {
+      const std::vector<DiskSpec>& disks = s_.machine.platform->disks;
+      for (size_t k = 0; k < disks.size(); ++k)
+        if (disks[k].id == *name) out.disk = static_cast<int32_t>(k);
+      if (out.disk == -2) {
+        std::vector<std::string> names;
+        for (const DiskSpec& d : disks) names.push_back(quote(d.id));
+        error(dp, fmt::format("unknown disk {}", quote(*name)))
+            .notes.push_back(names.empty() ? std::string("the platform host has no disk: declare one in machine.platform.disks (docs/platforms.md)")
+                                           : fmt::format("the platform host's disks: {}", fmt::join(names, ", ")));
+      }
+    }
+  }
   if (const Json* p = member(e, "provider")) {
     if (auto r = resolve(*p, at(ptr, "provider"), devices_))
       out.provider = *r;
@@ -566,7 +790,8 @@ void Checker::device(const Json& e, const std::string& ptr, size_t i) {
     else
       device_ref_error_[i] = true;
   }
-  if (const Json* s = require(e, ptr, "service"))
+  // With a disk or a NIC, "service" is optional (zero): sized transfers take SimGrid's time.
+  if (const Json* s = member(e, "disk") || member(e, "nic") ? member(e, "service") : require(e, ptr, "service"))
     if (auto d = read_duration_spec(*s, at(ptr, "service"))) out.service = *d;
   if (const Json* p = member(e, "path"))
     if (auto path = read_enum<bool>(*p, at(ptr, "path"), {{"workloop", false}, {"direct", true}}))
@@ -758,6 +983,7 @@ void Checker::handler_program(const Json& v, const std::string& ptr, InterruptSp
 
 bool Checker::arrival(const Json& a, const std::string& ptr, ArrivalSpec& out) {
   if (!require_object(a, ptr)) return false;
+  if (member(a, "packets")) return packets_arrival(a, ptr, out);
   check_keys(a, ptr, {"periodic", "jitter", "poisson", "at"}, "in \"arrival\"");
   std::vector<std::string> kinds;
   for (const char* k : {"periodic", "poisson", "at"})
