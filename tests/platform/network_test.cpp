@@ -15,7 +15,6 @@
 // Completion times are SimGrid's double seconds rounded up to the nanosecond.
 #include <catch2/catch.hpp>
 
-#include <cstdlib>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -224,14 +223,26 @@ TEST_CASE("network file: routes that share a link share its bandwidth", "[platfo
   // flow is alone on eth0 from 50 us (its latency) until the fileserver flow leaves its latency
   // at 200 us: 150 us x 125 MB/s = 18 750 B. Then max-min: uplink holds the fileserver flow to
   // 12.5 MB/s, so the server flow gets the rest of eth0, 112.5 MB/s: 981 250 B more take
-  // 8.7222 ms, it ends at 8.922222 ms (SimGrid's solver may end a shared flow a few ns early,
-  // docs/platforms.md, "Disks"). The fileserver flow is at 12.5 MB/s throughout: 80.2 ms.
+  // 8.7222 ms, it ends at 8.9222222 ms, 8 922 223 ns rounded up. The fileserver flow is at
+  // 12.5 MB/s throughout: 80.2 ms.
   run::Results r = run::run_scenario(load_text(
       lan_scenario("fileserver", send_to("far", "en0", "fileserver", R"("bytes": "1MB")") + "," +
                                      send_to("near", "en1", "server", R"("bytes": "1MB")"),
                    "", R"(, {"id": "en1", "workloop": "net_wl", "nic": {"peer": "server"}})")));
   CHECK(response(r, "far") == 80'200'000);
-  CHECK(std::abs(response(r, "near") - 8'922'223) <= 10);
+  CHECK(response(r, "near") == 8'922'223);
+}
+
+TEST_CASE("network file: packets from a near peer get what a far flow leaves of the shared link", "[platform][network][unit]") {
+  // A 1 MB send to fileserver (en1) runs from 200 us to 80.2 ms at uplink's 12.5 MB/s; 1500 B
+  // packets from server (en0, over eth0) at 1 and 2 ms share eth0 with it: max-min gives them
+  // 125 - 12.5 = 112.5 MB/s, so 50 us + 1500 / 1.125e8 s = 63.333 us: 1 063 334 ns rounded up
+  // (62 us when alone, the inline case above).
+  scenario::Scenario s = load_text(lan_scenario("server", send_to("far", "en1", "fileserver", R"("bytes": "1MB")"),
+                                                R"({"nic": "en0", "bytes": 1500, "every": "1ms", "count": 2})",
+                                                R"(, {"id": "en1", "workloop": "net_wl", "nic": {"peer": "fileserver"}})"));
+  CHECK(arrivals(s) == std::vector<int64_t>{1'063'334, 2'063'334});
+  CHECK(response(run::run_scenario(s), "far") == 80'200'000);
 }
 
 TEST_CASE("network file: the inline form takes {\"peer\": ...} too", "[platform][network][unit]") {
