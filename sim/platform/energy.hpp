@@ -37,6 +37,14 @@ struct FileHostRead {
 };
 FileHostRead inspect_platform_file(const std::string& path, const std::string& host);
 
+// The route the file declares between `host` and `peer`, as SimGrid computes it (in a child
+// process whose error output is discarded: a SimGrid that dies on the question is an `error`).
+struct FileRouteRead {
+  FileRoute route;
+  std::string error;
+};
+FileRouteRead inspect_platform_route(const std::string& path, const std::string& host, const std::string& peer);
+
 // The SimGrid module's path: $XNUSIM_SIMGRID_MODULE when set, else where the build put it.
 const char* simgrid_module_path();
 // Writes platform_xml(host) to a new temporary file and returns its path ("" and `error` set

@@ -25,8 +25,9 @@ struct DiskSpec {
   double write_bw = 0;
 };
 
-// A network link between the host and one peer host (inline platforms): the route between the
-// two is this link alone. Bandwidth in bytes/s, latency in seconds.
+// A peer host and the way to it. Inline platforms: a link between the host and the peer, the
+// whole route between the two (bandwidth in bytes/s, latency in seconds). A platform file: `name`
+// is empty and the route is the file's (SimGrid routes it; the figures are not used).
 struct LinkSpec {
   std::string name;
   std::string peer;
@@ -45,7 +46,7 @@ struct HostSpec {
   // Its disks, in the scenario's order (indices are those of the devices' "disk"); with a file
   // only the names are used (SimGrid reads the bandwidths from the file).
   std::vector<DiskSpec> disks;
-  // Its links, one per peer host (peer indices are link indices).
+  // Its peers, one entry per peer host (peer indices are indices here).
   std::vector<LinkSpec> links;
 };
 
@@ -77,12 +78,23 @@ struct FileHost {
   char disks[1024] = {0};    // their names, each followed by '\n' (cut short)
 };
 
+// The route a platform file declares between two hosts (xnusim_simgrid_route).
+struct FileRoute {
+  int status = 0;            // 0 a route; 1 SimGrid could not read the file; 2 no such peer host;
+                             // 3 no route (SimGrid finds no link between the two)
+  int links = 0;             // the links on the route
+  double latency = 0;        // their latencies' sum (s)
+  double bandwidth = 0;      // the smallest of their bandwidths (bytes/s)
+  char hosts[512] = {0};     // status 2: the file's hosts, comma-separated (cut short)
+};
+
 // The entry points of the SimGrid module (libxnusim-simgrid.so): builds the host from
 // `platform_file`, replays `table` on it and stores the joules SimGrid's host energy plugin
 // reports. Returns 0 on success. Called once per process (one SimGrid Engine per process).
 extern "C" int xnusim_simgrid_energy(const HostSpec* host, const LoadTable* table, const char* platform_file,
                                      double* joules);
 extern "C" void xnusim_simgrid_inspect(const char* platform_file, const char* host, FileHost* out);
+extern "C" void xnusim_simgrid_route(const char* platform_file, const char* host, const char* peer, FileRoute* out);
 
 // The live session (session.hpp): fixed-size records on two pipes, the child reads commands on
 // `in_fd` and answers on `out_fd`.

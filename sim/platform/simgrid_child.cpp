@@ -1,5 +1,6 @@
 // The platform file, and the child process that runs SimGrid through its module (dlopen).
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -91,14 +92,19 @@ namespace {
 
 // Runs `work` in a child process that has loaded the module, and copies `size` bytes it fills
 // back. Returns "" or what went wrong.
+// With `quiet`, the child's error output goes to /dev/null (SimGrid's report of its own crash).
 template <typename Work>
-std::string in_child(void* result, size_t size, Work work) {
+std::string in_child(void* result, size_t size, Work work, bool quiet = false) {
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) return "cannot prepare the SimGrid run";
   std::fflush(nullptr);
   pid_t pid = fork();
   if (pid == 0) {
     close(pipe_fds[0]);
+    if (quiet) {
+      int null_fd = open("/dev/null", O_WRONLY);
+      if (null_fd >= 0) dup2(null_fd, 2);
+    }
     int code = 2;
     if (void* m = dlopen(simgrid_module_path(), RTLD_NOW | RTLD_LOCAL)) code = work(m);
     if (code == 0 && write(pipe_fds[1], result, size) != static_cast<ssize_t>(size)) code = 5;
@@ -147,6 +153,21 @@ FileHostRead inspect_platform_file(const std::string& path, const std::string& h
     entry(path.c_str(), host.c_str(), &r.host);
     return 0;
   });
+  return r;
+}
+
+FileRouteRead inspect_platform_route(const std::string& path, const std::string& host, const std::string& peer) {
+  FileRouteRead r;
+  r.error = in_child(
+      &r.route, sizeof r.route,
+      [&](void* m) {
+        using Entry = void (*)(const char*, const char*, const char*, FileRoute*);
+        auto entry = reinterpret_cast<Entry>(dlsym(m, "xnusim_simgrid_route"));
+        if (!entry) return 3;
+        entry(path.c_str(), host.c_str(), peer.c_str(), &r.route);
+        return 0;
+      },
+      true);
   return r;
 }
 

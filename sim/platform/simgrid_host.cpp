@@ -108,7 +108,7 @@ int64_t horizon(const std::vector<simgrid::s4u::ActivityPtr>& pending, const std
 // The controller actor on the host: starts the activities the native side asks for and, on
 // advance, runs SimGrid to the first completion at or before the instant asked for, or to it.
 void controller(simgrid::s4u::Host* host, const std::vector<simgrid::s4u::Disk*>& disks,
-                const std::vector<simgrid::s4u::Host*>& peers, const std::vector<simgrid::s4u::Link*>& links,
+                const std::vector<simgrid::s4u::Host*>& peers, const std::vector<double>& route_bw,
                 int in_fd, int out_fd, int* status) {
   namespace s4u = simgrid::s4u;
   std::vector<s4u::ActivityPtr> pending;
@@ -134,8 +134,8 @@ void controller(simgrid::s4u::Host* host, const std::vector<simgrid::s4u::Disk*>
       s4u::Host* to = c.to < 0 ? host : peers.at(static_cast<size_t>(c.to));
       pending.push_back(s4u::Comm::sendto_async(from, to, static_cast<uint64_t>(c.bytes)));
       ids.push_back(c.id);
-      // The route is the peer's one link: the message never goes faster than its bandwidth.
-      bounds.push_back(links.at(static_cast<size_t>(c.from < 0 ? c.to : c.from))->get_bandwidth());
+      // The message never goes faster than its route's narrowest link.
+      bounds.push_back(route_bw.at(static_cast<size_t>(c.from < 0 ? c.to : c.from)));
       continue;
     }
     SessionReply r;
@@ -183,11 +183,21 @@ extern "C" int xnusim_simgrid_serve(const HostSpec* spec, const char* platform_f
     simgrid::s4u::Engine e(&argc, argv);
     e.load_platform(platform_file);
     simgrid::s4u::Host* host = simgrid::s4u::Host::by_name(spec->name);
+    // Each peer and the bandwidth of the narrowest link of its route (SimGrid's own routing: the
+    // inline platform's one link, or the route a platform file declares; the loader checked that
+    // there is one).
     std::vector<simgrid::s4u::Host*> peers;
-    std::vector<simgrid::s4u::Link*> links;
+    std::vector<double> route_bw;
     for (const LinkSpec& l : spec->links) {
-      peers.push_back(simgrid::s4u::Host::by_name(l.peer));
-      links.push_back(simgrid::s4u::Link::by_name(l.name));
+      simgrid::s4u::Host* peer = simgrid::s4u::Host::by_name(l.peer);
+      std::vector<simgrid::s4u::Link*> route;
+      double latency = 0;
+      host->route_to(peer, route, &latency);
+      if (route.empty()) return 1;
+      double bw = route.front()->get_bandwidth();
+      for (const simgrid::s4u::Link* k : route) bw = std::min(bw, k->get_bandwidth());
+      peers.push_back(peer);
+      route_bw.push_back(bw);
     }
     std::vector<simgrid::s4u::Disk*> disks;
     for (const DiskSpec& want : spec->disks) {
@@ -197,7 +207,7 @@ extern "C" int xnusim_simgrid_serve(const HostSpec* spec, const char* platform_f
       if (!found) return 1;
       disks.push_back(found);
     }
-    simgrid::s4u::Actor::create("xnusim", host, [&] { controller(host, disks, peers, links, in_fd, out_fd, &status); });
+    simgrid::s4u::Actor::create("xnusim", host, [&] { controller(host, disks, peers, route_bw, in_fd, out_fd, &status); });
     e.run();
   } catch (const std::exception&) {
     status = 1;
@@ -231,6 +241,37 @@ extern "C" void xnusim_simgrid_inspect(const char* platform_file, const char* ho
     out->disk_count = static_cast<int>(h->get_disks().size());
     disks.copy(out->disks, sizeof out->disks - 1);
     out->status = 0;
+  } catch (const std::exception&) {
+    out->status = 1;
+  }
+}
+
+extern "C" void xnusim_simgrid_route(const char* platform_file, const char* host_name, const char* peer_name,
+                                     FileRoute* out) {
+  try {
+    int argc = 2;
+    char arg0[] = "xnusim";
+    char arg1[] = "--log=root.thres:critical";
+    char* argv[] = {arg0, arg1, nullptr};
+    simgrid::s4u::Engine e(&argc, argv);
+    e.load_platform(platform_file);
+    simgrid::s4u::Host* h = e.host_by_name_or_null(host_name);
+    simgrid::s4u::Host* peer = e.host_by_name_or_null(peer_name);
+    if (!h || !peer) {
+      out->status = 2;
+      std::string names;
+      for (simgrid::s4u::Host* x : e.get_all_hosts()) names += (names.empty() ? "" : ", ") + x->get_name();
+      names.copy(out->hosts, sizeof out->hosts - 1);
+      return;
+    }
+    std::vector<simgrid::s4u::Link*> route;
+    double latency = 0;
+    h->route_to(peer, route, &latency);  // SimGrid 3.32 may also die here: the caller says so
+    out->links = static_cast<int>(route.size());
+    out->latency = latency;
+    out->bandwidth = route.empty() ? 0 : route.front()->get_bandwidth();
+    for (const simgrid::s4u::Link* k : route) out->bandwidth = std::min(out->bandwidth, k->get_bandwidth());
+    out->status = route.empty() ? 3 : 0;
   } catch (const std::exception&) {
     out->status = 1;
   }

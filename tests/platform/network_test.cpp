@@ -139,3 +139,116 @@ TEST_CASE("network: the platform XML declares the peers, links and routes", "[pl
   CHECK(xml.find(R"(<link id="eth0" bandwidth="125000000Bps" latency="5.0000000000000002e-05s" />)") != std::string::npos);
   CHECK(xml.find(R"(<route src="mac" dst="server"><link_ctn id="eth0" /></route>)") != std::string::npos);
 }
+
+// --- The network from a platform file -------------------------------------------------------
+// scenarios/platform/lan.xml: host mac (2 cores, 10 W idle, 20 W all cores); route mac-server is
+// link eth0 (125 MB/s, 50 us), route mac-fileserver is eth0 then uplink (12.5 MB/s, 150 us);
+// printer has no route. A NIC names its peer host, {"peer": ...}, and SimGrid routes over the
+// file's links (CM02 as above: a flow waits the sum of its route's latencies, then gets its
+// max-min share of every link it crosses, so alone it goes at its narrowest link's bandwidth).
+
+namespace {
+
+std::string lan_path() { return std::string(XNUSIM_SOURCE_DIR) + "/scenarios/platform/lan.xml"; }
+
+// net_scenario with the machine from lan.xml and NIC en0 on `peer`; `extra_devices` adds NICs.
+std::string lan_scenario(const std::string& peer, const std::string& threads, const std::string& packets = "",
+                         const std::string& extra_devices = "") {
+  std::string text = net_scenario(threads, packets);
+  auto replace = [&](const std::string& from, const std::string& to) {
+    size_t at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+  };
+  replace(R"({"pstates": [{"speed": 1e9, "idle_w": 10, "all_cores_w": 20}],
+      "links": [{"id": "eth0", "peer": "server", "bandwidth": "125MBps", "latency": "50us"}]})",
+          R"({"file": ")" + lan_path() + R"(", "host": "mac"})");
+  replace(R"("nic": "eth0"})", R"("nic": {"peer": ")" + peer + R"("}})" + extra_devices);
+  return text;
+}
+
+std::string send_to(const std::string& id, const std::string& device, const std::string& to, const std::string& send,
+                    const std::string& start = "0ms") {
+  return R"({"id": ")" + id + R"(", "start": ")" + start + R"(", "program": [{"op": "send", "device": ")" + device +
+         R"(", "to": ")" + to + R"(", )" + send + "}]}";
+}
+
+}  // namespace
+
+TEST_CASE("network file: a send over a two-link route takes the latencies' sum and the bottleneck", "[platform][network][unit]") {
+  // mac -> fileserver: eth0 + uplink. Latency 50 + 150 = 200 us; then the flow's max-min share
+  // is the smaller of eth0's 125 MB/s and uplink's 12.5 MB/s: 1e6 B / 1.25e7 B/s = 80 ms.
+  // 1 MB alone: 10 us of driver time, 200 us, 80 ms = 80.21 ms. 1500 B: 200 + 120 = 320 us.
+  run::Results r = run::run_scenario(load_text(lan_scenario(
+      "fileserver", send_to("big", "en0", "fileserver", R"("bytes": "1MB", "for": "10us")") + "," +
+                        send_to("small", "en0", "fileserver", R"("bytes": 1500)", "90ms"))));
+  CHECK(response(r, "big") == 10'000 + 200'000 + 80'000'000);
+  CHECK(response(r, "small") == 320'000);
+  REQUIRE(r.devices.size() == 1);
+  CHECK(r.devices[0].ios == 2);
+  CHECK(r.devices[0].completed == 2);
+}
+
+TEST_CASE("network file: packets from a peer two links away arrive over its route", "[platform][network][unit]") {
+  // fileserver -> mac over uplink + eth0 (the route is symmetrical): 1500 B sent at k ms arrive
+  // 200 us + 1500 / 1.25e7 s = 320 us later.
+  scenario::Scenario s = load_text(lan_scenario("fileserver", R"({"id": "idle", "program": [{"op": "run", "for": "1us"}]})",
+                                                R"({"nic": "en0", "bytes": 1500, "every": "1ms", "count": 3})"));
+  CHECK(arrivals(s) == std::vector<int64_t>{1'320'000, 2'320'000, 3'320'000});
+}
+
+TEST_CASE("network file: a peer routed over eth0 alone gives the inline link's timings", "[platform][network][unit]") {
+  // lan.xml's route to "server" is eth0 (125 MB/s, 50 us): the inline platform of net_scenario.
+  // The inline cases above, run again with the file: two sends at once 16.05 ms each; a 1 MB send
+  // and a 125 000 B packet both ways: the packet arrives at 3.05 ms, the send ends at 9.05 ms.
+  std::string two = sender("a", R"("bytes": "1MB")") + "," + sender("b", R"("bytes": "1MB")");
+  run::Results inline_run = run::run_scenario(load_text(net_scenario(two)));
+  run::Results file_run = run::run_scenario(load_text(lan_scenario("server", two)));
+  CHECK(response(file_run, "a") == 16'050'000);
+  CHECK(response(file_run, "b") == 16'050'000);
+  CHECK(response(file_run, "a") == response(inline_run, "a"));
+  std::string packet = R"({"nic": "en0", "bytes": 125000, "every": "1ms", "count": 1})";
+  scenario::Scenario s = load_text(lan_scenario("server", sender("tx", R"("bytes": "1MB")"), packet));
+  CHECK(arrivals(s) == std::vector<int64_t>{3'050'000});
+  CHECK(response(run::run_scenario(s), "tx") == 9'050'000);
+  // The same host figures (1 GHz, 10 W idle, 20 W all cores): the same energy too.
+  REQUIRE(inline_run.energy.present);
+  REQUIRE(file_run.energy.present);
+  CHECK(file_run.energy.joules == inline_run.energy.joules);
+  CHECK(file_run.system.energy_mj == inline_run.system.energy_mj);
+}
+
+TEST_CASE("network file: routes that share a link share its bandwidth", "[platform][network][unit]") {
+  // en0 to fileserver (eth0 + uplink) and en1 to server (eth0), 1 MB each from 0. The server
+  // flow is alone on eth0 from 50 us (its latency) until the fileserver flow leaves its latency
+  // at 200 us: 150 us x 125 MB/s = 18 750 B. Then max-min: uplink holds the fileserver flow to
+  // 12.5 MB/s, so the server flow gets the rest of eth0, 112.5 MB/s: 981 250 B more take
+  // 8.7222 ms, it ends at 8.9222222 ms, 8 922 223 ns rounded up. The fileserver flow is at
+  // 12.5 MB/s throughout: 80.2 ms.
+  run::Results r = run::run_scenario(load_text(
+      lan_scenario("fileserver", send_to("far", "en0", "fileserver", R"("bytes": "1MB")") + "," +
+                                     send_to("near", "en1", "server", R"("bytes": "1MB")"),
+                   "", R"(, {"id": "en1", "workloop": "net_wl", "nic": {"peer": "server"}})")));
+  CHECK(response(r, "far") == 80'200'000);
+  CHECK(response(r, "near") == 8'922'223);
+}
+
+TEST_CASE("network file: packets from a near peer get what a far flow leaves of the shared link", "[platform][network][unit]") {
+  // A 1 MB send to fileserver (en1) runs from 200 us to 80.2 ms at uplink's 12.5 MB/s; 1500 B
+  // packets from server (en0, over eth0) at 1 and 2 ms share eth0 with it: max-min gives them
+  // 125 - 12.5 = 112.5 MB/s, so 50 us + 1500 / 1.125e8 s = 63.333 us: 1 063 334 ns rounded up
+  // (62 us when alone, the inline case above).
+  scenario::Scenario s = load_text(lan_scenario("server", send_to("far", "en1", "fileserver", R"("bytes": "1MB")"),
+                                                R"({"nic": "en0", "bytes": 1500, "every": "1ms", "count": 2})",
+                                                R"(, {"id": "en1", "workloop": "net_wl", "nic": {"peer": "fileserver"}})"));
+  CHECK(arrivals(s) == std::vector<int64_t>{1'063'334, 2'063'334});
+  CHECK(response(run::run_scenario(s), "far") == 80'200'000);
+}
+
+TEST_CASE("network file: the inline form takes {\"peer\": ...} too", "[platform][network][unit]") {
+  std::string text = net_scenario(sender("small", R"("bytes": 1500)"));
+  size_t at = text.find(R"("nic": "eth0")");
+  REQUIRE(at != std::string::npos);
+  text.replace(at, 13, R"("nic": {"peer": "server"})");
+  CHECK(response(run::run_scenario(load_text(text)), "small") == 62'000);
+}

@@ -182,6 +182,7 @@ class Checker {
   void workloop(const Json& e, const std::string& ptr, size_t i);
   void timer(const Json& e, const std::string& ptr, size_t i);
   void device(const Json& e, const std::string& ptr, size_t i);
+  int32_t nic_peer(const Json& v, const std::string& ptr);
   void check_device_graph();
   void interrupt(const Json& e, const std::string& ptr, size_t i);
   void handler_program(const Json& v, const std::string& ptr, InterruptSpec& out);

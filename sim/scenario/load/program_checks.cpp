@@ -531,8 +531,8 @@ void Checker::read_send(const OpArgs& a) {
   if (dev.nic < 0) return;  // the device's own error was given
   const LinkSpec& link = s_.machine.platform->links[static_cast<size_t>(dev.nic)];
   if (*name != link.peer) {
-    error(tp, fmt::format("NIC {} reaches host {} only (its link {}), not {}", quote(dev.id), quote(link.peer),
-                          quote(link.id), quote(*name)))
+    error(tp, fmt::format("NIC {} reaches host {} only{}, not {}", quote(dev.id), quote(link.peer),
+                          link.id.empty() ? std::string() : " (its link " + quote(link.id) + ")", quote(*name)))
         .notes.push_back("send through the NIC whose link leads to that host");
     return;
   }

@@ -315,7 +315,7 @@ std::optional<double> Checker::read_watts(const Json& v, const std::string& ptr,
 }
 
 // machine.platform: the machine as a SimGrid host (docs/platforms.md). Its cores are the
-// scenario's CPUs. Disks, links and platform files are not built yet: the keys are refused.
+// scenario's CPUs.
 void Checker::platform(const Json& v, const std::string& ptr) {
   if (v.is_string()) {  // "platform": "mac.xml": a file whose host "mac" is the machine
     PlatformSpec out;
@@ -348,8 +348,8 @@ void Checker::platform(const Json& v, const std::string& ptr) {
         error(at(ptr, k), fmt::format("comes from the platform file; remove {} here", quote(k)))
             .notes.push_back("with \"file\", SimGrid reads the host's pstates, power figures and disks from it");
     if (member(v, "links"))
-      error(at(ptr, "links"), "not supported with a platform file: links are declared inline only")
-          .notes.push_back("describe the host inline (\"pstates\", \"disks\", \"links\") to use the network (docs/platforms.md, \"Network\")");
+      error(at(ptr, "links"), "comes from the platform file; remove \"links\" here")
+          .notes.push_back("with \"file\", a NIC names a host of the file, \"nic\": {\"peer\": \"server\"}, and SimGrid routes to it over the file's links (docs/platforms.md, \"Network\")");
     auto name = read_text(*f, at(ptr, "file"), false);
     bool given = !member(v, "pstates") && !member(v, "pstate") && !member(v, "off_w") && !member(v, "disks") &&
                  !member(v, "links");
@@ -726,6 +726,76 @@ void Checker::timer(const Json& e, const std::string& ptr, size_t i) {
     if (auto d = read_duration_spec(*a, at(ptr, "action"))) out.action = *d;
 }
 
+// A device's "nic": the peer host it talks to, as an index into machine.platform's links (-2 after
+// an error). Inline platforms: a link id ("eth0") or {"peer": "server"}, the host at the other
+// end of one of the links. A platform file: {"peer": "server"}, a host of the file; SimGrid
+// (in a child process) must find a route between the machine and it (docs/platforms.md,
+// "Network").
+int32_t Checker::nic_peer(const Json& v, const std::string& ptr) {
+  PlatformSpec& p = *s_.machine.platform;
+  std::vector<LinkSpec>& links = p.links;
+  const bool from_file = !p.file.empty();
+  std::optional<std::string> link_name, peer;
+  if (v.is_object()) {
+    check_keys(v, ptr, {"peer"}, "in \"nic\"");
+    if (const Json* h = require(v, ptr, "peer")) peer = read_name(*h, at(ptr, "peer"), "host name");
+    if (!peer) return -2;
+  } else if (from_file) {
+    error(ptr, fmt::format("must name the peer host, {{\"peer\": \"...\"}}, with a platform file (got {})", got(v)))
+        .notes.push_back("\"nic\": {\"peer\": \"fileserver\"}: a host of the file; its route is the file's (docs/platforms.md, \"Network\")");
+    return -2;
+  } else {
+    link_name = read_text(v, ptr, false);
+    if (!link_name) return -2;
+  }
+  for (size_t k = 0; k < links.size(); ++k)
+    if ((link_name && links[k].id == *link_name) || (peer && links[k].peer == *peer)) return static_cast<int32_t>(k);
+  if (link_name) {
+    std::vector<std::string> names;
+    for (const LinkSpec& l : links) names.push_back(quote(l.id));
+    error(ptr, fmt::format("unknown link {}", quote(*link_name)))
+        .notes.push_back(names.empty() ? std::string("the platform has no link: declare one in machine.platform.links (docs/platforms.md)")
+                                       : fmt::format("the platform's links: {}", fmt::join(names, ", ")));
+    return -2;
+  }
+  if (*peer == p.host) {
+    error(at(ptr, "peer"), fmt::format("the peer must be another host than the machine {}", quote(p.host)))
+        .notes.push_back("a NIC talks to a peer host over the network");
+    return -2;
+  }
+  if (!from_file) {
+    std::vector<std::string> names;
+    for (const LinkSpec& l : links) names.push_back(quote(l.peer));
+    error(at(ptr, "peer"), fmt::format("no link leads to host {}", quote(*peer)))
+        .notes.push_back(names.empty() ? std::string("the platform has no link: declare one in machine.platform.links (docs/platforms.md)")
+                                       : fmt::format("the links' peers: {}", fmt::join(names, ", ")));
+    return -2;
+  }
+  platform::FileRouteRead r = platform::inspect_platform_route(p.file_path, p.host, *peer);
+  if (r.error.empty() && r.route.status == 2) {
+    error(at(ptr, "peer"), fmt::format("platform file {} has no host {}", quote(p.file_path), quote(*peer)))
+        .notes.push_back(fmt::format("its hosts: {}", r.route.hosts));
+    return -2;
+  }
+  const bool stopped = r.error == "SimGrid stopped without an answer";  // it died on route_to
+  if (!r.error.empty() && !stopped) {
+    error(at(ptr, "peer"), fmt::format("platform file {}: cannot ask SimGrid for the route between {} and {} ({})",
+                                       quote(p.file_path), quote(p.host), quote(*peer), r.error))
+        .notes.push_back("the SimGrid module is built beside xnusim (build/sim/platform/); set XNUSIM_SIMGRID_MODULE to its path");
+    return -2;
+  }
+  if (stopped || r.route.status != 0) {
+    error(at(ptr, "peer"), fmt::format("platform file {} has no route between {} and {}{}", quote(p.file_path), quote(p.host),
+                                       quote(*peer),
+                                       stopped ? " (SimGrid crashed looking for it)" : ""))
+        .notes.push_back(fmt::format("declare one in the file: <route src=\"{}\" dst=\"{}\"><link_ctn id=\"...\" /></route>, or a <zoneRoute> between their zones (docs/platforms.md, \"Network\")",
+                                     p.host, *peer));
+    return -2;
+  }
+  links.push_back(LinkSpec{"", *peer, r.route.bandwidth, Duration{static_cast<int64_t>(std::llround(r.route.latency * 1e9))}});
+  return static_cast<int32_t>(links.size() - 1);
+}
+
 void Checker::device(const Json& e, const std::string& ptr, size_t i) {
   DeviceSpec& out = s_.devices[i];
   out.id = devices_.names[i];
@@ -745,17 +815,8 @@ void Checker::device(const Json& e, const std::string& ptr, size_t i) {
       if (!platform_refused_)
         error(np, "needs a platform: the NIC sends on one of machine.platform's links")
             .notes.push_back("add \"platform\": {\"pstates\": [...], \"links\": [{\"id\": \"eth0\", \"peer\": \"server\", \"bandwidth\": \"125MBps\", \"latency\": \"50us\"}]} to \"machine\" (docs/platforms.md)");
-    } else if (auto name = read_text(*nk, np, false)) {
-      const std::vector<LinkSpec>& links = s_.machine.platform->links;
-      for (size_t k = 0; k < links.size(); ++k)
-        if (links[k].id == *name) out.nic = static_cast<int32_t>(k);
-      if (out.nic == -2) {
-        std::vector<std::string> names;
-        for (const LinkSpec& l : links) names.push_back(quote(l.id));
-        error(np, fmt::format("unknown link {}", quote(*name)))
-            .notes.push_back(names.empty() ? std::string("the platform has no link: declare one in machine.platform.links (docs/platforms.md)")
-                                           : fmt::format("the platform's links: {}", fmt::join(names, ", ")));
-      }
+    } else {
+      out.nic = nic_peer(*nk, np);
     }
   }
   if (const Json* dk = member(e, "disk")) {
