@@ -8,6 +8,7 @@ internal error or a hang); failing inputs are kept in the output folder.
 import argparse
 import copy
 import glob
+import shutil
 import json
 import os
 import random
@@ -51,10 +52,20 @@ def main():
     ap.add_argument("--runs", type=int, default=500)
     ap.add_argument("--binary", default=os.path.join(root, "build/sim/cli/xnusim"))
     ap.add_argument("--out", default="/tmp/xnusim-fuzz")
+    ap.add_argument("--only", default="", help="mutate only the bundled scenarios whose path contains this")
     args = ap.parse_args()
     rng = random.Random(args.seed)
-    bases = [json.load(open(f)) for f in sorted(glob.glob(os.path.join(root, "scenarios/**/*.json"), recursive=True))]
+    files = sorted(glob.glob(os.path.join(root, "scenarios/**/*.json"), recursive=True))
+    bases = [json.load(open(f)) for f in files if args.only in os.path.relpath(f, root)]
+    if not bases:
+        print(f"no bundled scenario matches --only {args.only!r}", file=sys.stderr)
+        return 2
     os.makedirs(args.out, exist_ok=True)
+    # Files the scenarios name relative to their folder (platform files, calibrations) beside the
+    # mutant, so that mutants of those scenarios load them as the originals do.
+    for f in glob.glob(os.path.join(root, "scenarios/**/*"), recursive=True):
+        if os.path.isfile(f) and not f.endswith(".json"):
+            shutil.copy(f, args.out)
     path = os.path.join(args.out, "input.json")
     statuses, failures = {}, 0
     for i in range(args.runs):
