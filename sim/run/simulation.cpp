@@ -214,7 +214,9 @@ Results Simulation::run() {
   // The run is over and happens once: nothing reads the simulated world again (names() is the
   // NameTable, kept; the sinks keep their own state). Free it before the results are made, so
   // that they do not add to its memory at the peak (issue 13, memory per thread). Same order as
-  // the World's destructor: IOKit and the sync layer before the dispatcher they borrow.
+  // the World's destructor: IOKit and the sync layer before the dispatcher they borrow. The
+  // energy meter and the platform session borrow it too, but use it only during the run (not
+  // in report() nor in their destructors).
   st.metrics.keep_thread_identities();
   st.world.iokit.reset();
   st.world.sync.reset();
