@@ -13,11 +13,11 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "bench/bundled.hpp"
 #include "bench/isolated.hpp"
 #include "sim/platform/session.hpp"
 #include "sim/run/simulation.hpp"
 #include "sim/policies/registry.hpp"
-#include "sim/scenario/loader.hpp"
 
 using namespace sim;
 using core::Duration;
@@ -118,22 +118,10 @@ scenario::Scenario disk_loop(int clients, Duration duration, bool sized) {
   return s;
 }
 
-// A bundled scenario run for `duration` (its expects are not checked here).
-scenario::Scenario bundled(const char* file, Duration duration) {
-  scenario::LoadResult r = scenario::load_scenario_file(std::string(XNUSIM_SOURCE_DIR "/") + file);
-  if (!r.scenario) {
-    fmt::print(stderr, "{}", r.diagnostics.format());
-    std::exit(2);
-  }
-  r.scenario->duration = duration;
-  r.scenario->expects.clear();
-  return *r.scenario;
-}
-
 const std::vector<Case>& cases() {
   static const std::vector<Case> list = {
       {"bench-10", "Bench-10 task set, 1 CPU, 100 s",
-       [] { return bundled("scenarios/basics/bench-10.json", Duration::seconds(100)); }},
+       [] { return bench::bundled("scenarios/basics/bench-10.json", Duration::seconds(100)); }},
       {"mixed-50", "2 CPUs, 50 looping threads, 100 s", [] { return mixed(2, 50, Duration::seconds(100)); }},
       {"mixed-50-platform", "mixed-50 with a platform (energy)",
        [] { return with_platform(mixed(2, 50, Duration::seconds(100))); }},
@@ -141,14 +129,14 @@ const std::vector<Case>& cases() {
       {"mixed-50-1000s-platform", "mixed-50 for 1000 s with a platform (energy)",
        [] { return with_platform(mixed(2, 50, Duration::seconds(1000))); }},
       {"disk-contention", "scenarios/platform/disk-contention.json (SimGrid disk), 100 s",
-       [] { return bundled("scenarios/platform/disk-contention.json", Duration::seconds(100)); }},
+       [] { return bench::bundled("scenarios/platform/disk-contention.json", Duration::seconds(100)); }},
       {"disk-loop", "4 clients looping 64 KiB reads on a SimGrid disk, 10 s",
        [] { return disk_loop(4, Duration::seconds(10), true); }},
       {"disk-loop-service", "disk-loop with a fixed service instead of SimGrid, 10 s",
        [] { return disk_loop(4, Duration::seconds(10), false); }},
       {"mixed-1000", "16 CPUs, 1000 looping threads, 10 s", [] { return mixed(16, 1000, Duration::seconds(10)); }},
       {"idle-desktop", "about 150 mostly sleeping threads, 1 simulated hour",
-       [] { return bundled("scenarios/basics/idle-desktop.json", Duration::seconds(3600)); }},
+       [] { return bench::bundled("scenarios/basics/idle-desktop.json", Duration::seconds(3600)); }},
   };
   return list;
 }

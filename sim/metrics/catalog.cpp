@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <array>
+#include <type_traits>
 #include <utility>
 
 #include "sim/metrics/names.hpp"
@@ -78,6 +79,13 @@ Field<T> member(const std::string& path, M T::*m, bool metric = true) {
   return number<T>(path, [m](const T& t) { return static_cast<int64_t>(t.*m); }, metric);
 }
 
+// A field of T that T inherits from its base C (ThreadResult's ThreadCounters).
+template <typename T, typename C, typename M>
+Field<T> inherited(const std::string& path, M C::*m) {
+  static_assert(std::is_base_of_v<C, T>);
+  return number<T>(path, [m](const T& t) { return static_cast<int64_t>(t.*m); }, true);
+}
+
 template <typename T>
 const T* find_by_id(const std::vector<T>& v, std::string_view id) {
   for (const T& x : v)
@@ -113,20 +121,20 @@ const std::vector<Field<ThreadResult>>& thread_fields() {
   static const std::vector<Field<ThreadResult>> fields = [] {
     using T = ThreadResult;
     std::vector<Field<T>> f;
-    f.push_back(member("cpu_time_ns", &T::cpu_time_ns));
-    f.push_back(member("jobs", &T::jobs));
-    f.push_back(member("deadline_misses", &T::deadline_misses));
+    f.push_back(inherited<T>("cpu_time_ns", &ThreadCounters::cpu_time_ns));
+    f.push_back(inherited<T>("jobs", &ThreadCounters::jobs));
+    f.push_back(inherited<T>("deadline_misses", &ThreadCounters::deadline_misses));
     add_summary(f, "response_ns", &T::response_ns);
     add_summary(f, "latency_ns", &T::latency_ns);
     f.push_back(member("jitter_ns", &T::jitter_ns));
     f.push_back(member("blocked_ns", &T::blocked_ns));
     f.push_back(member("inversion_ns", &T::inversion_ns));
-    f.push_back(member("preemptions", &T::preemptions));
-    f.push_back(member("context_switches", &T::context_switches));
-    f.push_back(member("migrations", &T::migrations));
-    f.push_back(member("demotions", &T::demotions));
-    f.push_back(member("min_sched_pri", &T::min_sched_pri));
-    f.push_back(member("max_sched_pri", &T::max_sched_pri));
+    f.push_back(inherited<T>("preemptions", &ThreadCounters::preemptions));
+    f.push_back(inherited<T>("context_switches", &ThreadCounters::context_switches));
+    f.push_back(inherited<T>("migrations", &ThreadCounters::migrations));
+    f.push_back(inherited<T>("demotions", &ThreadCounters::demotions));
+    f.push_back(inherited<T>("min_sched_pri", &ThreadCounters::min_sched_pri));
+    f.push_back(inherited<T>("max_sched_pri", &ThreadCounters::max_sched_pri));
     // Extension keys, after the documented ones so readers of v1 are unaffected. The task, mode,
     // priority and band describe the thread; they are not metrics.
     f.push_back(text<T>("task", [](const T& t) { return t.task; }));
@@ -137,8 +145,8 @@ const std::vector<Field<ThreadResult>>& thread_fields() {
     }));
     f.push_back(flag<T>("kernel", [](const T& t) { return t.kernel; }));
     f.push_back(member("spin_ns", &T::spin_ns));
-    f.push_back(member("created_ns", &T::created_ns));
-    f.push_back(member("ended_ns", &T::ended_ns));
+    f.push_back(inherited<T>("created_ns", &ThreadCounters::created_ns));
+    f.push_back(inherited<T>("ended_ns", &ThreadCounters::ended_ns));
     return f;
   }();
   return fields;

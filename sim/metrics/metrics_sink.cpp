@@ -165,30 +165,33 @@ void MetricsSink::finish(core::SimTime end) {
   }
 }
 
+void MetricsSink::keep_thread_identities() {
+  if (!model_threads_) return;
+  identities_.reserve(model_threads_->size());
+  for (const model::Thread& m : *model_threads_) identities_.push_back({m.name, m.task, m.declared_mode, m.kernel});
+  model_threads_ = nullptr;
+}
+
+MetricsSink::Identity MetricsSink::identity(size_t i) const {
+  if (!model_threads_) return identities_[i];
+  const model::Thread& m = (*model_threads_)[i];
+  return {m.name, m.task, m.declared_mode, m.kernel};
+}
+
 Results MetricsSink::results() const {
   Results r;
   r.duration_ns = end_;
   r.threads.reserve(threads_.size());
   for (size_t i = 0; i < threads_.size(); ++i) {
     const PerThread& t = threads_[i];
-    const model::Thread& m = (*model_threads_)[i];
+    Identity m = identity(i);
     ThreadResult tr;
-    tr.id = m.name;
-    tr.task = m.task;
-    tr.mode = std::string(model::to_string(m.declared_mode));
+    static_cast<ThreadCounters&>(tr) = t.r;
+    tr.id = std::move(m.id);
+    tr.task = std::move(m.task);
+    tr.mode = std::string(model::to_string(m.mode));
     tr.base_priority = t.declared_base;
     tr.kernel = m.kernel;
-    tr.cpu_time_ns = t.r.cpu_time_ns;
-    tr.jobs = t.r.jobs;
-    tr.deadline_misses = t.r.deadline_misses;
-    tr.preemptions = t.r.preemptions;
-    tr.context_switches = t.r.context_switches;
-    tr.migrations = t.r.migrations;
-    tr.demotions = t.r.demotions;
-    tr.min_sched_pri = t.r.min_sched_pri;
-    tr.max_sched_pri = t.r.max_sched_pri;
-    tr.created_ns = t.r.created_ns;
-    tr.ended_ns = t.r.ended_ns;
     tr.response_ns = t.response.summary();
     tr.latency_ns = t.latency.summary();
     tr.jitter_ns = tr.latency_ns.count > 0 ? tr.latency_ns.max - tr.latency_ns.min : 0;

@@ -2,6 +2,7 @@
 // Streams: memory does not grow with simulated time beyond the distributions' bounded samples.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "sim/core/trace.hpp"
@@ -20,25 +21,16 @@ class MetricsSink final : public core::TraceSink {
 
   // Threads, CPUs and system counters; the caller fills scenario/policy/seed/events.
   Results results() const;
+  // Copies what results() reads from the threads (id, task, declared mode, kernel), so that the
+  // threads may be destroyed before results() is called (Simulation frees its world after the
+  // run, before collecting: issue 13, memory per thread).
+  void keep_thread_identities();
 
  private:
   // Only what changes during the run: names, mode and base priority are read from the threads
   // when the results are made (issue 13: memory per thread).
-  struct Counters {
-    int64_t cpu_time_ns = 0;
-    int64_t jobs = 0;
-    int64_t deadline_misses = 0;
-    int64_t preemptions = 0;
-    int64_t context_switches = 0;
-    int64_t migrations = 0;
-    int64_t demotions = 0;
-    int min_sched_pri = 0;
-    int max_sched_pri = 0;
-    int64_t created_ns = -1;  // spawned threads: when create_thread made it
-    int64_t ended_ns = -1;    // when it exited or was terminated
-  };
   struct PerThread {
-    Counters r;
+    ThreadCounters r;  // becomes the result's counters as they are
     int declared_base = 0;  // base priority at the start of the run
     Distribution response;
     Distribution latency;
@@ -64,7 +56,18 @@ class MetricsSink final : public core::TraceSink {
   void charge_thread(PerCpu& c, int64_t at);
 
   SampleBudget budget_;  // shared by every distribution here: memory stays bounded
-  const std::vector<model::Thread>* model_threads_;  // borrowed: ids, tasks, declared modes
+  // What results() reads from a thread besides the counters.
+  struct Identity {
+    std::string id;
+    std::string task;
+    model::ThreadMode mode = model::ThreadMode::timeshare;
+    bool kernel = false;
+  };
+  Identity identity(size_t i) const;
+
+  // Borrowed: ids, tasks, declared modes; nullptr once keep_thread_identities() copied them.
+  const std::vector<model::Thread>* model_threads_;
+  std::vector<Identity> identities_;
   std::vector<PerThread> threads_;
   std::vector<PerCpu> cpus_;
   int64_t context_switches_ = 0;

@@ -41,31 +41,39 @@ struct Summary {
   std::vector<HistogramBucket> histogram{};
 };
 
-struct ThreadResult {
-  std::string id;
-  std::string task;
-  std::string mode;   // timeshare, fixed, realtime (as declared)
-  int base_priority = 0;
-  bool kernel = false;
+// The counters of a thread that the metrics sink keeps during a run: one struct, so that the
+// sink's per-thread state and the results share it (no field-by-field copy at the end). Their
+// order in the JSON is the catalogue's (catalog.cpp), not this one.
+struct ThreadCounters {
   int64_t cpu_time_ns = 0;
   int64_t jobs = 0;
   int64_t deadline_misses = 0;
-  Summary response_ns;
-  Summary latency_ns;
-  int64_t jitter_ns = 0;
-  int64_t blocked_ns = 0;
-  int64_t inversion_ns = 0;
   int64_t preemptions = 0;
   int64_t context_switches = 0;
   int64_t migrations = 0;
   int64_t demotions = 0;
   int min_sched_pri = 0;
   int max_sched_pri = 0;
-  int64_t spin_ns = 0;  // CPU time spent spinning for locks (extension key, after the v1 keys)
   // When the thread was created (its start, or a create_thread op) and when it ended (program
   // end, exit_thread, terminate_thread); -1 when that did not happen in the run.
   int64_t created_ns = -1;
   int64_t ended_ns = -1;
+};
+
+// A thread's results: its counters (the ThreadCounters base, read as tr.jobs etc.) plus what
+// is known only at the end of the run.
+struct ThreadResult : ThreadCounters {
+  std::string id;
+  std::string task;
+  std::string mode;   // timeshare, fixed, realtime (as declared)
+  int base_priority = 0;
+  bool kernel = false;
+  Summary response_ns;
+  Summary latency_ns;
+  int64_t jitter_ns = 0;
+  int64_t blocked_ns = 0;
+  int64_t inversion_ns = 0;
+  int64_t spin_ns = 0;  // CPU time spent spinning for locks (extension key, after the v1 keys)
 };
 
 struct CpuResult {

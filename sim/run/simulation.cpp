@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <stdexcept>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -128,12 +129,14 @@ struct Simulation::State {
         seed(options.seed.value_or(s.seed)),
         duration(options.duration.value_or(s.duration)),
         world(scenario::build_world(s, checked_policy(policy_name), &bus, seed)),
-        inversions(&bus, world.dispatcher->threads().size(), s.machine.cpus),
+        has_locks(!world.names.locks.empty()),
+        inversions(&bus, has_locks ? world.dispatcher->threads().size() : 0, s.machine.cpus),
         metrics(world.dispatcher->threads(), s.machine.cpus),
-        locks(world.dispatcher->threads().size(), world.names.locks, world.names.threads) {
+        locks(has_locks ? world.dispatcher->threads().size() : 0, world.names.locks,
+              has_locks ? world.names.threads : std::vector<std::string>{}) {
     // Lock sinks only listen when there are locks (funnels and gates included): without them
-    // their results are zeros, and every event they would see costs a call.
-    bool has_locks = !world.names.locks.empty();
+    // their results are zeros, and every event they would see costs a call (and they keep no
+    // per-thread state: collect() reads zeros for them).
     // First on the bus: it emits each instant's inversion events before later events go out.
     if (has_locks) bus.add(&inversions);
     bus.add(&metrics);
@@ -162,6 +165,7 @@ struct Simulation::State {
   core::Duration duration;
   core::TraceBus bus;
   scenario::World world;
+  bool has_locks;
   metrics::InversionDetector inversions;
   metrics::MetricsSink metrics;
   metrics::LockMetrics locks;
@@ -205,9 +209,21 @@ Results Simulation::run() {
                    st.options.progress_every);
   }
   d.run(core::SimTime{st.duration.ns});
+  const auto events = static_cast<int64_t>(d.events_handled());
+  std::string panic = d.panic_report();
+  // The run is over and happens once: nothing reads the simulated world again (names() is the
+  // NameTable, kept; the sinks keep their own state). Free it before the results are made, so
+  // that they do not add to its memory at the peak (issue 13, memory per thread). Same order as
+  // the World's destructor: IOKit and the sync layer before the dispatcher they borrow. The
+  // energy meter and the platform session borrow it too, but use it only during the run (not
+  // in report() nor in their destructors).
+  st.metrics.keep_thread_identities();
+  st.world.iokit.reset();
+  st.world.sync.reset();
+  st.world.dispatcher.reset();
   Results r = collect();
-  r.system.events = static_cast<int64_t>(d.events_handled());
-  if (!d.panic_report().empty()) r.system.panics.push_back(d.panic_report());
+  r.system.events = events;
+  if (!panic.empty()) r.system.panics.push_back(std::move(panic));
   r.expect = evaluate_expects(r, st.spec.expects);
   return r;
 }
@@ -229,7 +245,8 @@ Results Simulation::collect() {
   Results r = st.metrics.results();
   r.locks = st.locks.locks();
   r.system.locks_held_at_exit = st.locks.held_at_exit();
-  for (size_t i = 0; i < r.threads.size(); ++i) {
+  // Without locks the lock sinks did not listen and keep no per-thread state: zeros.
+  for (size_t i = 0; st.has_locks && i < r.threads.size(); ++i) {
     metrics::ThreadResult& t = r.threads[i];
     t.blocked_ns = st.locks.blocked_ns(static_cast<int32_t>(i));
     t.spin_ns = st.locks.spin_ns(static_cast<int32_t>(i));

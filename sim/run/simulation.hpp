@@ -67,7 +67,8 @@ class Simulation {
 
   // Runs to the end, once, and returns the results with every expect evaluated. Throws
   // core::InternalError when an invariant breaks; a simulated panic ends the run early
-  // and is listed in results.system.panics.
+  // and is listed in results.system.panics. The simulated world (threads, queues, sync and
+  // IOKit state) is freed before the results are made; names() stays valid.
   Results run();
   // Instead of simulating: feeds events recorded elsewhere (`xnusim replay`: real threads) to the
   // same sinks, in time order, ending at `end`, and returns their results with every expect
