@@ -16,34 +16,11 @@
 
 #include "sim/core/errors.hpp"
 #include "sim/platform/energy.hpp"
+#include "sim/platform/pipe_io.hpp"
 
 namespace sim::platform {
 
 namespace {
-
-bool read_full(int fd, void* p, size_t n) {
-  auto* c = static_cast<char*>(p);
-  while (n > 0) {
-    ssize_t got = read(fd, c, n);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return false;
-    c += got;
-    n -= static_cast<size_t>(got);
-  }
-  return true;
-}
-
-bool write_full(int fd, const void* p, size_t n) {
-  const auto* c = static_cast<const char*>(p);
-  while (n > 0) {
-    ssize_t put = write(fd, c, n);
-    if (put < 0 && errno == EINTR) continue;
-    if (put <= 0) return false;
-    c += put;
-    n -= static_cast<size_t>(put);
-  }
-  return true;
-}
 
 std::atomic<int64_t> g_round_trips{0};  // every session of this process (sweep runs several at once)
 

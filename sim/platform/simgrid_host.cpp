@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "sim/platform/host.hpp"
+#include "sim/platform/pipe_io.hpp"
 
 namespace sim::platform {
 
@@ -53,32 +54,6 @@ double replay(const HostSpec& spec, const LoadTable& table, const char* file) {
   });
   e.run();
   return sg_host_get_consumed_energy(host);
-}
-
-}  // namespace
-
-namespace {
-
-bool read_full(int fd, void* p, size_t n) {
-  auto* c = static_cast<char*>(p);
-  while (n > 0) {
-    ssize_t got = read(fd, c, n);
-    if (got <= 0) return false;
-    c += got;
-    n -= static_cast<size_t>(got);
-  }
-  return true;
-}
-
-bool write_full(int fd, const void* p, size_t n) {
-  const auto* c = static_cast<const char*>(p);
-  while (n > 0) {
-    ssize_t put = write(fd, c, n);
-    if (put <= 0) return false;
-    c += put;
-    n -= static_cast<size_t>(put);
-  }
-  return true;
 }
 
 // SimGrid's time (a double, seconds) as the first nanosecond at or after it: never early. The
