@@ -256,7 +256,7 @@ bool Checker::platform_file(const std::string& ptr, PlatformSpec& out) {
 std::optional<int64_t> Checker::read_size(const Json& v, const std::string& ptr) {
   constexpr int64_t kMaxSize = int64_t{1} << 50;  // 1 PiB: far beyond any one transfer
   if (v.is_number_integer() || v.is_number_unsigned()) {
-    if (v.is_number_unsigned() ? v.as_uint() <= static_cast<uint64_t>(kMaxSize) : v.as_int() > 0) {
+    if (v.is_number_unsigned() ? v.as_uint() <= static_cast<uint64_t>(kMaxSize) : v.as_int() > 0 && v.as_int() <= kMaxSize) {
       int64_t n = v.is_number_unsigned() ? static_cast<int64_t>(v.as_uint()) : v.as_int();
       if (n > 0) return n;
     }
@@ -275,7 +275,7 @@ std::optional<int64_t> Checker::read_size(const Json& v, const std::string& ptr)
     }
   }
   error(ptr, fmt::format("must be a positive size in bytes (got {})", v.is_number() ? v.dump() : v.is_string() ? written(v) : got(v)))
-      .notes.push_back("an integer number of bytes, or a string such as \"4MiB\", \"64KiB\", \"1500B\", \"2MB\"");
+      .notes.push_back("an integer number of bytes up to 2^50 (1 PiB), or digits and a unit (B, kB, MB, GB, KiB, MiB, GiB) such as \"4MiB\", \"64KiB\", \"1500B\", \"2MB\"");
   return std::nullopt;
 }
 
