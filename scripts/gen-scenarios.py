@@ -10,7 +10,9 @@ clear_wait, threads created, exited and terminated at run time, funnel switch an
 of every kind and protocol, events, funnels, work loops with interrupt and filter sources,
 interrupts (periodic, Poisson, listed; several lines on one source; handlers as programs that
 take spin locks), timers, command gates, driver stacks (queued and direct), random IOKit
-durations, expects. The programs keep the rules the format and the model give a
+durations, expects; and in about 4% of seeds a SimGrid platform (docs/platforms.md): pstates,
+disks with sized reads and writes, links to peers with NICs, `send` and a peer's packet traffic
+(drawn from a stream of their own, so the other seeds' scenarios are unchanged). The programs keep the rules the format and the model give a
 well-behaved program (locks released by their holder in the block that took them, no recursive
 lock, funnels released before another is taken, spin-lock sections that only compute); what they
 do not avoid is what may legitimately happen in a simulated system: deadlocks, waits nobody
@@ -76,6 +78,10 @@ class Gen:
 
     def __init__(self, seed, hostile_percent=3):
         self.r = random.Random(seed)
+        # Platform decisions draw from their own stream, so that scenarios without a platform are
+        # the same as before platforms were generated.
+        self.pr = random.Random(seed * 1_000_003 + 17)
+        self.platform = None
         self.seed = seed
         self.cov = collections.Counter()
         self.hostile_percent = hostile_percent
@@ -336,6 +342,8 @@ class Gen:
                     d["workloop"] = self.pick(self.workloops)["id"]
                 self.devices.append(d)
                 self.feat("device")
+        if self.devices and self.pr.random() < 0.06:
+            self.make_platform(s, interrupts, all_sources)
         if self.devices:
             order = self.devices[:]
             r.shuffle(order)  # key order and declaration order carry no meaning
@@ -363,6 +371,72 @@ class Gen:
         if self.chance(self.hostile_percent / 100.0):
             self.make_hostile(s)
         return s
+
+    def size(self, lo, hi):
+        """A transfer size in bytes: an integer or a string with a unit."""
+        n = self.pr.randint(lo, hi)
+        if self.pr.random() < 0.5:
+            return n
+        for unit, mult in (("MiB", 1 << 20), ("KiB", 1 << 10), ("kB", 1000)):
+            if n >= mult and self.pr.random() < 0.5:
+                return f"{max(1, n // mult)}{unit}"
+        return f"{n}B"
+
+    def make_platform(self, s, interrupts, all_sources):
+        """machine.platform (docs/platforms.md): pstates, SimGrid disks and links to peers; some
+        devices on a disk or a link (a NIC); maybe a peer's packet traffic into a NIC."""
+        pr = self.pr
+        pstates = [{"speed": pr.choice([1e9, 2e9, 5e8]), "idle_w": pr.randint(1, 20),
+                    "all_cores_w": pr.randint(20, 120)} for _ in range(pr.randint(1, 2))]
+        plat = {"pstates": pstates}
+        disks = [{"id": f"d{i}", "read_bw": pr.choice([1e8, "100MBps", 2.5e7, "1GBps"]),
+                  "write_bw": pr.choice([4e7, "40MBps", 1e8])} for i in range(pr.randint(1, 2))]
+        plat["disks"] = disks
+        links = [{"id": f"L{i}", "peer": f"peer{i}", "bandwidth": pr.choice([1.25e7, "125MBps", 1e6]),
+                  "latency": pr.choice(["50us", "100us", "1ms", "0ns"])} for i in range(pr.randint(0, 2))]
+        if links:
+            plat["links"] = links
+        s.setdefault("machine", {})["platform"] = plat
+        self.feat("platform")
+        self.platform = plat
+        for d in self.devices:
+            x = pr.random()
+            if x < 0.5:
+                d["disk"] = pr.choice(disks)["id"]
+                self.feat("platform:disk")
+            elif x < 0.8 and links:
+                d["nic"] = pr.choice(links)["id"]
+                self.feat("platform:nic")
+        nics = [d for d in self.devices if "nic" in d]
+        if nics and pr.random() < 0.6:
+            nic = pr.choice(nics)
+            packets = {"nic": nic["id"], "bytes": self.size(64, 9000), "every": f"{pr.randint(100, 5000)}us"}
+            if pr.random() < 0.5:
+                packets["count"] = pr.randint(1, 50)
+            it = {"id": f"IP{len(interrupts)}", "handler": f"{pr.randint(1, 30)}us", "arrival": {"packets": packets}}
+            if all_sources and pr.random() < 0.7:
+                it["source"] = pr.choice(all_sources)
+            interrupts.append(it)
+            s["interrupts"] = interrupts
+            self.feat("arrival:packets")
+
+    def io_op(self, dev):
+        """An io on `dev`, or on a platform's disk or NIC a sized transfer or a send."""
+        op = {"op": "io", "device": dev["id"], "for": self.dur(10, 3000)}
+        if "disk" in dev and self.pr.random() < 0.7:
+            op[self.pr.choice(["read", "write"])] = self.size(1, 4 << 20)
+            if self.pr.random() < 0.4:
+                del op["for"]
+            self.cov["op:io:sized"] += 1
+        elif "nic" in dev and self.pr.random() < 0.7:
+            peer = next(l["peer"] for l in self.platform["links"] if l["id"] == dev["nic"])
+            op = {"op": "send", "device": dev["id"], "to": peer, "bytes": self.size(1, 1 << 20)}
+            if self.pr.random() < 0.5:
+                op["for"] = self.dur(1, 200)
+            self.cov["op:send"] += 1
+        else:
+            self.cov["op:io"] += 1
+        return [op]
 
     def thread(self, i):
         r = self.r
@@ -688,8 +762,7 @@ class Gen:
             self.cov[f"op:{k}" + (":refused" if k == "command_sleep" else "")] += 1
             return [op]
         if k == "io":
-            self.cov["op:io"] += 1
-            return [{"op": "io", "device": self.pick(self.devices)["id"], "for": self.dur(10, 3000)}]
+            return self.io_op(self.pick(self.devices))
         if k == "terminate":
             self.cov["op:terminate"] += 1
             return [{"op": "terminate", "device": self.pick(self.devices)["id"]}]
