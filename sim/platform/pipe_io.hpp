@@ -1,10 +1,12 @@
-// Whole-record reads and writes on the pipes between a run and its SimGrid child (session.cpp on
-// the run's side, simgrid_host.cpp in the child): a short count is retried, EINTR too.
+// What the two sides of a SimGrid child process share (session.cpp and simgrid_child.cpp start it,
+// simgrid_host.cpp runs in it): whole-record reads and writes on their pipes (a short count is
+// retried, EINTR too), and the child's signal set-up.
 #pragma once
 
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstddef>
 
 namespace sim::platform {
@@ -32,6 +34,13 @@ inline bool write_full(int fd, const void* p, size_t n) {
     n -= static_cast<size_t>(put);
   }
   return true;
+}
+
+// In a child just forked: a crash of SimGrid must end the child by its signal (the parent then
+// says SimGrid crashed), not run a handler the parent installed (a test framework's, which would
+// report the parent's tests from the child), so the crash signals go back to their defaults.
+inline void default_crash_signals() {
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT}) std::signal(sig, SIG_DFL);
 }
 
 }  // namespace sim::platform

@@ -68,6 +68,7 @@ void PlatformSession::start_child() {
   std::fflush(nullptr);
   pid_t pid = fork();
   if (pid == 0) {
+    default_crash_signals();
     // Only its own pipe ends stay open: another session's child must see its input end.
     close(down[1]);
     close(up[0]);

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "sim/platform/energy.hpp"
+#include "sim/platform/pipe_io.hpp"
 
 #ifndef XNUSIM_SIMGRID_MODULE
 #define XNUSIM_SIMGRID_MODULE "libxnusim-simgrid.so"
@@ -100,6 +101,7 @@ std::string in_child(void* result, size_t size, Work work, bool quiet = false) {
   std::fflush(nullptr);
   pid_t pid = fork();
   if (pid == 0) {
+    default_crash_signals();
     close(pipe_fds[0]);
     if (quiet) {
       int null_fd = open("/dev/null", O_WRONLY);
