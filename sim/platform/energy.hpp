@@ -42,6 +42,7 @@ FileHostRead inspect_platform_file(const std::string& path, const std::string& h
 struct FileRouteRead {
   FileRoute route;
   std::string error;
+  bool crashed = false;  // SimGrid died on the question (3.32's route_to does with no route)
 };
 FileRouteRead inspect_platform_route(const std::string& path, const std::string& host, const std::string& peer);
 

@@ -94,8 +94,10 @@ namespace {
 // Runs `work` in a child process that has loaded the module, and copies `size` bytes it fills
 // back. Returns "" or what went wrong.
 // With `quiet`, the child's error output goes to /dev/null (SimGrid's report of its own crash).
+// `crashed` (when given) is set when the child died without an answer (by a signal, or an exit
+// that is none of the module's codes): SimGrid itself failed on the question.
 template <typename Work>
-std::string in_child(void* result, size_t size, Work work, bool quiet = false) {
+std::string in_child(void* result, size_t size, Work work, bool quiet = false, bool* crashed = nullptr) {
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) return "cannot prepare the SimGrid run";
   std::fflush(nullptr);
@@ -122,6 +124,8 @@ std::string in_child(void* result, size_t size, Work work, bool quiet = false) {
   int code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   if (code == 2) return fmt::format("cannot load the SimGrid module {} (set XNUSIM_SIMGRID_MODULE)", simgrid_module_path());
   if (code == 3) return fmt::format("{} has no entry point for xnusim", simgrid_module_path());
+  if (crashed) *crashed = true;
+  if (WIFSIGNALED(status)) return fmt::format("SimGrid crashed ({})", strsignal(WTERMSIG(status)));
   return "SimGrid stopped without an answer";
 }
 
@@ -169,7 +173,7 @@ FileRouteRead inspect_platform_route(const std::string& path, const std::string&
         entry(path.c_str(), host.c_str(), peer.c_str(), &r.route);
         return 0;
       },
-      true);
+      true, &r.crashed);
   return r;
 }
 
