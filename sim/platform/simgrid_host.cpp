@@ -22,15 +22,30 @@ namespace sim::platform {
 
 namespace {
 
+// The command line an Engine is made with: SimGrid reports only critical errors, and with
+// `pin_network` the network model is pinned (docs/platforms.md, "Network"): CM02, whose flows
+// take latency + bytes / bandwidth alone and share links max-min, with no cross traffic (3.32's
+// default, LV08, scales both by empirical factors and charges 5 % of each flow backwards).
+struct EngineArgs {
+  char name[sizeof "xnusim"] = "xnusim";
+  char quiet[sizeof "--log=root.thres:critical"] = "--log=root.thres:critical";
+  char model[sizeof "--cfg=network/model:CM02"] = "--cfg=network/model:CM02";
+  char cross[sizeof "--cfg=network/crosstraffic:0"] = "--cfg=network/crosstraffic:0";
+  char* argv[5] = {name, quiet, model, cross, nullptr};
+  int argc;
+  explicit EngineArgs(bool pin_network) : argc(pin_network ? 4 : 2) {
+    if (!pin_network) argv[2] = nullptr;
+  }
+  EngineArgs(const EngineArgs&) = delete;  // argv points into the object itself
+  EngineArgs& operator=(const EngineArgs&) = delete;
+};
+
 // One Engine, the host, and one actor that lives through the table: for each pstate, for each
 // number k of busy cores, k execs of `speed x duration` flops each (one core each) or, for k = 0,
 // a sleep of that duration.
 double replay(const HostSpec& spec, const LoadTable& table, const char* file) {
-  int argc = 2;
-  char arg0[] = "xnusim";
-  char arg1[] = "--log=root.thres:critical";
-  char* argv[] = {arg0, arg1, nullptr};
-  simgrid::s4u::Engine e(&argc, argv);
+  EngineArgs args(false);
+  simgrid::s4u::Engine e(&args.argc, args.argv);
   sg_host_energy_plugin_init();
   e.load_platform(file);
   simgrid::s4u::Host* host = simgrid::s4u::Host::by_name(spec.name);
@@ -146,16 +161,8 @@ void controller(simgrid::s4u::Host* host, const std::vector<simgrid::s4u::Disk*>
 extern "C" int xnusim_simgrid_serve(const HostSpec* spec, const char* platform_file, int in_fd, int out_fd) {
   int status = 1;
   try {
-    // The network model is pinned (docs/platforms.md, "Network"): CM02, whose flows take
-    // latency + bytes / bandwidth alone and share links max-min, with no cross traffic (3.32's
-    // default, LV08, scales both by empirical factors and charges 5 % of each flow backwards).
-    int argc = 4;
-    char arg0[] = "xnusim";
-    char arg1[] = "--log=root.thres:critical";
-    char arg2[] = "--cfg=network/model:CM02";
-    char arg3[] = "--cfg=network/crosstraffic:0";
-    char* argv[] = {arg0, arg1, arg2, arg3, nullptr};
-    simgrid::s4u::Engine e(&argc, argv);
+    EngineArgs args(true);
+    simgrid::s4u::Engine e(&args.argc, args.argv);
     e.load_platform(platform_file);
     simgrid::s4u::Host* host = simgrid::s4u::Host::by_name(spec->name);
     // Each peer and the bandwidth of the narrowest link of its route (SimGrid's own routing: the
@@ -192,11 +199,8 @@ extern "C" int xnusim_simgrid_serve(const HostSpec* spec, const char* platform_f
 
 extern "C" void xnusim_simgrid_inspect(const char* platform_file, const char* host_name, FileHost* out) {
   try {
-    int argc = 2;
-    char arg0[] = "xnusim";
-    char arg1[] = "--log=root.thres:critical";
-    char* argv[] = {arg0, arg1, nullptr};
-    simgrid::s4u::Engine e(&argc, argv);
+    EngineArgs args(false);
+    simgrid::s4u::Engine e(&args.argc, args.argv);
     sg_host_energy_plugin_init();
     e.load_platform(platform_file);
     simgrid::s4u::Host* h = e.host_by_name_or_null(host_name);
@@ -224,11 +228,8 @@ extern "C" void xnusim_simgrid_inspect(const char* platform_file, const char* ho
 extern "C" void xnusim_simgrid_route(const char* platform_file, const char* host_name, const char* peer_name,
                                      FileRoute* out) {
   try {
-    int argc = 2;
-    char arg0[] = "xnusim";
-    char arg1[] = "--log=root.thres:critical";
-    char* argv[] = {arg0, arg1, nullptr};
-    simgrid::s4u::Engine e(&argc, argv);
+    EngineArgs args(false);
+    simgrid::s4u::Engine e(&args.argc, args.argv);
     e.load_platform(platform_file);
     simgrid::s4u::Host* h = e.host_by_name_or_null(host_name);
     simgrid::s4u::Host* peer = e.host_by_name_or_null(peer_name);
