@@ -101,30 +101,31 @@ void PlatformSession::send(const SessionCommand& c) {
 }
 
 void PlatformSession::start_disk(int32_t disk, bool write, int64_t bytes, uint16_t kind, int32_t target, int64_t arg) {
-  if (pid_ < 0) start_child();
   SessionCommand c;
   c.kind = SessionCommand::start_io;
   c.disk = disk;
   c.write = write ? 1 : 0;
-  c.id = next_id_++;
   c.bytes = bytes;
-  c.at_ns = d_->now().ns;
-  send(c);
-  pending_.emplace(c.id, Pending{kind, target, arg, c.at_ns});
-  horizon_ = 0;
+  start(c, Pending{kind, target, arg, 0});
 }
 
 void PlatformSession::start_send(int32_t from, int32_t to, int64_t bytes, uint16_t kind, int32_t target, int64_t arg) {
-  if (pid_ < 0) start_child();
   SessionCommand c;
   c.kind = SessionCommand::start_send;
   c.from = from;
   c.to = to;
-  c.id = next_id_++;
   c.bytes = bytes;
+  start(c, Pending{kind, target, arg, 0});
+}
+
+// A transfer starts now: the child (started at the first) is told, and the horizon is void.
+void PlatformSession::start(SessionCommand c, Pending p) {
+  if (pid_ < 0) start_child();
+  c.id = next_id_++;
   c.at_ns = d_->now().ns;
   send(c);
-  pending_.emplace(c.id, Pending{kind, target, arg, c.at_ns});
+  p.started_ns = c.at_ns;
+  pending_.emplace(c.id, p);
   horizon_ = 0;
 }
 

@@ -50,6 +50,7 @@ class PlatformSession final : public dispatcher::ExternalClock, public dispatche
   };
   void start_child();
   void send(const SessionCommand& c);
+  void start(SessionCommand c, Pending p);
   [[noreturn]] void fail(const std::string& what);
 
   HostSpec host_;
