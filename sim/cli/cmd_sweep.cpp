@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <climits>
+#include <cmath>
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -96,8 +97,10 @@ class Progress {
     double rate = elapsed > 0 ? static_cast<double>(done) / elapsed : 0;
     std::string left;
     if (done > 0 && done < total_ && rate > 0)
+      // In whole seconds: an estimate, not a measurement ("about 661.864 ms left" claimed more).
       left = fmt::format(", about {} left",
-                         core::format_duration_brief(static_cast<int64_t>(static_cast<double>(total_ - done) / rate * 1e9)));
+                         core::format_duration_brief(
+                             std::max<int64_t>(1, std::llround(static_cast<double>(total_ - done) / rate)) * 1'000'000'000));
     std::string stats = fmt::format("{}/{} points, {} failed, {:.1f}/s{}", done, total_, failed, rate, left);
     if (skipped_ > 0) stats += fmt::format(" ({} already done)", skipped_);
     if (tty_) {
