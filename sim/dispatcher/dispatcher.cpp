@@ -22,11 +22,18 @@ Dispatcher::Dispatcher(const model::MachineConfig& machine, std::vector<Thread> 
                        PolicyFactory make_policy, core::TraceBus* bus)
     : machine_(machine), threads_(std::move(threads)), bus_(bus) {
   cpus_.resize(static_cast<size_t>(machine_.cpus));
-  for (size_t i = 0; i < cpus_.size(); ++i) cpus_[i].index = static_cast<int>(i);
+  free_cpus_.resize(machine_.cpus);
+  current_pri_.assign(cpus_.size(), -1);
+  for (size_t i = 0; i < cpus_.size(); ++i) {
+    cpus_[i].index = static_cast<int>(i);
+    note_free(cpus_[i]);
+  }
   policies::PolicyContext ctx;
   ctx.machine = machine_;
   ctx.threads = &threads_;
   ctx.cpus = &cpus_;
+  ctx.free_cpus = &free_cpus_;
+  ctx.current_pri = current_pri_.data();
   ctx.host = this;
   policy_ = make_policy(ctx);
   for (Thread& t : threads_) {
@@ -286,6 +293,8 @@ void Dispatcher::requeue_preempted(Processor& p, Thread& t, SwitchReason why) {
   t.cpu = -1;
   t.last_cpu = p.index;
   t.waiting_for_reschedule = !r.check;
+  t.state = ThreadState::runnable;  // p's active thread no longer runs: p is free to choose
+  note_free(p);
   thread_setrun(t, r.head, r.check, p.index);
 }
 
@@ -320,7 +329,7 @@ void Dispatcher::choose_and_switch(Processor& p) {
     policy_->update_priority(*cur, PriorityReason::decay);  // the running thread catches up if stale
     if (cur->preemption_level > 0) {
       // Preemption is disabled (a simple lock is held or spun for): the CPU stays with it.
-      p.current = cur;
+      set_current(p, cur);
       if (!cur->in_run && now_ >= p.progress_from) p.advance = true;
       return;
     }
@@ -355,7 +364,7 @@ void Dispatcher::choose_and_switch(Processor& p) {
         }
       }
       if (keep) {
-        p.current = cur;
+        set_current(p, cur);
         if (!cur->in_run && now_ >= p.progress_from) p.advance = true;  // it stopped interpreting to let us decide
         return;
       }
@@ -390,6 +399,7 @@ void Dispatcher::choose_and_switch(Processor& p) {
   if (p.handed) {
     Thread* h = p.handed;
     p.handed = nullptr;
+    note_free(p);
     if (policy_->queue_beats(p.index, *h)) {
       // models xnu-792 osfmk/kern/sched_prim.c idle_thread: a DISPATCHING CPU whose next_thread is
       // beaten puts it back with thread_setrun(SCHED_HEADQ), which may hand it to another idle
@@ -411,7 +421,8 @@ void Dispatcher::resume_same(Processor& p, Thread& t) {
   t.state = ThreadState::running;
   t.waiting_for_reschedule = false;
   t.cpu = p.index;
-  p.current = &t;
+  set_current(p, &t);
+  note_free(p);
   if (t.abort_pending && !t.spinning && t.kernel_depth == 0) t.in_run = false;
   // As at any dispatch, a thread with no quantum left gets a fresh one (xnu-facts.md 5.3); an RT
   // thread that used its whole quantum must not expire again at once (issue 8, 1.1).
@@ -436,7 +447,8 @@ void Dispatcher::switch_to(Processor& p, Thread* prev, Thread* next, SwitchReaso
   if (!next) {
     emit(TraceEvent{now_, TraceKind::switched, static_cast<uint8_t>(why), static_cast<int16_t>(p.index),
                     prev ? prev->index : -1, -1, 0, -1});
-    p.current = nullptr;
+    set_current(p, nullptr);
+    note_free(p);
     p.quantum_end = SimTime::never();
     p.timeslice = 0;
     return;
@@ -452,7 +464,8 @@ void Dispatcher::switch_to(Processor& p, Thread* prev, Thread* next, SwitchReaso
   // A thread marked by thread_terminate returns to user mode into its special handler: the
   // computation it was in is abandoned (not while it spins inside the kernel for a lock).
   if (next->abort_pending && !next->spinning && next->kernel_depth == 0) next->in_run = false;
-  p.current = next;
+  set_current(p, next);
+  note_free(p);
   p.progress_from = now_ + cost;
   if (next->current_quantum.ns == 0) next->current_quantum = policy_->quantum_for(*next);
   p.quantum_end = now_ + next->current_quantum;
@@ -464,10 +477,35 @@ void Dispatcher::switch_to(Processor& p, Thread* prev, Thread* next, SwitchReaso
 // ---------------------------------------------------------------------------------------------
 // Making threads runnable
 
+void Dispatcher::set_current(Processor& p, const Thread* t) {
+  if (p.current != t) {
+    if (p.current) --threads_[static_cast<size_t>(p.current->index)].current_of;
+    if (t) ++threads_[static_cast<size_t>(t->index)].current_of;
+    p.current = t;
+  }
+  current_pri_[static_cast<size_t>(p.index)] = t ? t->sched_pri : -1;
+}
+
+#ifndef NDEBUG
+void Dispatcher::check_cpu_caches() const {
+  const bool count_refs = cpus_.size() <= 64;  // quadratic: only on small machines
+  for (const Processor& p : cpus_) {
+    int refs = 0;
+    if (count_refs)
+      for (const Processor& q : cpus_) refs += q.current && q.current == p.current;
+    if (free_cpus_.contains(p.index) != p.free() ||
+        current_pri_[static_cast<size_t>(p.index)] != (p.current ? p.current->sched_pri : -1) ||
+        (count_refs && p.current && p.current->current_of != refs))
+      throw internal_error(fmt::format("cpu{}: the free set, current_pri or current_of is stale", p.index));
+  }
+}
+#endif
+
 void Dispatcher::hand_to(Processor& p, Thread& t) {
   p.handed = &t;
   t.cpu = p.index;
-  p.current = &t;
+  set_current(p, &t);
+  note_free(p);
   post_ast(p);
 }
 
@@ -486,6 +524,7 @@ void Dispatcher::release_handed(Processor& p, Thread& h) {
 // policy chooses an idle CPU to hand `t` to, or queues it and chooses the CPU to preempt.
 void Dispatcher::thread_setrun(Thread& t, bool head, bool preempt, int exclude) {
   t.state = ThreadState::runnable;
+  check_cpu_caches();
   if (int cpu = policy_->select_idle_cpu(t, exclude); cpu >= 0) {
     Processor& p = cpus_[static_cast<size_t>(cpu)];
     if (!p.can_take(exclude)) throw internal_error(fmt::format("policy handed \"{}\" to busy cpu{}", t.name, cpu));
@@ -498,6 +537,7 @@ void Dispatcher::thread_setrun(Thread& t, bool head, bool preempt, int exclude) 
 // Sends an AST to the CPU whose current thread `t` (just queued) should displace, if the policy
 // names one.
 void Dispatcher::preempt_check(Thread& t) {
+  check_cpu_caches();
   int cpu = policy_->preempt_target(t);
   if (cpu < 0) return;
   Processor* target = &cpus_[static_cast<size_t>(cpu)];
@@ -510,7 +550,7 @@ void Dispatcher::preempt_check(Thread& t) {
     displaced->waiting_for_reschedule = true;
   }
   target->claimed_by = t.index;
-  target->current = &t;
+  set_current(*target, &t);
   if (!t.urgent && target->active && target->active->state == ThreadState::running &&
       target->active->kernel_mode())
     t.waiting_for_reschedule = true;  // a non-urgent AST to kernel-mode code waits
@@ -525,12 +565,11 @@ void Dispatcher::wake(Thread& t, WakeReason why) {
     // Woken before it left the CPU (between assert_wait and thread_block): it simply goes on.
     Processor& p = cpus_[static_cast<size_t>(t.cpu)];
     t.state = ThreadState::running;
-    p.current = &t;
-    if (p.handed) {
-      Thread* h = p.handed;
-      p.handed = nullptr;
-      release_handed(p, *h);
-    }
+    set_current(p, &t);
+    Thread* h = p.handed;
+    p.handed = nullptr;
+    note_free(p);
+    if (h) release_handed(p, *h);
     post_ast(p);
     return;
   }
@@ -559,7 +598,8 @@ void Dispatcher::block(Thread& t, BlockReason why, int32_t object) {
   t.state = ThreadState::blocked;
   t.block_reason = why;
   t.block_object = object;
-  p.current = nullptr;  // the CPU is about to choose again
+  set_current(p, nullptr);  // the CPU is about to choose again
+  note_free(p);
   post_ast(p);
   stopped(t);
 }
@@ -571,7 +611,8 @@ void Dispatcher::exit_thread(Thread& t, int how, int32_t by) {
   t.state = ThreadState::done;
   ended_at_[static_cast<size_t>(t.index)] = now_;
   emit(TraceEvent{now_, TraceKind::exited, 0, static_cast<int16_t>(p.index), t.index, by, how, 0});
-  p.current = nullptr;
+  set_current(p, nullptr);
+  note_free(p);
   post_ast(p);
   stopped(t);
 }
@@ -590,6 +631,9 @@ void Dispatcher::set_sched_pri(Thread& t, int pri, PriorityReason why, bool chec
   bool queued = t.queued != model::QueueKind::none;
   if (queued) policy_->remove(t);
   t.sched_pri = pri;
+  if (t.current_of > 0)
+    for (Processor& c : cpus_)
+      if (c.current == &t) current_pri_[static_cast<size_t>(c.index)] = pri;
   refresh_urgency(t);
   emit(TraceEvent{now_, TraceKind::priority_changed, static_cast<uint8_t>(why), -1, t.index, -1, old, pri});
   if (queued) {
@@ -601,10 +645,10 @@ void Dispatcher::set_sched_pri(Thread& t, int pri, PriorityReason why, bool chec
   if (t.cpu >= 0) {
     Processor& p = cpus_[static_cast<size_t>(t.cpu)];
     if (p.active == &t && t.state == ThreadState::running) {
-      p.current = &t;
+      set_current(p, &t);
       if (pri < old) post_ast(p);
     } else if (p.handed == &t) {
-      p.current = &t;
+      set_current(p, &t);
       post_ast(p);
     }
   }

@@ -303,6 +303,18 @@ class Dispatcher final : public policies::PolicyHost {
   void account(Processor& p);
   void schedule_cpu_event(Processor& p);
   void post_ast(Processor& p) { p.ast_pending = true; }
+  // The only writers of Processor::current (with its current_pri and the thread's current_of)
+  // and of the free-CPU set: `note_free` re-reads p.free() after p.active, p.handed or the
+  // active thread's state changed.
+  void set_current(Processor& p, const Thread* t);
+  void note_free(Processor& p) { free_cpus_.assign(p.index, p.free()); }
+  // Builds with assertions (the sanitizer build) check the free set and every current_pri and
+  // current_of against the processors before each policy search that reads them.
+#ifndef NDEBUG
+  void check_cpu_caches() const;
+#else
+  void check_cpu_caches() const {}
+#endif
 
   // Thread life cycle. `how`: 0 the program ended, 1 exit_thread, 2 terminated by `by`.
   void exit_thread(Thread& t, int how = 0, int32_t by = -1);
@@ -333,6 +345,8 @@ class Dispatcher final : public policies::PolicyHost {
   model::MachineConfig machine_;
   std::vector<Thread> threads_;
   std::vector<Processor> cpus_;
+  model::CpuSet free_cpus_;        // CPUs p with p.free(): idle and not handed a thread
+  std::vector<int> current_pri_;   // by CPU: cpus_[i].current's sched_pri, -1 when none
   std::unique_ptr<policies::Policy> policy_;
   core::TraceBus* bus_;
   core::EventQueue queue_;

@@ -51,8 +51,9 @@ int64_t Distribution::bucket_lower(int bucket) {
   return static_cast<int64_t>(static_cast<uint64_t>(kSubBuckets + bucket % kSubBuckets) << shift);
 }
 
-void Distribution::add(int64_t v, int64_t at_ns, int64_t job) {
-  if (v < 0) v = 0;
+void Distribution::add_slow(int64_t v, int64_t at_ns, int64_t job) {
+  flush_pending();
+  fast_repeats_ = 0;
   if (count_ == 0 || v > max_) {
     max_ = v;
     max_at_ = at_ns;
@@ -64,11 +65,37 @@ void Distribution::add(int64_t v, int64_t at_ns, int64_t job) {
   if (rows_.empty()) {
     if (make_room()) {
       buffer_sample(v);
+      // The k-th repeat from here finds buffered_ + k - 1 samples in the buffer: make_room()
+      // accepts it as it is while that is below the room paid for and, with the runs, below the
+      // exact limit.
+      const int64_t held = static_cast<int64_t>(runs_.size()) + buffered_;
+      fast_repeats_ = std::max<int64_t>(0, std::min(buffer_cap_ - buffered_, kExactLimit - held));
       return;
     }
     fold_into_histogram();
   }
   count_in_histogram(v);
+}
+
+// Room for one more buffer entry, allocated in steps up to the room paid for, no further.
+void Distribution::reserve_entry() {
+  if (samples_.size() == samples_.capacity())
+    samples_.reserve(static_cast<size_t>(
+        std::min<int64_t>(buffer_cap_, std::max<int64_t>(16, 2 * static_cast<int64_t>(samples_.capacity())))));
+}
+
+void Distribution::flush_pending() {
+  if (pending_ == 0) return;
+  // Written as buffer_sample() would have written each repeat: the count of a trailing -k entry
+  // grows, or one is appended (the room was paid for: the samples stay within buffer_cap_).
+  if (samples_.back() < 0) {
+    samples_.back() -= pending_;
+  } else {
+    reserve_entry();
+    samples_.push_back(-pending_);
+  }
+  buffered_ += pending_;
+  pending_ = 0;
 }
 
 // Called once make_room said yes: buffered_ < buffer_cap_, so the entries (never more than the
@@ -78,9 +105,7 @@ void Distribution::buffer_sample(int64_t v) {
   if (repeat && samples_.back() < 0) {
     --samples_.back();
   } else {
-    if (samples_.size() == samples_.capacity())
-      samples_.reserve(static_cast<size_t>(std::min<int64_t>(
-          buffer_cap_, std::max<int64_t>(16, 2 * static_cast<int64_t>(samples_.capacity())))));
+    reserve_entry();
     samples_.push_back(repeat ? -1 : v);
     last_value_ = v;
   }
@@ -139,6 +164,7 @@ std::vector<Distribution::Run> Distribution::sorted_runs() const {
     if (e < 0) recent.back().count -= e;
     else recent.push_back({e, 1});
   }
+  if (pending_ > 0) recent.back().count += pending_;  // repeats of the last sample not yet written
   std::sort(recent.begin(), recent.end(), [](const Run& a, const Run& b) { return a.value < b.value; });
   std::vector<Run> merged;
   size_t distinct = 0;

@@ -1,8 +1,10 @@
 // A simulated CPU: what runs there, its quantum, pending AST, and its pending CPU event.
 #pragma once
 
+#include <bit>
 #include <cstdint>
 #include <deque>
+#include <vector>
 
 #include "sim/core/time.hpp"
 #include "sim/core/trace.hpp"
@@ -22,6 +24,32 @@ struct PendingInterrupt {
   const std::vector<Op>* program = nullptr;
 };
 
+// A set of CPUs as a bitmask (any number of CPUs): the dispatcher keeps the CPUs that may be
+// handed a thread in one (Processor::can_take), so that a wakeup finds an idle CPU without
+// visiting every CPU (issue 13).
+class CpuSet {
+ public:
+  void resize(int cpus) { words_.assign(static_cast<size_t>((cpus + 63) / 64), 0); }
+  void assign(int cpu, bool in) {
+    uint64_t& w = words_[static_cast<size_t>(cpu) >> 6];
+    const uint64_t bit = uint64_t{1} << (cpu & 63);
+    w = in ? (w | bit) : (w & ~bit);
+  }
+  bool contains(int cpu) const { return (words_[static_cast<size_t>(cpu) >> 6] >> (cpu & 63)) & 1; }
+  // The lowest member other than `exclude` (-1: exclude none); -1 when there is none.
+  int first_except(int exclude) const {
+    for (size_t k = 0; k < words_.size(); ++k) {
+      uint64_t w = words_[k];
+      if (exclude >= 0 && static_cast<size_t>(exclude) >> 6 == k) w &= ~(uint64_t{1} << (exclude & 63));
+      if (w != 0) return static_cast<int>(k * 64) + std::countr_zero(w);
+    }
+    return -1;
+  }
+
+ private:
+  std::vector<uint64_t> words_;
+};
+
 struct Processor {
   int index = 0;
   Thread* active = nullptr;    // running thread, nullptr = idle thread
@@ -29,6 +57,8 @@ struct Processor {
   // The thread the policy's preemption tests compare against: the one running or handed here,
   // or the one whose preemption check claimed this CPU in this instant; nullptr while the CPU is
   // idle or about to choose.
+  // The dispatcher writes it (Dispatcher::set_current) with the CPU's entry in its array of
+  // current priorities (PolicyContext::current_pri).
   const Thread* current = nullptr;
 
   // Quantum (xnu processor->quantum_end, timeslice).
@@ -64,9 +94,9 @@ struct Processor {
   bool first_timeslice() const { return timeslice > 0; }
   // Idle (or its thread has just stopped running) and not handed a thread yet: thread_setrun
   // may hand it a thread directly. `exclude` is the CPU that is choosing right now.
-  bool can_take(int exclude) const {
-    return index != exclude && handed == nullptr && (active == nullptr || active->state != ThreadState::running);
-  }
+  bool can_take(int exclude) const { return index != exclude && free(); }
+  // can_take() without the exclusion: what the dispatcher's CpuSet of free CPUs holds.
+  bool free() const { return handed == nullptr && (active == nullptr || active->state != ThreadState::running); }
 };
 
 }  // namespace sim::model

@@ -7,10 +7,6 @@ namespace sim::policies {
 
 using core::SwitchReason;
 
-namespace {
-int current_pri(const Processor& p) { return p.current ? p.current->sched_pri : -1; }
-}  // namespace
-
 int FixedPolicy::compute_sched_pri(const Thread& t) const {
   int pri = t.depressed ? model::DEPRESSPRI : t.base_pri;
   // A promotion (promoted_pri, -1 when none) holds sched_pri up, a depressed thread's too
@@ -41,15 +37,17 @@ int FixedPolicy::preempt_target(const Thread& t) const {
   };
   if (t.bound_cpu >= 0) {
     const Processor& p = cpu(t.bound_cpu);
-    return t.sched_pri > current_pri(p) && !pinned(p) ? t.bound_cpu : -1;
+    return t.sched_pri > current_pri(t.bound_cpu) && !pinned(p) ? t.bound_cpu : -1;
   }
+  // Often every CPU runs something at least as high (a burst of equal wakeups): one pass over
+  // the contiguous priorities says so.
+  if (lowest_current_pri() >= t.sched_pri) return -1;
   // The lowest current priority below t's (lowest index on ties), skipping pinned CPUs.
   int target = -1;
   int target_pri = t.sched_pri;
   for (int i = 0; i < cpu_count(); ++i) {
-    const Processor& p = cpu(i);
-    const int pri = current_pri(p);
-    if (pri < target_pri && !pinned(p)) {
+    const int pri = current_pri(i);
+    if (pri < target_pri && !pinned(cpu(i))) {
       target = i;
       target_pri = pri;
     }

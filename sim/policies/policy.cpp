@@ -2,6 +2,7 @@
 #include "sim/policies/policy.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace sim::policies {
 
@@ -27,6 +28,17 @@ Thread& Policy::add_kernel_thread(const PolicyContext& ctx, std::string name, in
   t.start = start;
   threads.push_back(std::move(t));
   return threads.back();
+}
+
+int Policy::lowest_current_pri() const {
+  const int n = cpu_count();
+  int lowest = std::numeric_limits<int>::max();
+  if (const int* pri = ctx_.current_pri) {
+    for (int i = 0; i < n; ++i) lowest = std::min(lowest, pri[i]);  // vectorised
+  } else {
+    for (int i = 0; i < n; ++i) lowest = std::min(lowest, current_pri(i));
+  }
+  return lowest;
 }
 
 // models xnu-792 osfmk/kern/thread_policy.c thread_policy_set (the `set_mode` op)

@@ -44,6 +44,11 @@ struct PolicyContext {
   model::MachineConfig machine;
   std::vector<Thread>* threads = nullptr;           // stable for the whole run
   const std::vector<Processor>* cpus = nullptr;     // stable for the whole run; read only
+  // Kept by the dispatcher as the CPUs change, so that a wakeup's searches need not visit every
+  // Processor (issue 13); nullptr: read `cpus`. The CPUs p with p.free(); and by CPU, the
+  // sched_pri of p.current (-1 when nullptr), one contiguous array.
+  const model::CpuSet* free_cpus = nullptr;
+  const int* current_pri = nullptr;
   PolicyHost* host = nullptr;
 };
 
@@ -196,12 +201,21 @@ class Policy {
   void task_priority(Thread& member, int priority, int max_priority, model::TaskRole role, core::PolicyCall call);
   const Processor& cpu(int i) const { return (*ctx_.cpus)[static_cast<size_t>(i)]; }
   int cpu_count() const { return ctx_.machine.cpus; }
+  // The sched_pri of cpu(i).current, -1 when none.
+  int current_pri(int i) const {
+    if (ctx_.current_pri) return ctx_.current_pri[i];
+    const Processor& p = cpu(i);
+    return p.current ? p.current->sched_pri : -1;
+  }
+  // The lowest current_pri() of all CPUs (a wakeup below it preempts none).
+  int lowest_current_pri() const;
   // An idle CPU for `t` (models xnu-792 thread_setrun's idle-processor search): a bound thread
   // only its own; otherwise `preferred` if it is idle, else the idle CPU of lowest index; -1
   // when none may take it.
   int idle_cpu_near(const Thread& t, int preferred, int exclude) const {
     if (t.bound_cpu >= 0) return cpu(t.bound_cpu).can_take(exclude) ? t.bound_cpu : -1;
     if (preferred >= 0 && cpu(preferred).can_take(exclude)) return preferred;
+    if (ctx_.free_cpus) return ctx_.free_cpus->first_except(exclude);
     for (int i = 0; i < cpu_count(); ++i)
       if (cpu(i).can_take(exclude)) return i;
     return -1;

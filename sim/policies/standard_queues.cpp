@@ -9,8 +9,7 @@ using core::SwitchReason;
 namespace {
 
 // What the preemption tests compare a candidate against on CPU `p`: the priority of the thread
-// running, handed or claiming there (-1 when none) and its real-time deadline.
-int current_pri(const Processor& p) { return p.current ? p.current->sched_pri : -1; }
+// running, handed or claiming there (p.current_pri: -1 when none) and its real-time deadline.
 SimTime current_deadline(const Processor& p) {
   return p.current && p.current->is_realtime() ? p.current->rt_deadline : SimTime::never();
 }
@@ -61,16 +60,18 @@ Preemption StandardQueuePolicy::should_preempt(const Processor& p, const Thread&
 // sim: xnu first tries the CPU doing the wakeup; a simulated wakeup has no such CPU.
 int StandardQueuePolicy::preempt_target(const Thread& t) const {
   auto beats = [&](const Processor& p) {
-    if (t.sched_pri > current_pri(p)) return true;
-    return t.is_realtime() && t.sched_pri == current_pri(p) && t.rt_deadline < current_deadline(p);
+    const int pri = current_pri(p.index);
+    if (t.sched_pri > pri) return true;
+    return t.is_realtime() && t.sched_pri == pri && t.rt_deadline < current_deadline(p);
   };
   if (t.bound_cpu >= 0) return beats(cpu(t.bound_cpu)) ? t.bound_cpu : -1;
   if (t.last_cpu >= 0 && beats(cpu(t.last_cpu))) return t.last_cpu;
+  if (lowest_current_pri() > t.sched_pri) return -1;  // every CPU runs something higher
   int target = -1;
   int target_pri = 0;
   for (int i = 0; i < cpu_count(); ++i) {
     const Processor& p = cpu(i);
-    const int pri = current_pri(p);
+    const int pri = current_pri(i);
     if (pri > t.sched_pri || (target >= 0 && pri >= target_pri) || !beats(p)) continue;
     target = i;
     target_pri = pri;

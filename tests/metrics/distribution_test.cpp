@@ -344,3 +344,45 @@ TEST_CASE("distribution: repeated samples kept as counts give the exact nearest-
   CHECK(one.memory_bytes() == 16 * 8 + 16);
   CHECK(one.summary().p999 == 777);
 }
+
+// Issue 13: a repeat of the last sample is counted in place while the buffer has room paid for
+// (Distribution::add's fast path); the repeat that needs more room must still go the slow way,
+// at exactly the same sample as before. Budget 10: the first sample reserves 10 entries of room
+// (16 cut to the 10 left); samples 2-10 fill it; the 11th finds no room, no budget to grow or
+// to merge into runs, and folds into the histogram.
+TEST_CASE("distribution: repeats counted in place fold at the same sample as one at a time",
+          "[metrics][unit]") {
+  sim::metrics::SampleBudget budget{10};
+  Distribution d(&budget);
+  for (int i = 1; i <= 10; ++i) d.add(777);
+  CHECK_FALSE(d.approximate());
+  CHECK(budget.remaining == 0);
+  CHECK(d.summary().count == 10);
+  CHECK(d.summary().histogram.size() == 1);
+  CHECK(d.summary().histogram[0].count == 10);
+  d.add(777);
+  CHECK(d.approximate());
+  CHECK(budget.remaining == 10);  // the fold gave the buffer's room back
+  const Summary s = d.summary();
+  CHECK(s.count == 11);
+  CHECK(s.min == 777);
+  CHECK(s.max == 777);
+  CHECK(s.p50 == 777);  // a histogram bucket clamped to the maximum
+  REQUIRE(s.histogram.size() == 1);
+  CHECK(s.histogram[0].count == 11);
+
+  // With room, a different value after repeats goes the slow way and keeps both exact.
+  sim::metrics::SampleBudget roomy;
+  Distribution e(&roomy);
+  for (int i = 0; i < 5; ++i) e.add(100);
+  e.add(50);
+  for (int i = 0; i < 3; ++i) e.add(50);
+  e.add(100);
+  const Summary t = e.summary();
+  CHECK(t.count == 10);
+  CHECK(t.min == 50);
+  CHECK(t.p50 == 100);  // rank 5 of 50 x4, 100 x6
+  REQUIRE(t.histogram.size() == 2);
+  CHECK(t.histogram[0].count == 4);
+  CHECK(t.histogram[1].count == 6);
+}
