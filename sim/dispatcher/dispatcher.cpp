@@ -483,7 +483,7 @@ void Dispatcher::set_current(Processor& p, const Thread* t) {
     if (t) ++threads_[static_cast<size_t>(t->index)].current_of;
     p.current = t;
   }
-  current_pri_[static_cast<size_t>(p.index)] = t ? t->sched_pri : -1;
+  current_pri_[static_cast<size_t>(p.index)] = static_cast<int16_t>(t ? t->sched_pri : -1);
 }
 
 #ifndef NDEBUG
@@ -633,7 +633,7 @@ void Dispatcher::set_sched_pri(Thread& t, int pri, PriorityReason why, bool chec
   t.sched_pri = pri;
   if (t.current_of > 0)
     for (Processor& c : cpus_)
-      if (c.current == &t) current_pri_[static_cast<size_t>(c.index)] = pri;
+      if (c.current == &t) current_pri_[static_cast<size_t>(c.index)] = static_cast<int16_t>(pri);
   refresh_urgency(t);
   emit(TraceEvent{now_, TraceKind::priority_changed, static_cast<uint8_t>(why), -1, t.index, -1, old, pri});
   if (queued) {

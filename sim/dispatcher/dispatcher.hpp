@@ -346,7 +346,7 @@ class Dispatcher final : public policies::PolicyHost {
   std::vector<Thread> threads_;
   std::vector<Processor> cpus_;
   model::CpuSet free_cpus_;        // CPUs p with p.free(): idle and not handed a thread
-  std::vector<int> current_pri_;   // by CPU: cpus_[i].current's sched_pri, -1 when none
+  std::vector<int16_t> current_pri_;  // by CPU: cpus_[i].current's sched_pri, -1 when none
   std::unique_ptr<policies::Policy> policy_;
   core::TraceBus* bus_;
   core::EventQueue queue_;

@@ -60,7 +60,7 @@ struct Thread {
   int base_pri = BASEPRI_DEFAULT;              // thread->priority
   int sched_pri = BASEPRI_DEFAULT;
   // (Dispatcher; here where it fills padding:) CPUs whose Processor::current is this thread, so
-  // that a change of sched_pri refreshes their Processor::current_pri (Dispatcher::set_current).
+  // that a change of sched_pri refreshes their entries of PolicyContext::current_pri.
   int current_of = 0;
   SimTime rt_deadline = SimTime::never();      // realtime.deadline
 

@@ -48,7 +48,7 @@ struct PolicyContext {
   // Processor (issue 13); nullptr: read `cpus`. The CPUs p with p.free(); and by CPU, the
   // sched_pri of p.current (-1 when nullptr), one contiguous array.
   const model::CpuSet* free_cpus = nullptr;
-  const int* current_pri = nullptr;
+  const int16_t* current_pri = nullptr;  // priorities are 0-127: 16 bits search fastest
   PolicyHost* host = nullptr;
 };
 
