@@ -142,7 +142,7 @@ bool Distribution::grow_samples() {
 
 bool Distribution::merge_samples() {
   if (buffered_ == 0) return true;
-  std::vector<Run> merged = sorted_runs();
+  std::vector<Run> merged = sorted_runs(true);
   const int64_t grown = 2 * (static_cast<int64_t>(merged.capacity()) - static_cast<int64_t>(runs_.capacity()));
   if (budget_ && grown > 0) {
     if (grown > budget_->remaining) return false;
@@ -156,7 +156,7 @@ bool Distribution::merge_samples() {
   return true;
 }
 
-std::vector<Distribution::Run> Distribution::sorted_runs() const {
+std::vector<Distribution::Run> Distribution::sorted_runs(bool exact_capacity) const {
   // The buffer as (value, count) pairs, sorted by value (equal values stay separate pairs).
   std::vector<Run> recent;
   recent.reserve(samples_.size());
@@ -166,6 +166,18 @@ std::vector<Distribution::Run> Distribution::sorted_runs() const {
   }
   if (pending_ > 0) recent.back().count += pending_;  // repeats of the last sample not yet written
   std::sort(recent.begin(), recent.end(), [](const Run& a, const Run& b) { return a.value < b.value; });
+  if (runs_.empty()) {
+    // Nothing to merge with (the common case at the end of a short run): equal neighbours are
+    // joined in place.
+    size_t out = 0;
+    for (size_t i = 0; i < recent.size(); ++i) {
+      if (out > 0 && recent[out - 1].value == recent[i].value) recent[out - 1].count += recent[i].count;
+      else recent[out++] = recent[i];
+    }
+    recent.resize(out);
+    if (exact_capacity) recent.shrink_to_fit();
+    return recent;
+  }
   std::vector<Run> merged;
   size_t distinct = 0;
   for (size_t i = 0; i < recent.size(); ++i)
@@ -184,7 +196,7 @@ std::vector<Distribution::Run> Distribution::sorted_runs() const {
     push(s.value, s.count);
   }
   for (; r < runs_.size(); ++r) push(runs_[r].value, runs_[r].count);
-  merged.shrink_to_fit();
+  if (exact_capacity) merged.shrink_to_fit();
   return merged;
 }
 
@@ -272,7 +284,7 @@ Summary Distribution::summary() const {
   if (rows_.empty()) {
     // The runs, merged with the buffer, are the sorted samples: percentiles are read at their
     // ranks and the runs are the exact histogram.
-    const std::vector<Run> runs = sorted_runs();
+    const std::vector<Run> runs = sorted_runs(false);
     int64_t seen = 0;
     size_t next = 0;
     for (const Run& r : runs) {

@@ -93,7 +93,9 @@ class alignas(64) Distribution {
   bool merge_samples(); // buffer -> runs, paid from the budget; false when it cannot pay
   bool make_room();     // room for one more exact sample, or false: fold
   void count_in_histogram(int64_t v, int64_t n = 1);
-  std::vector<Run> sorted_runs() const;  // runs_ merged with the sorted buffer
+  // runs_ merged with the sorted buffer; `exact_capacity`: no spare capacity (what a merge keeps
+  // is paid from the budget by its capacity).
+  std::vector<Run> sorted_runs(bool exact_capacity) const;
 
   __extension__ using Sum = unsigned __int128;  // cannot overflow: < 2^63 samples, each < 2^63
 
