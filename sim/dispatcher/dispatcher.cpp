@@ -477,15 +477,6 @@ void Dispatcher::switch_to(Processor& p, Thread* prev, Thread* next, SwitchReaso
 // ---------------------------------------------------------------------------------------------
 // Making threads runnable
 
-void Dispatcher::set_current(Processor& p, const Thread* t) {
-  if (p.current != t) {
-    if (p.current) --threads_[static_cast<size_t>(p.current->index)].current_of;
-    if (t) ++threads_[static_cast<size_t>(t->index)].current_of;
-    p.current = t;
-  }
-  current_pri_[static_cast<size_t>(p.index)] = static_cast<int16_t>(t ? t->sched_pri : -1);
-}
-
 #ifndef NDEBUG
 void Dispatcher::check_cpu_caches() const {
   const bool count_refs = cpus_.size() <= 64;  // quadratic: only on small machines

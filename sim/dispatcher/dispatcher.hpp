@@ -306,7 +306,14 @@ class Dispatcher final : public policies::PolicyHost {
   // The only writers of Processor::current (with its current_pri and the thread's current_of)
   // and of the free-CPU set: `note_free` re-reads p.free() after p.active, p.handed or the
   // active thread's state changed.
-  void set_current(Processor& p, const Thread* t);
+  void set_current(Processor& p, const Thread* t) {
+    if (p.current != t) {
+      if (p.current) --threads_[static_cast<size_t>(p.current->index)].current_of;
+      if (t) ++threads_[static_cast<size_t>(t->index)].current_of;
+      p.current = t;
+    }
+    current_pri_[static_cast<size_t>(p.index)] = static_cast<int16_t>(t ? t->sched_pri : -1);
+  }
   void note_free(Processor& p) { free_cpus_.assign(p.index, p.free()); }
   // Builds with assertions (the sanitizer build) check the free set and every current_pri and
   // current_of against the processors before each policy search that reads them.

@@ -39,9 +39,9 @@ int FixedPolicy::preempt_target(const Thread& t) const {
     const Processor& p = cpu(t.bound_cpu);
     return t.sched_pri > current_pri(t.bound_cpu) && !pinned(p) ? t.bound_cpu : -1;
   }
-  // Often every CPU runs something at least as high (a burst of equal wakeups): one pass over
-  // the contiguous priorities says so.
-  if (lowest_current_pri() >= t.sched_pri) return -1;
+  // Often every CPU runs something at least as high (a burst of equal wakeups): on a large
+  // machine one pass over the contiguous priorities says so.
+  if (cpu_count() >= kLowestFirstFrom && lowest_current_pri() >= t.sched_pri) return -1;
   // The lowest current priority below t's (lowest index on ties), skipping pinned CPUs.
   int target = -1;
   int target_pri = t.sched_pri;

@@ -2,7 +2,6 @@
 #include "sim/policies/policy.hpp"
 
 #include <algorithm>
-#include <limits>
 
 namespace sim::policies {
 
@@ -28,18 +27,6 @@ Thread& Policy::add_kernel_thread(const PolicyContext& ctx, std::string name, in
   t.start = start;
   threads.push_back(std::move(t));
   return threads.back();
-}
-
-int Policy::lowest_current_pri() const {
-  const int n = cpu_count();
-  if (const int16_t* pri = ctx_.current_pri) {
-    int16_t lowest = std::numeric_limits<int16_t>::max();
-    for (int i = 0; i < n; ++i) lowest = std::min(lowest, pri[i]);  // vectorised: 8 CPUs per instruction
-    return lowest;
-  }
-  int lowest = std::numeric_limits<int>::max();
-  for (int i = 0; i < n; ++i) lowest = std::min(lowest, current_pri(i));
-  return lowest;
 }
 
 // models xnu-792 osfmk/kern/thread_policy.c thread_policy_set (the `set_mode` op)

@@ -66,7 +66,8 @@ int StandardQueuePolicy::preempt_target(const Thread& t) const {
   };
   if (t.bound_cpu >= 0) return beats(cpu(t.bound_cpu)) ? t.bound_cpu : -1;
   if (t.last_cpu >= 0 && beats(cpu(t.last_cpu))) return t.last_cpu;
-  if (lowest_current_pri() > t.sched_pri) return -1;  // every CPU runs something higher
+  // Every CPU runs something higher: on a large machine one pass over the priorities says so.
+  if (cpu_count() >= kLowestFirstFrom && lowest_current_pri() > t.sched_pri) return -1;
   int target = -1;
   int target_pri = 0;
   for (int i = 0; i < cpu_count(); ++i) {
