@@ -38,6 +38,18 @@ TEST_CASE("fixed: random task sets on 1-4 CPUs give exactly the textbook referen
   CHECK(checked.tasks_with_misses > 20);
 }
 
+TEST_CASE("fixed: random task sets on 8-16 CPUs give exactly the textbook reference's schedule",
+          "[policies][fidelity]") {
+  // policy-facts.md 3.1, as above, on machines large enough for the dispatcher's free-CPU set and
+  // the policy's array of current priorities to be searched the fast way (its lowest priority
+  // first, from Policy::kLowestFirstFrom CPUs; issue 13): more tasks than CPUs, so wakeups queue,
+  // preempt the lowest-priority CPU (lowest index on ties) or find every CPU higher.
+  RandomSetsChecked checked =
+      check_random_sets_against_reference(2026, Rule::fixed_priority, "fixed", {8, 12, 16}, 20, true);
+  CHECK(checked.sets == 60);
+  CHECK(checked.tasks_with_misses > 20);
+}
+
 TEST_CASE("fixed: Dhall's effect under global rate monotonic on two CPUs", "[policies][fidelity]") {
   // Dhall and Liu 1978; policy-facts.md 3.3 check 1: t1, t2 = (2, 10, 10) above t3 = (10, 11, 11).
   // t3's jobs complete at 14, 26, 38, ... and all miss (the hand derivation is in

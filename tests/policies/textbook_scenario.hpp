@@ -73,11 +73,14 @@ inline Observed run_task_set(const std::string& json, const std::string& policy,
 // A random task set: 2-8 tasks, integer ms, periods dividing 120, C in [1, T], D in [C, T]
 // (sometimes up to 2T), offsets sometimes; total utilisation at most `cpus`; distinct priorities
 // in a random order; every task bound to a random CPU when `partitioned`.
-inline std::vector<textbook::Task> random_task_set(std::mt19937_64& rng, int cpus, bool partitioned) {
+// 2-8 tasks unless told (`tasks_from`-`tasks_to`); distinct priorities 20, 24, ... (20, 21, ...
+// past 8 tasks), in random order.
+inline std::vector<textbook::Task> random_task_set(std::mt19937_64& rng, int cpus, bool partitioned,
+                                                   int64_t tasks_from = 2, int64_t tasks_to = 8) {
   auto in = [&](int64_t lo, int64_t hi) { return lo + static_cast<int64_t>(rng() % static_cast<uint64_t>(hi - lo + 1)); };
   static const int64_t periods[] = {2, 3, 4, 5, 6, 8, 10, 12, 15, 20, 24, 30, 40, 60};
   for (;;) {
-    size_t n = static_cast<size_t>(in(2, 8));
+    size_t n = static_cast<size_t>(in(tasks_from, tasks_to));
     std::vector<textbook::Task> s(n);
     int64_t u_num = 0;  // utilisation * 120
     for (textbook::Task& k : s) {
@@ -90,7 +93,7 @@ inline std::vector<textbook::Task> random_task_set(std::mt19937_64& rng, int cpu
     }
     if (u_num > 120 * cpus) continue;
     std::vector<int> pri(n);
-    for (size_t i = 0; i < n; ++i) pri[i] = 20 + 4 * static_cast<int>(i);
+    for (size_t i = 0; i < n; ++i) pri[i] = 20 + (n <= 8 ? 4 : 1) * static_cast<int>(i);
     std::shuffle(pri.begin(), pri.end(), rng);
     for (size_t i = 0; i < n; ++i) s[i].priority = pri[i];
     return s;
@@ -128,17 +131,22 @@ struct RandomSetsChecked {
   int tasks_with_misses = 0;  // in the reference's schedule
 };
 
-// Draws 60 random task sets for each of 1-4 CPUs from `seed` (every fourth one partitioned on 2
-// or more CPUs), runs each for two hyperperiods under xnusim's `policy` and checks that every
-// task's worst response, misses and completions equal the reference's under `rule`.
+// Draws `per_cpus` random task sets for each CPU count in `cpu_counts` (default: 60 for each of
+// 1-4 CPUs) from `seed` (every fourth one partitioned on 2 or more CPUs), runs each for two
+// hyperperiods under xnusim's `policy` and checks that every task's worst response, misses and
+// completions equal the reference's under `rule`. `more_tasks`: cpus + 1 to 2 * cpus + 4 tasks
+// (else 2-8), so that a machine of many CPUs has queued threads and preemptions.
 inline RandomSetsChecked check_random_sets_against_reference(uint64_t seed, textbook::Rule rule,
-                                                             const std::string& policy) {
+                                                             const std::string& policy,
+                                                             std::vector<int> cpu_counts = {1, 2, 3, 4},
+                                                             int per_cpus = 60, bool more_tasks = false) {
   std::mt19937_64 rng(seed);
   RandomSetsChecked checked;
-  for (int cpus = 1; cpus <= 4; ++cpus) {
-    for (int n = 0; n < 60; ++n) {
+  for (int cpus : cpu_counts) {
+    for (int n = 0; n < per_cpus; ++n) {
       bool partitioned = cpus > 1 && n % 4 == 3;
-      std::vector<textbook::Task> s = random_task_set(rng, cpus, partitioned);
+      std::vector<textbook::Task> s = more_tasks ? random_task_set(rng, cpus, partitioned, cpus + 1, 2 * cpus + 4)
+                                                 : random_task_set(rng, cpus, partitioned);
       int64_t horizon = 2 * textbook::hyperperiod(s);
       auto want = textbook::simulate(s, cpus, rule, horizon);
       Observed got = run_task_set(task_set_json(s, cpus, horizon), policy, s.size());
