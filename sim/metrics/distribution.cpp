@@ -86,29 +86,29 @@ void Distribution::reserve_entry() {
 
 void Distribution::flush_pending() {
   if (pending_ == 0) return;
-  // Written as buffer_sample() would have written each repeat: the count of a trailing -k entry
-  // grows, or one is appended (the room was paid for: the samples stay within buffer_cap_).
+  buffer_repeats(pending_);
+  pending_ = 0;
+}
+
+// `n` more of the last buffered sample: the count of a trailing -k entry grows, or one is
+// appended (the room was paid for: the samples stay within buffer_cap_).
+void Distribution::buffer_repeats(int64_t n) {
   if (samples_.back() < 0) {
-    samples_.back() -= pending_;
+    samples_.back() -= n;
   } else {
     reserve_entry();
-    samples_.push_back(-pending_);
+    samples_.push_back(-n);
   }
-  buffered_ += pending_;
-  pending_ = 0;
+  buffered_ += n;
 }
 
 // Called once make_room said yes: buffered_ < buffer_cap_, so the entries (never more than the
 // samples) fit in the room paid for; they are allocated in steps up to that room, no further.
 void Distribution::buffer_sample(int64_t v) {
-  const bool repeat = buffered_ > 0 && v == last_value_;
-  if (repeat && samples_.back() < 0) {
-    --samples_.back();
-  } else {
-    reserve_entry();
-    samples_.push_back(repeat ? -1 : v);
-    last_value_ = v;
-  }
+  if (buffered_ > 0 && v == last_value_) return buffer_repeats(1);
+  reserve_entry();
+  samples_.push_back(v);
+  last_value_ = v;
   ++buffered_;
 }
 

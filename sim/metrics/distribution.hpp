@@ -129,6 +129,7 @@ class alignas(64) Distribution {
   int64_t buffer_cap_ = 0;  // samples the budget paid buffer room for
   void buffer_sample(int64_t v);
   void reserve_entry();
+  void buffer_repeats(int64_t n);
   std::vector<Run> runs_;         // older samples: ascending distinct values with their counts
   // Empty until the switch; then one row per power of two, each allocated (kSubBuckets counts)
   // only when a sample falls in it.

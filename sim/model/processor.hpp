@@ -25,7 +25,7 @@ struct PendingInterrupt {
 };
 
 // A set of CPUs as a bitmask (any number of CPUs): the dispatcher keeps the CPUs that may be
-// handed a thread in one (Processor::can_take), so that a wakeup finds an idle CPU without
+// handed a thread in one (Processor::free), so that a wakeup finds an idle CPU without
 // visiting every CPU (issue 13).
 class CpuSet {
  public:

@@ -47,8 +47,8 @@ struct PolicyContext {
   model::MachineConfig machine;
   std::vector<Thread>* threads = nullptr;           // stable for the whole run
   const std::vector<Processor>* cpus = nullptr;     // stable for the whole run; read only
-  // Kept by the dispatcher as the CPUs change, so that a wakeup's searches need not visit every
-  // Processor (issue 13); nullptr: read `cpus`. The CPUs p with p.free(); and by CPU, the
+  // Set with `cpus` and kept by the dispatcher as the CPUs change, so that a wakeup's searches
+  // need not visit every Processor (issue 13): the CPUs p with p.free(); and by CPU, the
   // sched_pri of p.current (-1 when nullptr), one contiguous array.
   const model::CpuSet* free_cpus = nullptr;
   const int16_t* current_pri = nullptr;  // priorities are 0-127: 16 bits search fastest
@@ -205,23 +205,15 @@ class Policy {
   const Processor& cpu(int i) const { return (*ctx_.cpus)[static_cast<size_t>(i)]; }
   int cpu_count() const { return ctx_.machine.cpus; }
   // The sched_pri of cpu(i).current, -1 when none.
-  int current_pri(int i) const {
-    if (ctx_.current_pri) return ctx_.current_pri[i];
-    const Processor& p = cpu(i);
-    return p.current ? p.current->sched_pri : -1;
-  }
+  int current_pri(int i) const { return ctx_.current_pri[i]; }
   // The lowest current_pri() of all CPUs (a wakeup below it preempts none). Worth asking first
   // from about this many CPUs; on fewer the search itself is as cheap.
   static constexpr int kLowestFirstFrom = 8;
   int lowest_current_pri() const {
     const int n = cpu_count();
-    if (const int16_t* pri = ctx_.current_pri) {
-      int16_t lowest = std::numeric_limits<int16_t>::max();
-      for (int i = 0; i < n; ++i) lowest = std::min(lowest, pri[i]);  // vectorised: 8 CPUs per instruction
-      return lowest;
-    }
-    int lowest = std::numeric_limits<int>::max();
-    for (int i = 0; i < n; ++i) lowest = std::min(lowest, current_pri(i));
+    const int16_t* pri = ctx_.current_pri;
+    int16_t lowest = std::numeric_limits<int16_t>::max();
+    for (int i = 0; i < n; ++i) lowest = std::min(lowest, pri[i]);  // vectorised: 8 CPUs per instruction
     return lowest;
   }
   // An idle CPU for `t` (models xnu-792 thread_setrun's idle-processor search): a bound thread
@@ -230,10 +222,7 @@ class Policy {
   int idle_cpu_near(const Thread& t, int preferred, int exclude) const {
     if (t.bound_cpu >= 0) return cpu(t.bound_cpu).can_take(exclude) ? t.bound_cpu : -1;
     if (preferred >= 0 && cpu(preferred).can_take(exclude)) return preferred;
-    if (ctx_.free_cpus) return ctx_.free_cpus->first_except(exclude);
-    for (int i = 0; i < cpu_count(); ++i)
-      if (cpu(i).can_take(exclude)) return i;
-    return -1;
+    return ctx_.free_cpus->first_except(exclude);
   }
   PolicyContext ctx_;
 };
